@@ -1,0 +1,62 @@
+//! The single mapping from domain errors to gRPC statuses (and to per-claim stream errors).
+//! Script internals never leak to clients: rule problems are reported as rule failures on
+//! the response, not as statuses.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::claim::ValidationError;
+use crate::proto::v1 as pb;
+use crate::scrub::ScrubError;
+
+/// The status for a failed unary scrub. Invalid claims carry a `google.rpc.BadRequest` with
+/// one field violation per problem.
+pub fn scrub_status(err: &ScrubError) -> Status {
+    match err {
+        ScrubError::Invalid(v) => invalid_argument(v),
+        ScrubError::Internal(e) => Status::internal(e.to_string()),
+    }
+}
+
+fn invalid_argument(v: &ValidationError) -> Status {
+    let violations: Vec<FieldViolation> = v
+        .violations
+        .iter()
+        .map(|x| FieldViolation::new(x.field.clone(), x.description.clone()))
+        .collect();
+    Status::with_error_details(
+        Code::InvalidArgument,
+        v.to_string(),
+        ErrorDetails::with_bad_request(violations),
+    )
+}
+
+/// The in-stream response for a claim that could not be scrubbed: `error` set, no findings.
+pub fn error_response(claim_id: String, err: &ScrubError) -> pb::ScrubClaimResponse {
+    let error = match err {
+        ScrubError::Invalid(v) => pb::ClaimError {
+            code: "INVALID_ARGUMENT".into(),
+            message: v.to_string(),
+            field: v.field().to_string(),
+            violations: v
+                .violations
+                .iter()
+                .map(|x| pb::FieldViolation {
+                    field: x.field.clone(),
+                    description: x.description.clone(),
+                })
+                .collect(),
+        },
+        ScrubError::Internal(e) => pb::ClaimError {
+            code: "INTERNAL".into(),
+            message: e.to_string(),
+            field: String::new(),
+            violations: Vec::new(),
+        },
+    };
+    pb::ScrubClaimResponse {
+        claim_id,
+        error: Some(error),
+        ..Default::default()
+    }
+}

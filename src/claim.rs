@@ -1,0 +1,189 @@
+//! The validated claim: the domain type every other layer works with.
+//!
+//! A [`Claim`] is built once at the edge from the wire type (`TryFrom` in [`validate`]) and is
+//! known-good afterwards: codes are upper-cased and in canonical form, dates are parsed, line
+//! numbers are unique, and diagnosis pointers point at existing diagnoses. Clinically wrong but
+//! well-formed claims are valid: finding those problems is the rules' job.
+
+pub mod codes;
+pub mod json;
+pub mod validate;
+
+use chrono::NaiveDate;
+
+pub use validate::{FieldViolation, Limits, ValidationError};
+
+/// Claim form type; decides which CMS edit tables apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimType {
+    /// 837P / CMS-1500 (practitioner edits).
+    Professional,
+    /// 837I / UB-04 (outpatient hospital edits).
+    Institutional,
+}
+
+impl ClaimType {
+    /// The lower-case name rules see (`"professional"` / `"institutional"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimType::Professional => "professional",
+            ClaimType::Institutional => "institutional",
+        }
+    }
+}
+
+/// Broad payer category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayerType {
+    /// Medicare fee-for-service.
+    Medicare,
+    /// A state Medicaid program.
+    Medicaid,
+    /// Commercial insurance (including Medicare Advantage).
+    Commercial,
+    /// Anything else.
+    Other,
+}
+
+impl PayerType {
+    /// The lower-case name rules see (`"medicare"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayerType::Medicare => "medicare",
+            PayerType::Medicaid => "medicaid",
+            PayerType::Commercial => "commercial",
+            PayerType::Other => "other",
+        }
+    }
+}
+
+/// Administrative sex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sex {
+    /// Female.
+    Female,
+    /// Male.
+    Male,
+    /// Unknown or not reported.
+    Unknown,
+}
+
+impl Sex {
+    /// The lower-case name rules see (`"female"`, `"male"`, `"unknown"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Unknown => "unknown",
+        }
+    }
+}
+
+/// A provider reference (NPI syntax checked: empty or ten digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provider {
+    /// Ten-digit NPI, or empty when not given.
+    pub npi: String,
+    /// Taxonomy code, or empty.
+    pub taxonomy: String,
+}
+
+/// One diagnosis, in canonical dotted ICD-10-CM form (e.g. `E11.9`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// Dotted, upper-case code (`E11.9`; three-character categories have no dot).
+    pub code: String,
+    /// Present-on-admission indicator, upper-case, or empty.
+    pub present_on_admission: String,
+}
+
+/// One validated service line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Unique line number (the sender's, or the 1-based position when none was sent).
+    pub number: u32,
+    /// Upper-case CPT/HCPCS code.
+    pub procedure_code: String,
+    /// Upper-case two-character modifiers, in claim order.
+    pub modifiers: Vec<String>,
+    /// Units of service (finite, not negative).
+    pub units: f64,
+    /// Charge in cents (not negative).
+    pub charge_cents: i64,
+    /// Date of service ("from" date).
+    pub service_date: NaiveDate,
+    /// Optional "to" date (never before `service_date`).
+    pub service_date_to: Option<NaiveDate>,
+    /// 1-based diagnosis pointers, each within the claim's diagnoses.
+    pub diagnosis_pointers: Vec<u32>,
+    /// Effective place of service: the line's, else the claim's (may be empty).
+    pub place_of_service: String,
+    /// Four-digit revenue code, or empty.
+    pub revenue_code: String,
+    /// NDC as sent (digits and hyphens), or empty.
+    pub ndc: String,
+    /// Effective rendering provider: the line's, else the claim's.
+    pub rendering_provider: Provider,
+}
+
+/// A validated claim. See the module docs for what "validated" guarantees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Sender's claim identifier (safe to log).
+    pub id: String,
+    /// Professional or institutional.
+    pub claim_type: ClaimType,
+    /// Payer identifier, or empty.
+    pub payer_id: String,
+    /// Payer category.
+    pub payer_type: PayerType,
+    /// Date of birth (PHI: never logged or returned).
+    pub birth_date: Option<NaiveDate>,
+    /// Administrative sex.
+    pub sex: Sex,
+    /// Billing provider.
+    pub billing_provider: Provider,
+    /// Claim-level rendering provider.
+    pub rendering_provider: Provider,
+    /// Claim-level place of service, or empty.
+    pub place_of_service: String,
+    /// Claim frequency code, or empty.
+    pub frequency_code: String,
+    /// Diagnoses; the first is principal.
+    pub diagnoses: Vec<Diagnosis>,
+    /// Service lines (at least one).
+    pub lines: Vec<Line>,
+    /// Submission date, when given.
+    pub submission_date: Option<NaiveDate>,
+    /// Institutional type of bill, or empty.
+    pub type_of_bill: String,
+    /// Prior authorization number, or empty.
+    pub prior_authorization: String,
+    /// Fee schedule locality, or empty.
+    pub locality: String,
+}
+
+impl Claim {
+    /// The earliest date of service on the claim (claims always have a line).
+    pub fn first_service_date(&self) -> NaiveDate {
+        self.lines
+            .iter()
+            .map(|l| l.service_date)
+            .min()
+            .expect("a validated claim has at least one line")
+    }
+
+    /// The latest date of service on the claim, counting "to" dates.
+    pub fn last_service_date(&self) -> NaiveDate {
+        self.lines
+            .iter()
+            .map(|l| l.service_date_to.unwrap_or(l.service_date))
+            .max()
+            .expect("a validated claim has at least one line")
+    }
+
+    /// The patient's age in whole years on `date`, if the birth date is known.
+    pub fn patient_age_on(&self, date: NaiveDate) -> Option<u32> {
+        self.birth_date.and_then(|b| date.years_since(b))
+    }
+}

@@ -1,0 +1,219 @@
+//! Code syntax, canonical forms and pattern matching for ICD-10-CM, CPT/HCPCS, NPI and friends.
+//!
+//! These check *shape* only. Whether a well-formed code exists or is billable is a rule's
+//! question (it needs the reference tables), never a validation error.
+
+/// Normalises an ICD-10-CM code to its dotted canonical form, or says why it is malformed.
+///
+/// ICD-10-CM codes are 3–7 characters: a letter, a digit, an alphanumeric, then up to four
+/// alphanumerics after the dot that follows the third character (CMS ICD-10-CM Official
+/// Guidelines, Section I.A.1–3). Input may carry the dot or not and any case.
+pub fn normalize_icd10(raw: &str) -> Result<String, &'static str> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("is empty");
+    }
+    let compact: String = trimmed
+        .chars()
+        .filter(|c| *c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if let Some(dot) = trimmed.find('.')
+        && (dot != 3 || trimmed.matches('.').count() > 1)
+    {
+        return Err("has a dot in the wrong place (ICD-10-CM puts it after the third character)");
+    }
+    if !(3..=7).contains(&compact.len()) {
+        return Err("must be 3 to 7 characters (not counting the dot)");
+    }
+    let b = compact.as_bytes();
+    if !b[0].is_ascii_uppercase() {
+        return Err("must start with a letter");
+    }
+    if !b[1].is_ascii_digit() {
+        return Err("must have a digit as its second character");
+    }
+    if !b.iter().all(u8::is_ascii_alphanumeric) {
+        return Err("may contain only letters and digits (and one dot)");
+    }
+    Ok(dotted_icd10(&compact))
+}
+
+/// Inserts the dot after the third character of an undotted ICD-10-CM code.
+pub fn dotted_icd10(compact: &str) -> String {
+    if compact.len() > 3 {
+        format!("{}.{}", &compact[..3], &compact[3..])
+    } else {
+        compact.to_string()
+    }
+}
+
+/// Removes the dot from an ICD-10-CM code and upper-cases it (`e11.9` → `E119`).
+pub fn undotted(code: &str) -> String {
+    code.chars()
+        .filter(|c| *c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Normalises a CPT or HCPCS Level II code (five characters), or says why it is malformed.
+///
+/// Shapes accepted: CPT Category I (`99213`), Category II (`1234F`), Category III (`0591T`),
+/// PLA (`0001U`) — four digits plus a digit or letter — and HCPCS Level II (`G0439`): a letter
+/// plus four digits.
+pub fn normalize_procedure(raw: &str) -> Result<String, &'static str> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.is_empty() {
+        return Err("is empty");
+    }
+    let b = code.as_bytes();
+    if b.len() != 5 {
+        return Err("must be exactly 5 characters (CPT such as 99213 or HCPCS such as G0439)");
+    }
+    let cpt = b[..4].iter().all(u8::is_ascii_digit) && b[4].is_ascii_alphanumeric();
+    let hcpcs = b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit);
+    if cpt || hcpcs {
+        Ok(code)
+    } else {
+        Err("is not a CPT (4 digits + digit/letter) or HCPCS (letter + 4 digits) code")
+    }
+}
+
+/// Normalises a procedure modifier (two letters or digits), or says why it is malformed.
+pub fn normalize_modifier(raw: &str) -> Result<String, &'static str> {
+    let m = raw.trim().to_ascii_uppercase();
+    if m.len() == 2 && m.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(m)
+    } else {
+        Err("must be exactly two letters or digits (e.g. 59, LT, XS)")
+    }
+}
+
+/// True when `npi` passes the NPI check-digit test.
+///
+/// CMS "Requirements for NPI Check Digit": the Luhn formula applied to the nine identifier
+/// digits prefixed with the card-issuer constant 80840 (ISO 7812), so the constant 24 is
+/// added to the doubled-digit sum of the first nine digits.
+pub fn npi_check_digit_ok(npi: &str) -> bool {
+    let digits: Vec<u32> = match npi.chars().map(|c| c.to_digit(10)).collect() {
+        Some(d) => d,
+        None => return false,
+    };
+    if digits.len() != 10 {
+        return false;
+    }
+    let mut sum = 24;
+    for (i, d) in digits[..9].iter().rev().enumerate() {
+        sum += if i % 2 == 0 {
+            let x = d * 2;
+            if x > 9 { x - 9 } else { x }
+        } else {
+            *d
+        };
+    }
+    (10 - sum % 10) % 10 == digits[9]
+}
+
+/// True when `code` matches `pattern`, comparing without dots and case-insensitively.
+///
+/// Pattern forms: an exact code (`E11.9`, `82306`); a prefix with a trailing `*` (`E55.*`,
+/// `E55*`, `J*`); an inclusive range `FROM-TO` where the code's first characters (as many as
+/// the longer bound has) fall between the bounds (`E08-E13`, `97110-97546`).
+pub fn code_matches(code: &str, pattern: &str) -> bool {
+    let code = undotted(code);
+    let pattern = pattern.trim();
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return code.starts_with(&undotted(prefix));
+    }
+    if let Some((from, to)) = pattern.split_once('-') {
+        let (from, to) = (undotted(from), undotted(to));
+        let width = from.len().max(to.len());
+        let head = &code[..code.len().min(width)];
+        return head >= from.as_str() && head <= to.as_str();
+    }
+    code == undotted(pattern)
+}
+
+/// True when `pattern` is syntactically a code pattern [`code_matches`] understands.
+pub fn pattern_ok(pattern: &str) -> bool {
+    let p = pattern.trim();
+    let body_ok =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    if let Some(prefix) = p.strip_suffix('*') {
+        return prefix.is_empty() || body_ok(prefix);
+    }
+    if let Some((from, to)) = p.split_once('-') {
+        return body_ok(from) && body_ok(to) && undotted(from) <= undotted(to);
+    }
+    body_ok(p)
+}
+
+/// True for a two-digit CMS place-of-service code shape (`01`–`99`).
+pub fn pos_shape_ok(pos: &str) -> bool {
+    pos.len() == 2 && pos.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icd10_accepts_dotted_and_undotted() {
+        assert_eq!(normalize_icd10("e119").unwrap(), "E11.9");
+        assert_eq!(normalize_icd10("E11.9").unwrap(), "E11.9");
+        assert_eq!(normalize_icd10("S72.001A").unwrap(), "S72.001A");
+        assert_eq!(normalize_icd10("I10").unwrap(), "I10");
+    }
+
+    #[test]
+    fn icd10_rejects_malformed() {
+        assert!(normalize_icd10("").is_err());
+        assert!(normalize_icd10("11.9").is_err());
+        assert!(normalize_icd10("E1").is_err());
+        assert!(normalize_icd10("E1.19").is_err());
+        assert!(normalize_icd10("E11.90000").is_err());
+        assert!(normalize_icd10("E11-9").is_err());
+        assert!(normalize_icd10("EE1.9").is_err());
+    }
+
+    #[test]
+    fn procedure_shapes() {
+        for ok in ["99213", "1234F", "0591T", "0001U", "g0439", "J3490"] {
+            assert!(normalize_procedure(ok).is_ok(), "{ok}");
+        }
+        for bad in ["9921", "992133", "GG439", "99-13", ""] {
+            assert!(normalize_procedure(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn modifiers() {
+        assert_eq!(normalize_modifier("xs").unwrap(), "XS");
+        assert!(normalize_modifier("5").is_err());
+        assert!(normalize_modifier("59-").is_err());
+    }
+
+    #[test]
+    fn npi_check_digit() {
+        // CMS's worked example: 123456789 has check digit 3.
+        assert!(npi_check_digit_ok("1234567893"));
+        assert!(!npi_check_digit_ok("1234567890"));
+        assert!(!npi_check_digit_ok("123456789"));
+        assert!(!npi_check_digit_ok("12345678a3"));
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(code_matches("E55.9", "E55.*"));
+        assert!(code_matches("E559", "e55*"));
+        assert!(!code_matches("E56.0", "E55.*"));
+        assert!(code_matches("E11.65", "E08-E13"));
+        assert!(code_matches("E13.9", "E08-E13"));
+        assert!(!code_matches("E14", "E08-E13"));
+        assert!(code_matches("97112", "97110-97546"));
+        assert!(!code_matches("97750", "97110-97546"));
+        assert!(code_matches("82306", "82306"));
+        assert!(pattern_ok("E55.*") && pattern_ok("E08-E13") && pattern_ok("*"));
+        assert!(!pattern_ok("E13-E08") && !pattern_ok("E 5"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Proto3 JSON for claims and responses (the same JSON grpcurl and other gRPC tools speak),
+//! used by `claimscrub check` and by rule test files.
+
+use std::sync::LazyLock;
+
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+
+use crate::proto::{self, v1 as pb};
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(proto::DESCRIPTOR_SET).expect("descriptor set built by build.rs")
+});
+
+/// Why a JSON document is not a valid claim/request.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonError(String);
+
+fn descriptor(name: &str) -> prost_reflect::MessageDescriptor {
+    POOL.get_message_by_name(name)
+        .unwrap_or_else(|| panic!("{name} is in the compiled descriptor set"))
+}
+
+/// Parses one request from a JSON value: either a `ScrubClaimRequest` (`{"claim": {...}}`) or a
+/// bare `Claim`. Field names may be proto names (`claim_id`) or JSON names (`claimId`).
+pub fn request_from_value(value: &serde_json::Value) -> Result<pb::ScrubClaimRequest, JsonError> {
+    let is_request = value.as_object().is_some_and(|o| {
+        o.contains_key("claim") || o.contains_key("as_of_date") || o.contains_key("asOfDate")
+    });
+    if is_request {
+        decode(value, "claimscrub.v1.ScrubClaimRequest")
+    } else {
+        Ok(pb::ScrubClaimRequest {
+            claim: Some(decode(value, "claimscrub.v1.Claim")?),
+            as_of_date: String::new(),
+        })
+    }
+}
+
+/// Parses a claims document: one request/claim object, or an array of them.
+pub fn requests_from_str(text: &str) -> Result<Vec<pb::ScrubClaimRequest>, JsonError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| JsonError(format!("not valid JSON: {e}")))?;
+    match &value {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| request_from_value(v).map_err(|e| JsonError(format!("claim [{i}]: {e}"))))
+            .collect(),
+        _ => Ok(vec![request_from_value(&value)?]),
+    }
+}
+
+fn decode<T: Message + Default>(value: &serde_json::Value, name: &str) -> Result<T, JsonError> {
+    let dynamic = DynamicMessage::deserialize(descriptor(name), value)
+        .map_err(|e| JsonError(e.to_string()))?;
+    dynamic
+        .transcode_to::<T>()
+        .map_err(|e| JsonError(e.to_string()))
+}
+
+/// Serialises a response as proto3 JSON with proto field names and defaults omitted.
+pub fn response_to_value(resp: &pb::ScrubClaimResponse) -> serde_json::Value {
+    let dynamic = DynamicMessage::decode(
+        descriptor("claimscrub.v1.ScrubClaimResponse"),
+        resp.encode_to_vec().as_slice(),
+    )
+    .expect("a response we encoded decodes");
+    dynamic
+        .serialize_with_options(
+            serde_json::value::Serializer,
+            &SerializeOptions::new().use_proto_field_name(true),
+        )
+        .expect("responses serialise to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bare_claims_and_requests() {
+        let reqs = requests_from_str(
+            r#"[{"claim_id": "A", "claim_type": "CLAIM_TYPE_INSTITUTIONAL",
+                 "lines": [{"procedure_code": "99213", "units": 1, "service_date": "2024-01-02"}]},
+                {"claim": {"claimId": "B"}, "as_of_date": "2024-02-01"}]"#,
+        )
+        .unwrap();
+        assert_eq!(reqs.len(), 2);
+        let a = reqs[0].claim.as_ref().unwrap();
+        assert_eq!(a.claim_id, "A");
+        assert_eq!(a.claim_type, pb::ClaimType::Institutional as i32);
+        assert_eq!(a.lines[0].units, 1.0);
+        assert_eq!(reqs[1].as_of_date, "2024-02-01");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let err = requests_from_str(r#"{"claim_id": "A", "patient_name": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("patient_name"), "{err}");
+    }
+}

@@ -1,0 +1,74 @@
+//! The `claimscrub` command line: `serve`, `check FILE`, `rules check`, `rules test`.
+
+pub mod check;
+pub mod rules_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{EngineArgs, LogArgs, RulesArgs, ScrubArgs, ServeArgs};
+
+/// Scrubs coded medical claims against edit rules before they go to a payer.
+#[derive(Debug, Parser)]
+#[command(name = "claimscrub", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service (ClaimScrubber, health, reflection).
+    Serve(Box<ServeArgs>),
+    /// Scrub claims from a JSON file offline with the same engine and rules.
+    Check(CheckArgs),
+    /// Work with rule files.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// `claimscrub check` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// JSON file with one claim or an array of claims (proto3 JSON, as grpcurl sends).
+    /// Use `-` for standard input.
+    pub file: PathBuf,
+    /// Print responses as JSON (one array) instead of a readable report.
+    #[arg(long)]
+    pub json: bool,
+    /// Date to treat as "today" (YYYY-MM-DD) for claims that do not set as_of_date.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub scrub: ScrubArgs,
+}
+
+/// `claimscrub rules ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Compile every rule and report its load status; exit 1 if any rule fails to load.
+    Check(RulesToolArgs),
+    /// Run every rule's test cases; exit 1 if any case fails.
+    Test(RulesToolArgs),
+}
+
+/// Arguments of the rules tools.
+#[derive(Debug, clap::Args)]
+pub struct RulesToolArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+}

@@ -1,0 +1,141 @@
+//! `claimscrub check FILE`: scrub claims from a JSON file offline with the same engine and
+//! rules as the server, printing a report a coder can read (or JSON with `--json`).
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::claim::json::{requests_from_str, response_to_value};
+use crate::config::default_threads;
+use crate::engine::{EvalPool, Evaluator};
+use crate::proto::v1 as pb;
+use crate::registry::RuleRegistry;
+use crate::rules::FsSource;
+use crate::scrub::Scrubber;
+
+use super::CheckArgs;
+
+/// Runs `check`. Exit status 0 when every claim was scrubbed, 1 when any claim was invalid.
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let text = if args.file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?
+    };
+    let mut requests =
+        requests_from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    if let Some(as_of) = &args.as_of {
+        for r in requests.iter_mut().filter(|r| r.as_of_date.is_empty()) {
+            r.as_of_date = as_of.clone();
+        }
+    }
+    let pool = EvalPool::new(default_threads(), 64)?;
+    let registry = Arc::new(RuleRegistry::new(
+        Arc::new(FsSource::new(&args.rules.dir)),
+        Evaluator::new(&args.engine.limits()),
+        pool.clone(),
+    ));
+    let report = registry.load_initial()?;
+    for e in &report.errors {
+        eprintln!("warning: rule not loaded: {e}");
+    }
+    let scrubber = Scrubber::new(registry, pool, args.scrub.settings()?);
+
+    let mut invalid = 0;
+    let mut responses = Vec::new();
+    for req in &requests {
+        let claim_id = req
+            .claim
+            .as_ref()
+            .map(|c| c.claim_id.clone())
+            .unwrap_or_default();
+        let resp = match scrubber.scrub_blocking(req) {
+            Ok(r) => r,
+            Err(e) => {
+                invalid += 1;
+                crate::api::status::error_response(claim_id, &e)
+            }
+        };
+        responses.push(resp);
+    }
+    if args.json {
+        let values: Vec<_> = responses.iter().map(response_to_value).collect();
+        println!("{}", serde_json::to_string_pretty(&values)?);
+    } else {
+        for r in &responses {
+            print!("{}", render(r));
+        }
+    }
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The readable report for one response.
+pub fn render(r: &pb::ScrubClaimResponse) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "claim {}: NOT SCRUBBED ({})", r.claim_id, e.code);
+        for v in &e.violations {
+            let _ = writeln!(out, "  {}: {}", v.field, v.description);
+        }
+        out.push('\n');
+        return out;
+    }
+    let band = pb::RiskBand::try_from(r.risk_band).map_or("?", |b| match b {
+        pb::RiskBand::Low => "LOW",
+        pb::RiskBand::Medium => "MEDIUM",
+        pb::RiskBand::High => "HIGH",
+        pb::RiskBand::Unspecified => "-",
+    });
+    let _ = writeln!(
+        out,
+        "claim {}: denial risk {:.0}% ({band}), {} finding(s), {} rule(s) evaluated, ruleset {}",
+        r.claim_id,
+        r.denial_risk * 100.0,
+        r.findings.len(),
+        r.rules_evaluated,
+        r.ruleset_version
+    );
+    for f in &r.findings {
+        let sev = pb::Severity::try_from(f.severity).map_or("?", |s| match s {
+            pb::Severity::Error => "ERROR",
+            pb::Severity::Warning => "WARNING",
+            pb::Severity::Info => "INFO",
+            pb::Severity::Unspecified => "-",
+        });
+        let lines = if f.line_numbers.is_empty() {
+            "claim".to_string()
+        } else {
+            format!(
+                "line {}",
+                f.line_numbers
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {sev:<7} {} [{}] {lines}: {}",
+            f.carc, f.rule_id, f.message
+        );
+        if !f.suggestion.is_empty() {
+            let _ = writeln!(out, "          fix: {}", f.suggestion);
+        }
+    }
+    for fail in &r.rule_failures {
+        let _ = writeln!(out, "  RULE FAILED [{}]: {}", fail.rule_id, fail.message);
+    }
+    out.push('\n');
+    out
+}

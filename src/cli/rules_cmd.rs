@@ -1,0 +1,112 @@
+//! `claimscrub rules check` and `claimscrub rules test`: load status and test results for
+//! rule authors, in plain words.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::default_threads;
+use crate::engine::{EvalPool, Evaluator};
+use crate::registry::RuleRegistry;
+use crate::rules::{FsSource, RuleSource, compile_rule};
+
+use super::RulesToolArgs;
+
+/// `rules check`: loads the directory like the server does and prints each file's status.
+pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
+    let pool = EvalPool::new(default_threads(), 64)?;
+    let registry = RuleRegistry::new(
+        Arc::new(FsSource::new(&args.rules.dir)),
+        Evaluator::new(&args.engine.limits()),
+        pool,
+    );
+    let report = registry.reload()?;
+    let mut failed = 0;
+    for (file, status) in registry.file_statuses() {
+        match (&status.error, &status.rule_id) {
+            (None, Some(id)) => println!(
+                "ok      {file}  rule {id} version {}",
+                status.active_version.as_deref().unwrap_or("?")
+            ),
+            (Some(e), kept) => {
+                failed += 1;
+                println!("FAILED  {e}");
+                if let Some(id) = kept {
+                    println!(
+                        "        (a running server keeps the last good version of {id}: {})",
+                        status.active_version.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    println!(
+        "\n{} rule(s) active, {failed} file(s) failed; ruleset version {}",
+        report.rules, report.version
+    );
+    Ok(if failed == 0 && report.rules > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `rules test`: runs every rule's own test cases and prints each result.
+pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
+    let pool = EvalPool::new(1, 1)?;
+    let evaluator = Evaluator::new(&args.engine.limits());
+    let files = FsSource::new(&args.rules.dir).list().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the rules directory {}: {e}",
+            args.rules.dir.display()
+        )
+    })?;
+    let (mut passed, mut failed, mut untested) = (0, 0, 0);
+    pool.run_blocking(|| {
+        for file in &files {
+            let rule = match compile_rule(evaluator.engine(), file) {
+                Ok(rule) => rule,
+                Err(e) => {
+                    failed += 1;
+                    println!("FAILED  {e}");
+                    continue;
+                }
+            };
+            if rule.cases.is_empty() {
+                untested += 1;
+                println!(
+                    "none    {} has no test cases ({}.tests.json)",
+                    rule.meta.id,
+                    file.name.trim_end_matches(".rhai")
+                );
+                continue;
+            }
+            for case in &rule.cases {
+                let failures = evaluator.run_cases(&crate::rules::CompiledRule {
+                    cases: vec![case.clone()],
+                    meta: rule.meta.clone(),
+                    version: rule.version.clone(),
+                    file: rule.file.clone(),
+                    source: rule.source.clone(),
+                    ast: rule.ast.clone(),
+                });
+                match failures.first() {
+                    None => {
+                        passed += 1;
+                        println!("pass    {}: {}", rule.meta.id, case.name);
+                    }
+                    Some(why) => {
+                        failed += 1;
+                        println!("FAILED  {}: {why}", rule.meta.id);
+                    }
+                }
+            }
+        }
+    });
+    println!("\n{passed} passed, {failed} failed, {untested} rule(s) without tests");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,235 @@
+//! Configuration: every setting is a flag with an environment variable of the same meaning
+//! (listed by `--help`), checked once before the service binds its port.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::claim::Limits;
+use crate::engine::EngineLimits;
+use crate::scoring::{Bands, FailurePolicy};
+use crate::scrub::ScrubSettings;
+use crate::watcher::WatchConfig;
+
+/// Listen address variable.
+pub const ENV_LISTEN: &str = "CLAIMSCRUB_LISTEN";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:50051";
+/// Rules directory variable.
+pub const ENV_RULES: &str = "CLAIMSCRUB_RULES";
+/// Default rules directory (the bundled `rules/`, relative to the working directory).
+pub const DEFAULT_RULES: &str = "rules";
+
+/// Where the rules are.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    /// Directory of `*.rhai` rule files (watched for changes while serving).
+    #[arg(long = "rules", env = ENV_RULES, default_value = DEFAULT_RULES, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Sandbox limits for rule scripts.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Wall-clock budget per rule per claim, in milliseconds.
+    #[arg(long, env = "CLAIMSCRUB_RULE_TIMEOUT_MS", default_value_t = 100)]
+    pub rule_timeout_ms: u64,
+    /// Maximum script operations per rule per claim.
+    #[arg(long, env = "CLAIMSCRUB_MAX_OPERATIONS", default_value_t = 1_000_000)]
+    pub max_operations: u64,
+    /// Maximum script function call depth.
+    #[arg(long, env = "CLAIMSCRUB_MAX_CALL_LEVELS", default_value_t = 48)]
+    pub max_call_levels: usize,
+    /// Maximum string length a script may build.
+    #[arg(long, env = "CLAIMSCRUB_MAX_STRING_SIZE", default_value_t = 65_536)]
+    pub max_string_size: usize,
+    /// Maximum array length a script may build.
+    #[arg(long, env = "CLAIMSCRUB_MAX_ARRAY_SIZE", default_value_t = 100_000)]
+    pub max_array_size: usize,
+}
+
+impl EngineArgs {
+    /// The engine limits these flags describe.
+    pub fn limits(&self) -> EngineLimits {
+        EngineLimits {
+            rule_timeout: Duration::from_millis(self.rule_timeout_ms.max(1)),
+            max_operations: self.max_operations,
+            max_call_levels: self.max_call_levels,
+            max_string_size: self.max_string_size,
+            max_array_size: self.max_array_size,
+            ..EngineLimits::default()
+        }
+    }
+}
+
+/// Claim limits and scoring.
+#[derive(Debug, Clone, Args)]
+pub struct ScrubArgs {
+    /// Maximum service lines per claim (larger claims are rejected as invalid).
+    #[arg(long, env = "CLAIMSCRUB_MAX_LINES", default_value_t = 999)]
+    pub max_lines: usize,
+    /// Maximum length of free-text claim fields.
+    #[arg(long, env = "CLAIMSCRUB_MAX_STRING_LEN", default_value_t = 64)]
+    pub max_string_len: usize,
+    /// What a rule failure does to a claim: `open` scores with the other rules, `closed`
+    /// makes the claim HIGH risk so it is held for review.
+    #[arg(long, env = "CLAIMSCRUB_FAILURE_POLICY", value_enum, default_value_t = FailurePolicy::Open)]
+    pub failure_policy: FailurePolicy,
+    /// Lowest denial risk reported as MEDIUM.
+    #[arg(long, env = "CLAIMSCRUB_RISK_MEDIUM", default_value_t = 0.2)]
+    pub risk_medium: f64,
+    /// Lowest denial risk reported as HIGH.
+    #[arg(long, env = "CLAIMSCRUB_RISK_HIGH", default_value_t = 0.6)]
+    pub risk_high: f64,
+}
+
+impl ScrubArgs {
+    /// The settings these flags describe, or why they are inconsistent.
+    pub fn settings(&self) -> Result<ScrubSettings, ConfigError> {
+        let bands = Bands {
+            medium: self.risk_medium,
+            high: self.risk_high,
+        };
+        bands.validate().map_err(ConfigError)?;
+        if self.max_lines == 0 {
+            return Err(ConfigError("--max-lines must be at least 1".into()));
+        }
+        Ok(ScrubSettings {
+            limits: Limits {
+                max_lines: self.max_lines,
+                max_string_len: self.max_string_len.max(1),
+            },
+            bands,
+            policy: self.failure_policy,
+        })
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging (`RUST_LOG` sets the filter, default `info`).
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format.
+    #[arg(long, env = "CLAIMSCRUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `claimscrub serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on for gRPC.
+    #[arg(long, env = ENV_LISTEN, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub scrub: ScrubArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Rule evaluation threads (default: the number of CPU cores).
+    #[arg(long, env = "CLAIMSCRUB_EVAL_THREADS")]
+    pub eval_threads: Option<usize>,
+    /// Claims of one stream evaluated concurrently (responses stay in order).
+    #[arg(long, env = "CLAIMSCRUB_STREAM_WINDOW", default_value_t = 16)]
+    pub stream_window: usize,
+    /// Quiet time after a rules-directory change before reloading, in milliseconds.
+    #[arg(long, env = "CLAIMSCRUB_RELOAD_DEBOUNCE_MS", default_value_t = 200)]
+    pub reload_debounce_ms: u64,
+    /// Periodic rescan of the rules directory, in seconds (catches lost file events).
+    #[arg(long, env = "CLAIMSCRUB_RESCAN_SECS", default_value_t = 10)]
+    pub rescan_secs: u64,
+    /// Seconds to let in-flight requests finish after SIGTERM/Ctrl-C.
+    #[arg(long, env = "CLAIMSCRUB_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// A configuration problem, found before binding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// The checked server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Rules directory.
+    pub rules_dir: PathBuf,
+    /// Sandbox limits.
+    pub engine: EngineLimits,
+    /// Claim limits and scoring.
+    pub scrub: ScrubSettings,
+    /// Evaluation threads.
+    pub eval_threads: usize,
+    /// Per-stream evaluation window.
+    pub stream_window: usize,
+    /// Rules watcher timing.
+    pub watch: WatchConfig,
+    /// Drain time on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// Default number of evaluation threads: the available cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl ServeArgs {
+    /// Checks the flags and builds the configuration.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        if !self.rules.dir.is_dir() {
+            return Err(ConfigError(format!(
+                "rules directory {} does not exist or is not a directory (set --rules or {ENV_RULES})",
+                self.rules.dir.display()
+            )));
+        }
+        Ok(Config {
+            listen: self.listen,
+            rules_dir: self.rules.dir.clone(),
+            engine: self.engine.limits(),
+            scrub: self.scrub.settings()?,
+            eval_threads: self.eval_threads.unwrap_or_else(default_threads).max(1),
+            stream_window: self.stream_window.max(1),
+            watch: WatchConfig {
+                debounce: Duration::from_millis(self.reload_debounce_ms),
+                rescan: Duration::from_secs(self.rescan_secs.max(1)),
+            },
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        })
+    }
+}
+
+impl Config {
+    /// A configuration with defaults for `rules_dir` (tests and tools).
+    pub fn with_rules(rules_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            rules_dir: rules_dir.into(),
+            engine: EngineLimits::default(),
+            scrub: ScrubSettings {
+                limits: Limits::default(),
+                bands: Bands::default(),
+                policy: FailurePolicy::Open,
+            },
+            eval_threads: default_threads(),
+            stream_window: 16,
+            watch: WatchConfig {
+                debounce: Duration::from_millis(200),
+                rescan: Duration::from_secs(10),
+            },
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}

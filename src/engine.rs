@@ -1,0 +1,186 @@
+//! The rule engine: a sandboxed Rhai `Engine`, the script-facing claim API, and the evaluator
+//! that runs a rule set over a claim with per-rule budgets.
+
+pub mod collect;
+pub mod pool;
+pub mod sandbox;
+pub mod script_api;
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
+
+use crate::claim::Claim;
+use crate::finding::{FailureKind, Finding, RuleFailure};
+use crate::rules::compile::CHECK_FN;
+use crate::rules::{CompiledRule, RuleSet, cases};
+
+pub use pool::EvalPool;
+pub use sandbox::EngineLimits;
+pub use script_api::ScriptClaim;
+
+thread_local! {
+    /// Wall-clock deadline of the rule running on this thread (evaluation is synchronous on
+    /// one thread, so the progress callback can read it without locks).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Token the progress callback returns when a rule runs past its deadline.
+const TIMEOUT_TOKEN: &str = "rule time budget exceeded";
+
+/// Called by Rhai every operation; checks the clock every 256 operations.
+fn progress(ops: u64) -> Option<Dynamic> {
+    if !ops.is_multiple_of(256) {
+        return None;
+    }
+    DEADLINE.with(|d| match d.get() {
+        Some(deadline) if Instant::now() >= deadline => Some(Dynamic::from(TIMEOUT_TOKEN)),
+        _ => None,
+    })
+}
+
+/// The result of scoring one claim with one rule set.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Findings of every rule, in rule id order, then line order.
+    pub findings: Vec<Finding>,
+    /// Rules that failed on this claim.
+    pub failures: Vec<RuleFailure>,
+    /// Rules evaluated (after scope filtering).
+    pub rules_evaluated: u32,
+}
+
+/// Runs rules over claims. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Evaluator {
+    engine: Arc<Engine>,
+    timeout: Duration,
+}
+
+impl Evaluator {
+    /// Builds the sandboxed engine with `limits`.
+    pub fn new(limits: &EngineLimits) -> Self {
+        let mut engine = sandbox::build_engine(limits);
+        engine.on_progress(progress);
+        Self {
+            engine: Arc::new(engine),
+            timeout: limits.rule_timeout,
+        }
+    }
+
+    /// The shared engine (for compiling rules).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs one rule's `check` on a prepared claim.
+    pub fn run_rule(
+        &self,
+        rule: &CompiledRule,
+        claim: &ScriptClaim,
+    ) -> Result<Vec<Finding>, RuleFailure> {
+        let fail = |kind, message| RuleFailure {
+            rule_id: rule.meta.id.clone(),
+            rule_version: rule.version.clone(),
+            kind,
+            message,
+        };
+        DEADLINE.with(|d| d.set(Some(Instant::now() + self.timeout)));
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            CallFnOptions::new().eval_ast(false).rewind_scope(true),
+            &mut Scope::new(),
+            &rule.ast,
+            CHECK_FN,
+            (claim.clone(),),
+        );
+        DEADLINE.with(|d| d.set(None));
+        match result {
+            Ok(value) => {
+                collect::findings(rule, claim, value).map_err(|m| fail(FailureKind::Error, m))
+            }
+            Err(e) => Err(fail(failure_kind(&e), describe_error(&e))),
+        }
+    }
+
+    /// Scores `claim` with every applicable rule of `set`.
+    pub fn scrub(&self, set: &RuleSet, claim: Arc<Claim>, as_of: NaiveDate) -> Evaluation {
+        let script_claim = ScriptClaim::new(claim.clone(), as_of);
+        let mut out = Evaluation::default();
+        for rule in set.candidates(&claim) {
+            out.rules_evaluated += 1;
+            match self.run_rule(rule, &script_claim) {
+                Ok(mut f) => out.findings.append(&mut f),
+                Err(failure) => out.failures.push(failure),
+            }
+        }
+        out
+    }
+
+    /// Runs a rule's own test cases; returns one message per failed case.
+    pub fn run_cases(&self, rule: &CompiledRule) -> Vec<String> {
+        rule.cases
+            .iter()
+            .filter_map(|case| {
+                let claim = ScriptClaim::new(case.claim.clone(), case.as_of);
+                match self.run_rule(rule, &claim) {
+                    Ok(findings) => cases::check_case(case, &findings).err(),
+                    Err(f) => Some(format!(
+                        "case {:?}: the rule failed: {}",
+                        case.name, f.message
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Innermost error of a chain of function-call errors.
+fn innermost(e: &EvalAltResult) -> &EvalAltResult {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => innermost(inner),
+        other => other,
+    }
+}
+
+fn failure_kind(e: &EvalAltResult) -> FailureKind {
+    match innermost(e) {
+        EvalAltResult::ErrorTerminated(..) => FailureKind::Timeout,
+        EvalAltResult::ErrorTooManyOperations(..)
+        | EvalAltResult::ErrorStackOverflow(..)
+        | EvalAltResult::ErrorDataTooLarge(..)
+        | EvalAltResult::ErrorTooManyVariables(..)
+        | EvalAltResult::ErrorTooManyModules(..) => FailureKind::LimitExceeded,
+        _ => FailureKind::Error,
+    }
+}
+
+/// A rule author's description of a script error: what happened and where.
+pub fn describe_error(e: &EvalAltResult) -> String {
+    let inner = innermost(e);
+    let what = match inner {
+        EvalAltResult::ErrorTerminated(..) => format!("{TIMEOUT_TOKEN} (the rule ran too long)"),
+        EvalAltResult::ErrorTooManyOperations(..) => {
+            "operation limit exceeded (endless loop?)".to_string()
+        }
+        EvalAltResult::ErrorStackOverflow(..) => {
+            "call depth limit exceeded (endless recursion?)".to_string()
+        }
+        other => {
+            let mut s = other.to_string();
+            // Rhai appends the position itself; we print ours uniformly below.
+            if let Some(cut) = s.rfind(" (line ") {
+                s.truncate(cut);
+            }
+            s
+        }
+    };
+    let pos = inner.position();
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("line {l}, col {c}: {what}"),
+        (Some(l), None) => format!("line {l}: {what}"),
+        _ => what,
+    }
+}

@@ -1,0 +1,381 @@
+//! The claim as rule scripts see it, and the helper functions they can call.
+//!
+//! A [`ScriptClaim`] is built once per claim and shared by every rule that scores it: rules get
+//! cheap handles onto the same data, never a per-rule copy. Strings are pre-built as Rhai
+//! strings so property reads do not allocate. Everything here is documented for rule authors
+//! in `rules/README.md`.
+
+use std::sync::Arc;
+
+use chrono::{Months, NaiveDate};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
+
+use crate::claim::Claim;
+use crate::claim::codes::{code_matches, npi_check_digit_ok};
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// The claim handle scripts receive as `claim`.
+#[derive(Clone)]
+pub struct ScriptClaim(Arc<ClaimView>);
+
+/// Pre-built script values for one claim.
+pub struct ClaimView {
+    claim: Arc<Claim>,
+    id: ImmutableString,
+    claim_type: ImmutableString,
+    payer_id: ImmutableString,
+    payer_type: ImmutableString,
+    sex: ImmutableString,
+    place_of_service: ImmutableString,
+    frequency_code: ImmutableString,
+    submission_date: ImmutableString,
+    type_of_bill: ImmutableString,
+    prior_authorization: ImmutableString,
+    billing_npi: ImmutableString,
+    rendering_npi: ImmutableString,
+    today: ImmutableString,
+    first_service_date: ImmutableString,
+    last_service_date: ImmutableString,
+    lines: Array,
+    diagnoses: Array,
+    diagnosis_codes: Array,
+}
+
+/// A service line handle (`for line in claim.lines`).
+#[derive(Clone)]
+pub struct ScriptLine(Arc<LineView>);
+
+/// Pre-built script values for one line.
+pub struct LineView {
+    number: i64,
+    code: ImmutableString,
+    modifiers: Array,
+    units: f64,
+    charge_cents: i64,
+    date: ImmutableString,
+    date_to: ImmutableString,
+    pointers: Array,
+    diagnoses: Array,
+    place_of_service: ImmutableString,
+    revenue_code: ImmutableString,
+    ndc: ImmutableString,
+    rendering_npi: ImmutableString,
+}
+
+/// A diagnosis handle (`for dx in claim.diagnoses`).
+#[derive(Clone)]
+pub struct ScriptDiagnosis(Arc<DiagnosisView>);
+
+/// Pre-built script values for one diagnosis.
+pub struct DiagnosisView {
+    code: ImmutableString,
+    poa: ImmutableString,
+    position: i64,
+}
+
+fn s(text: &str) -> ImmutableString {
+    ImmutableString::from(text)
+}
+
+fn date_str(d: Option<NaiveDate>) -> ImmutableString {
+    d.map(|d| s(&d.to_string())).unwrap_or_default()
+}
+
+impl ScriptClaim {
+    /// Prepares `claim` for scripts, with `today` as the as-of date.
+    pub fn new(claim: Arc<Claim>, today: NaiveDate) -> Self {
+        let diagnosis_codes: Array = claim
+            .diagnoses
+            .iter()
+            .map(|d| Dynamic::from(s(&d.code)))
+            .collect();
+        let diagnoses = claim
+            .diagnoses
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Dynamic::from(ScriptDiagnosis(Arc::new(DiagnosisView {
+                    code: s(&d.code),
+                    poa: s(&d.present_on_admission),
+                    position: i as i64 + 1,
+                })))
+            })
+            .collect();
+        let lines = claim
+            .lines
+            .iter()
+            .map(|l| {
+                Dynamic::from(ScriptLine(Arc::new(LineView {
+                    number: i64::from(l.number),
+                    code: s(&l.procedure_code),
+                    modifiers: l.modifiers.iter().map(|m| Dynamic::from(s(m))).collect(),
+                    units: l.units,
+                    charge_cents: l.charge_cents,
+                    date: s(&l.service_date.to_string()),
+                    date_to: date_str(l.service_date_to),
+                    pointers: l
+                        .diagnosis_pointers
+                        .iter()
+                        .map(|p| Dynamic::from(i64::from(*p)))
+                        .collect(),
+                    diagnoses: l
+                        .diagnosis_pointers
+                        .iter()
+                        .filter_map(|p| diagnosis_codes.get(*p as usize - 1).cloned())
+                        .collect(),
+                    place_of_service: s(&l.place_of_service),
+                    revenue_code: s(&l.revenue_code),
+                    ndc: s(&l.ndc),
+                    rendering_npi: s(&l.rendering_provider.npi),
+                })))
+            })
+            .collect();
+        let view = ClaimView {
+            id: s(&claim.id),
+            claim_type: s(claim.claim_type.as_str()),
+            payer_id: s(&claim.payer_id),
+            payer_type: s(claim.payer_type.as_str()),
+            sex: s(claim.sex.as_str()),
+            place_of_service: s(&claim.place_of_service),
+            frequency_code: s(&claim.frequency_code),
+            submission_date: date_str(claim.submission_date),
+            type_of_bill: s(&claim.type_of_bill),
+            prior_authorization: s(&claim.prior_authorization),
+            billing_npi: s(&claim.billing_provider.npi),
+            rendering_npi: s(&claim.rendering_provider.npi),
+            today: s(&today.to_string()),
+            first_service_date: s(&claim.first_service_date().to_string()),
+            last_service_date: s(&claim.last_service_date().to_string()),
+            lines,
+            diagnoses,
+            diagnosis_codes,
+            claim,
+        };
+        Self(Arc::new(view))
+    }
+
+    /// The underlying claim.
+    pub fn claim(&self) -> &Claim {
+        &self.0.claim
+    }
+}
+
+fn runtime_error(message: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(message.into(), Position::NONE))
+}
+
+/// Parses a script date string, with an error message a rule author understands.
+fn parse_date(text: &str) -> Fallible<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| runtime_error(format!("{text:?} is not a date in YYYY-MM-DD form")))
+}
+
+fn age_on(claim: &Claim, date: NaiveDate) -> i64 {
+    claim.patient_age_on(date).map_or(-1, i64::from)
+}
+
+fn strings(arr: &Array) -> impl Iterator<Item = ImmutableString> + '_ {
+    arr.iter()
+        .filter_map(|d| d.clone().into_immutable_string().ok())
+}
+
+fn finding_map(message: ImmutableString) -> Map {
+    let mut m = Map::new();
+    m.insert("message".into(), Dynamic::from(message));
+    m
+}
+
+/// Registers the claim types and helper functions.
+pub fn register(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<ScriptClaim>("Claim")
+        .register_get("id", |c: &mut ScriptClaim| c.0.id.clone())
+        .register_get("claim_type", |c: &mut ScriptClaim| c.0.claim_type.clone())
+        .register_get("payer_id", |c: &mut ScriptClaim| c.0.payer_id.clone())
+        .register_get("payer_type", |c: &mut ScriptClaim| c.0.payer_type.clone())
+        .register_get("sex", |c: &mut ScriptClaim| c.0.sex.clone())
+        .register_get("place_of_service", |c: &mut ScriptClaim| {
+            c.0.place_of_service.clone()
+        })
+        .register_get("frequency_code", |c: &mut ScriptClaim| {
+            c.0.frequency_code.clone()
+        })
+        .register_get("submission_date", |c: &mut ScriptClaim| {
+            c.0.submission_date.clone()
+        })
+        .register_get("type_of_bill", |c: &mut ScriptClaim| {
+            c.0.type_of_bill.clone()
+        })
+        .register_get("prior_authorization", |c: &mut ScriptClaim| {
+            c.0.prior_authorization.clone()
+        })
+        .register_get("billing_npi", |c: &mut ScriptClaim| c.0.billing_npi.clone())
+        .register_get("rendering_npi", |c: &mut ScriptClaim| {
+            c.0.rendering_npi.clone()
+        })
+        .register_get("today", |c: &mut ScriptClaim| c.0.today.clone())
+        .register_get("first_service_date", |c: &mut ScriptClaim| {
+            c.0.first_service_date.clone()
+        })
+        .register_get("last_service_date", |c: &mut ScriptClaim| {
+            c.0.last_service_date.clone()
+        })
+        .register_get("lines", |c: &mut ScriptClaim| c.0.lines.clone())
+        .register_get("diagnoses", |c: &mut ScriptClaim| c.0.diagnoses.clone())
+        .register_get("diagnosis_codes", |c: &mut ScriptClaim| {
+            c.0.diagnosis_codes.clone()
+        })
+        .register_get("principal_diagnosis", |c: &mut ScriptClaim| {
+            c.0.diagnosis_codes
+                .first()
+                .and_then(|d| d.clone().into_immutable_string().ok())
+                .unwrap_or_default()
+        })
+        .register_get("has_birth_date", |c: &mut ScriptClaim| {
+            c.0.claim.birth_date.is_some()
+        })
+        .register_get("patient_age", |c: &mut ScriptClaim| {
+            age_on(&c.0.claim, c.0.claim.first_service_date())
+        })
+        .register_fn(
+            "patient_age_on",
+            |c: &mut ScriptClaim, date: &str| -> Fallible<i64> {
+                Ok(age_on(&c.0.claim, parse_date(date)?))
+            },
+        )
+        .register_fn("has_diagnosis", |c: &mut ScriptClaim, pattern: &str| {
+            c.0.claim
+                .diagnoses
+                .iter()
+                .any(|d| code_matches(&d.code, pattern))
+        })
+        .register_fn("has_procedure", |c: &mut ScriptClaim, pattern: &str| {
+            c.0.claim
+                .lines
+                .iter()
+                .any(|l| code_matches(&l.procedure_code, pattern))
+        })
+        .register_fn(
+            "lines_with_code",
+            |c: &mut ScriptClaim, pattern: &str| -> Array {
+                c.0.claim
+                    .lines
+                    .iter()
+                    .zip(&c.0.lines)
+                    .filter(|(l, _)| code_matches(&l.procedure_code, pattern))
+                    .map(|(_, d)| d.clone())
+                    .collect()
+            },
+        )
+        .register_fn("line", |c: &mut ScriptClaim, number: i64| -> Dynamic {
+            c.0.claim
+                .lines
+                .iter()
+                .position(|l| i64::from(l.number) == number)
+                .map_or(Dynamic::UNIT, |i| c.0.lines[i].clone())
+        });
+
+    engine
+        .register_type_with_name::<ScriptLine>("Line")
+        .register_get("number", |l: &mut ScriptLine| l.0.number)
+        .register_get("code", |l: &mut ScriptLine| l.0.code.clone())
+        .register_get("modifiers", |l: &mut ScriptLine| l.0.modifiers.clone())
+        .register_get("units", |l: &mut ScriptLine| l.0.units)
+        .register_get("charge_cents", |l: &mut ScriptLine| l.0.charge_cents)
+        .register_get("date", |l: &mut ScriptLine| l.0.date.clone())
+        .register_get("date_to", |l: &mut ScriptLine| l.0.date_to.clone())
+        .register_get("pointers", |l: &mut ScriptLine| l.0.pointers.clone())
+        .register_get("diagnoses", |l: &mut ScriptLine| l.0.diagnoses.clone())
+        .register_get("place_of_service", |l: &mut ScriptLine| {
+            l.0.place_of_service.clone()
+        })
+        .register_get("revenue_code", |l: &mut ScriptLine| {
+            l.0.revenue_code.clone()
+        })
+        .register_get("ndc", |l: &mut ScriptLine| l.0.ndc.clone())
+        .register_get("rendering_npi", |l: &mut ScriptLine| {
+            l.0.rendering_npi.clone()
+        })
+        .register_fn("has_modifier", |l: &mut ScriptLine, m: &str| {
+            strings(&l.0.modifiers).any(|x| x.eq_ignore_ascii_case(m.trim()))
+        })
+        .register_fn("has_any_modifier", |l: &mut ScriptLine, wanted: Array| {
+            strings(&wanted)
+                .any(|w| strings(&l.0.modifiers).any(|x| x.eq_ignore_ascii_case(w.trim())))
+        })
+        .register_fn("code_in", |l: &mut ScriptLine, patterns: Array| {
+            strings(&patterns).any(|p| code_matches(&l.0.code, &p))
+        })
+        .register_fn("same_as", |a: &mut ScriptLine, b: ScriptLine| {
+            let (a, b) = (&a.0, &b.0);
+            a.code == b.code
+                && a.date == b.date
+                && a.date_to == b.date_to
+                && a.units == b.units
+                && a.charge_cents == b.charge_cents
+                && a.place_of_service == b.place_of_service
+                && a.rendering_npi == b.rendering_npi
+                && strings(&a.modifiers).eq(strings(&b.modifiers))
+        });
+
+    engine
+        .register_type_with_name::<ScriptDiagnosis>("Diagnosis")
+        .register_get("code", |d: &mut ScriptDiagnosis| d.0.code.clone())
+        .register_get("poa", |d: &mut ScriptDiagnosis| d.0.poa.clone())
+        .register_get("position", |d: &mut ScriptDiagnosis| d.0.position)
+        .register_fn("matches", |d: &mut ScriptDiagnosis, pattern: &str| {
+            code_matches(&d.0.code, pattern)
+        });
+
+    engine
+        .register_fn("finding", finding_map)
+        .register_fn("finding", |message: ImmutableString, lines: Dynamic| {
+            let mut m = finding_map(message);
+            m.insert("lines".into(), lines);
+            m
+        })
+        .register_fn(
+            "finding",
+            |message: ImmutableString, lines: Dynamic, suggestion: ImmutableString| {
+                let mut m = finding_map(message);
+                m.insert("lines".into(), lines);
+                m.insert("suggestion".into(), Dynamic::from(suggestion));
+                m
+            },
+        )
+        .register_fn("code_matches", |code: &str, pattern: &str| {
+            code_matches(code, pattern)
+        })
+        .register_fn("code_in", |code: &str, patterns: Array| {
+            strings(&patterns).any(|p| code_matches(code, &p))
+        })
+        .register_fn("npi_valid", |npi: &str| npi_check_digit_ok(npi))
+        .register_fn("is_date", |text: &str| parse_date(text).is_ok())
+        .register_fn("days_between", |from: &str, to: &str| -> Fallible<i64> {
+            Ok((parse_date(to)? - parse_date(from)?).num_days())
+        })
+        .register_fn(
+            "add_days",
+            |date: &str, days: i64| -> Fallible<ImmutableString> {
+                let d = parse_date(date)?
+                    .checked_add_signed(chrono::Duration::days(days))
+                    .ok_or_else(|| runtime_error("date out of range".into()))?;
+                Ok(s(&d.to_string()))
+            },
+        )
+        .register_fn(
+            "add_months",
+            |date: &str, months: i64| -> Fallible<ImmutableString> {
+                let d = parse_date(date)?;
+                let n = Months::new(months.unsigned_abs().min(12_000) as u32);
+                let d = if months >= 0 {
+                    d.checked_add_months(n)
+                } else {
+                    d.checked_sub_months(n)
+                }
+                .ok_or_else(|| runtime_error("date out of range".into()))?;
+                Ok(s(&d.to_string()))
+            },
+        );
+}

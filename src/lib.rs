@@ -1,0 +1,45 @@
+//! claimscrub: scrubs coded medical claims against hot-reloadable edit rules over gRPC.
+//!
+//! Map of the crate, in the order a claim flows through it:
+//! - [`proto`]     — generated gRPC types for `claimscrub.v1` (the public contract).
+//! - [`api`]       — gRPC service implementations; the one error → status mapping.
+//! - [`claim`]     — the validated claim type, code syntax, proto3-JSON claim files.
+//! - [`scrub`]     — the pipeline: validate, evaluate on the pool, score, respond.
+//! - [`rules`]     — rule files: metadata, compile, test cases, applicability index, rule sets.
+//! - [`registry`]  — the concurrent rule cache and the atomically swapped active rule set.
+//! - [`watcher`]   — notices rules-directory changes and triggers reloads.
+//! - [`engine`]    — the sandboxed Rhai engine, the script-facing claim API, the evaluator.
+//! - [`finding`]   — findings and rule failures.
+//! - [`scoring`]   — denial-risk model and bands (pure).
+//! - [`config`]    — flags and environment variables.
+//! - [`server`]    — wiring and graceful shutdown.
+//! - [`telemetry`] — logging setup.
+//! - [`cli`]       — the `claimscrub` command line (serve, check, rules check/test).
+
+pub mod api;
+pub mod claim;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod finding;
+pub mod registry;
+pub mod rules;
+pub mod scoring;
+pub mod scrub;
+pub mod server;
+pub mod telemetry;
+pub mod watcher;
+
+/// Generated protobuf and gRPC code.
+pub mod proto {
+    /// `claimscrub.v1`.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("claimscrub.v1");
+    }
+    /// Encoded `FileDescriptorSet` of `claimscrub.v1` (for reflection and JSON).
+    pub const DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/claimscrub_descriptor.bin"));
+}
+
+pub use server::{App, ServeError, run, serve};

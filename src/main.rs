@@ -1,0 +1,57 @@
+//! `claimscrub` binary: parse the command line, set up logging, hand over to the library.
+
+use std::process::ExitCode;
+
+use claimscrub::cli::{Cli, Command, RulesCommand, check, rules_cmd};
+use claimscrub::{App, telemetry};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Check(args) => check::run(args),
+        Command::Rules { command } => match command {
+            RulesCommand::Check(args) => rules_cmd::check(args),
+            RulesCommand::Test(args) => rules_cmd::test(args),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("claimscrub: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(args: &claimscrub::config::ServeArgs) -> anyhow::Result<ExitCode> {
+    telemetry::init(args.log.log_format);
+    let config = args.config()?;
+    // Rules load before the port is bound: a broken rules directory is a startup error.
+    let app = App::load(config.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        claimscrub::serve(app, listener, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

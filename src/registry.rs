@@ -1,0 +1,288 @@
+//! The rule registry: a concurrent cache of compiled rules keyed by rule id, the status of
+//! every rule file, and the published, immutable [`RuleSet`] snapshot that scores claims.
+//!
+//! A reload lists the source, recompiles only files whose content changed, runs each changed
+//! rule's own test cases, and publishes a new snapshot with one atomic pointer swap. Readers
+//! never block on a reload and never see a half-applied one. A file that fails to compile or
+//! whose tests fail keeps its last good version active; the error is kept in its status.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use dashmap::DashMap;
+
+use crate::engine::{EvalPool, Evaluator};
+use crate::rules::compile::content_version;
+use crate::rules::{CompiledRule, RuleLoadError, RuleSet, RuleSource, compile_rule};
+
+/// Load state of one rule file.
+#[derive(Debug, Clone)]
+pub struct FileStatus {
+    /// Content hash of the script and its test file as last read.
+    pub hash: String,
+    /// The rule id this file provides, if any version of it is active.
+    pub rule_id: Option<String>,
+    /// The active version (may be older than the file when `error` is set).
+    pub active_version: Option<String>,
+    /// Why the file's current content is not active, if it is not.
+    pub error: Option<RuleLoadError>,
+    /// When the file's content was last seen to change.
+    pub changed_at: SystemTime,
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadReport {
+    /// Version of the rule set active after the reload.
+    pub version: String,
+    /// Whether a new rule set was published.
+    pub changed: bool,
+    /// Rules (id, version, file) activated by this reload.
+    pub activated: Vec<(String, String, String)>,
+    /// Rule ids no longer active.
+    pub removed: Vec<String>,
+    /// Files whose new content was rejected.
+    pub errors: Vec<RuleLoadError>,
+    /// Number of active rules.
+    pub rules: usize,
+}
+
+/// Errors that stop a reload as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The rules location cannot be listed.
+    #[error("cannot read the rules directory {location}: {source}")]
+    Source {
+        /// Where the rules were looked for.
+        location: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Nothing could be loaded at startup.
+    #[error("no rule could be loaded from {location}{}", describe_errors(.errors))]
+    NothingLoaded {
+        /// Where the rules were looked for.
+        location: String,
+        /// Why each file failed.
+        errors: Vec<RuleLoadError>,
+    },
+}
+
+fn describe_errors(errors: &[RuleLoadError]) -> String {
+    if errors.is_empty() {
+        " (no *.rhai files found)".into()
+    } else {
+        format!(
+            ":\n  {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    }
+}
+
+/// The registry. Share it as `Arc<RuleRegistry>`.
+pub struct RuleRegistry {
+    evaluator: Evaluator,
+    pool: EvalPool,
+    source: Arc<dyn RuleSource>,
+    rules: DashMap<String, Arc<CompiledRule>>,
+    files: DashMap<String, FileStatus>,
+    active: ArcSwap<RuleSet>,
+    reload_lock: Mutex<()>,
+    last_reload: Mutex<Option<SystemTime>>,
+}
+
+impl RuleRegistry {
+    /// An empty registry over `source`; call [`RuleRegistry::load_initial`] next.
+    pub fn new(source: Arc<dyn RuleSource>, evaluator: Evaluator, pool: EvalPool) -> Self {
+        Self {
+            evaluator,
+            pool,
+            source,
+            rules: DashMap::new(),
+            files: DashMap::new(),
+            active: ArcSwap::from_pointee(RuleSet::new(Vec::new())),
+            reload_lock: Mutex::new(()),
+            last_reload: Mutex::new(None),
+        }
+    }
+
+    /// First load: fails when the source is unreadable or not a single rule loads.
+    pub fn load_initial(&self) -> Result<ReloadReport, RegistryError> {
+        let report = self.reload()?;
+        if report.rules == 0 {
+            return Err(RegistryError::NothingLoaded {
+                location: self.source.describe(),
+                errors: report.errors,
+            });
+        }
+        Ok(report)
+    }
+
+    /// The active rule set (a cheap snapshot; hold it for the whole claim).
+    pub fn snapshot(&self) -> Arc<RuleSet> {
+        self.active.load_full()
+    }
+
+    /// The evaluator rules run in.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
+    }
+
+    /// Where the rules come from.
+    pub fn location(&self) -> String {
+        self.source.describe()
+    }
+
+    /// Status of every known rule file, by file name.
+    pub fn file_statuses(&self) -> Vec<(String, FileStatus)> {
+        let mut v: Vec<_> = self
+            .files
+            .iter()
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// When the last reload finished.
+    pub fn last_reload(&self) -> Option<SystemTime> {
+        *self.last_reload.lock().expect("last_reload lock")
+    }
+
+    /// Re-reads the source and publishes a new rule set if anything changed. Runs on an
+    /// evaluation thread (big stack) and blocks the caller: call it from blocking contexts.
+    pub fn reload(&self) -> Result<ReloadReport, RegistryError> {
+        let _guard = self.reload_lock.lock().expect("reload lock");
+        let result = self.pool.run_blocking(|| self.reload_locked());
+        *self.last_reload.lock().expect("last_reload lock") = Some(SystemTime::now());
+        result
+    }
+
+    fn reload_locked(&self) -> Result<ReloadReport, RegistryError> {
+        let files = self.source.list().map_err(|source| RegistryError::Source {
+            location: self.source.describe(),
+            source,
+        })?;
+        let mut report = ReloadReport::default();
+        let listed: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        let hash_of = |f: &crate::rules::RuleFile| {
+            let mut text = f
+                .source
+                .clone()
+                .unwrap_or_else(|e| format!("\0unreadable {e}"));
+            if let Some((_, t)) = &f.tests {
+                text.push('\0');
+                text.push_str(t.as_deref().unwrap_or("\0unreadable"));
+            }
+            content_version(&text)
+        };
+
+        // Files whose content is unchanged keep whatever they hold.
+        let mut held: HashMap<String, String> = HashMap::new();
+        let mut changed = Vec::new();
+        for f in &files {
+            let hash = hash_of(f);
+            let prev = self.files.get(&f.name).map(|s| s.clone());
+            match prev {
+                Some(p)
+                    if p.hash == hash
+                        && !matches!(p.error, Some(RuleLoadError::DuplicateId { .. })) =>
+                {
+                    if let Some(id) = p.rule_id {
+                        held.insert(id, f.name.clone());
+                    }
+                }
+                prev => changed.push((f, hash, prev)),
+            }
+        }
+
+        let mut new_rules: HashMap<String, Arc<CompiledRule>> = HashMap::new();
+        for (f, hash, prev) in changed {
+            let outcome = compile_rule(self.evaluator.engine(), f).and_then(|rule| {
+                if let Some(other) = held.get(&rule.meta.id).filter(|o| **o != f.name) {
+                    return Err(RuleLoadError::DuplicateId {
+                        file: f.name.clone(),
+                        id: rule.meta.id.clone(),
+                        other: other.clone(),
+                    });
+                }
+                let failures = self.evaluator.run_cases(&rule);
+                if failures.is_empty() {
+                    Ok(rule)
+                } else {
+                    Err(RuleLoadError::TestsFailed {
+                        file: f.name.clone(),
+                        failures,
+                    })
+                }
+            });
+            let status = match outcome {
+                Ok(rule) => {
+                    let id = rule.meta.id.clone();
+                    report
+                        .activated
+                        .push((id.clone(), rule.version.clone(), f.name.clone()));
+                    held.insert(id.clone(), f.name.clone());
+                    let status = FileStatus {
+                        hash,
+                        rule_id: Some(id.clone()),
+                        active_version: Some(rule.version.clone()),
+                        error: None,
+                        changed_at: SystemTime::now(),
+                    };
+                    new_rules.insert(id, Arc::new(rule));
+                    status
+                }
+                Err(error) => {
+                    report.errors.push(error.clone());
+                    // Keep the last good version of this file, unless another file now
+                    // holds its id.
+                    let (rule_id, active_version) = match prev {
+                        Some(p) => match p.rule_id {
+                            Some(id) if !held.contains_key(&id) => {
+                                held.insert(id.clone(), f.name.clone());
+                                (Some(id), p.active_version)
+                            }
+                            _ => (None, None),
+                        },
+                        None => (None, None),
+                    };
+                    FileStatus {
+                        hash,
+                        rule_id,
+                        active_version,
+                        error: Some(error),
+                        changed_at: SystemTime::now(),
+                    }
+                }
+            };
+            self.files.insert(f.name.clone(), status);
+        }
+
+        self.files.retain(|name, _| listed.contains(name.as_str()));
+        for (id, rule) in new_rules {
+            self.rules.insert(id, rule);
+        }
+        let before: Vec<String> = self.rules.iter().map(|e| e.key().clone()).collect();
+        self.rules.retain(|id, _| held.contains_key(id));
+        report.removed = before
+            .into_iter()
+            .filter(|id| !held.contains_key(id))
+            .collect();
+
+        let set = RuleSet::new(self.rules.iter().map(|e| e.value().clone()).collect());
+        report.rules = set.rules.len();
+        report.version = set.version.clone();
+        if set.version != self.active.load().version {
+            self.active.store(Arc::new(set));
+            report.changed = true;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,22 @@
+//! Edit rules: what a rule file declares, where rule files come from, their compiled form,
+//! the applicability index and a rule set snapshot.
+//!
+//! A rule is one `.rhai` file: a `let rule = #{ ... };` metadata map and a `fn check(claim)`
+//! that returns findings. Optional test cases sit beside it in `<name>.tests.json`.
+//! `rules/README.md` is the authors' guide.
+
+pub mod cases;
+pub mod compile;
+pub mod error;
+pub mod index;
+pub mod meta;
+pub mod set;
+pub mod source;
+
+pub use cases::TestCase;
+pub use compile::{CompiledRule, compile_rule};
+pub use error::RuleLoadError;
+pub use index::RuleIndex;
+pub use meta::{AppliesTo, RuleMeta};
+pub use set::RuleSet;
+pub use source::{FsSource, MemorySource, RuleFile, RuleSource};

@@ -1,0 +1,101 @@
+//! Compiling one rule file into its immutable, shareable form.
+
+use std::sync::Arc;
+
+use rhai::{AST, Engine, Map, Scope};
+use sha2::{Digest, Sha256};
+
+use super::cases::{TestCase, parse_cases};
+use super::error::RuleLoadError;
+use super::meta::{RuleMeta, parse_meta};
+use super::source::RuleFile;
+
+/// A compiled rule: metadata, content version and the functions-only AST, shared by every
+/// rule set that contains it.
+#[derive(Debug)]
+pub struct CompiledRule {
+    /// Declared metadata.
+    pub meta: RuleMeta,
+    /// Content version: the first 12 hex digits of the SHA-256 of the script text.
+    pub version: String,
+    /// The file it came from.
+    pub file: String,
+    /// The script text (kept for admin tools and history).
+    pub source: Arc<str>,
+    /// Functions-only AST: evaluation never re-runs the top-level statements.
+    pub ast: AST,
+    /// The rule's own test cases.
+    pub cases: Vec<TestCase>,
+}
+
+/// Content version of a script: 12 hex digits of its SHA-256.
+pub fn content_version(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..6])
+}
+
+/// Name of the metadata variable every rule defines.
+pub const META_VAR: &str = "rule";
+/// Name of the function every rule defines.
+pub const CHECK_FN: &str = "check";
+
+/// Compiles `file` with `engine` and parses its metadata and test cases. Does not run the
+/// test cases (that needs the evaluator; see the registry).
+pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, RuleLoadError> {
+    let name = file.name.clone();
+    let source = file.source.as_ref().map_err(|e| RuleLoadError::Read {
+        file: name.clone(),
+        message: e.clone(),
+    })?;
+    let meta_err = |message: String| RuleLoadError::Metadata {
+        file: name.clone(),
+        message,
+    };
+    let ast = engine.compile(source).map_err(|e| RuleLoadError::Syntax {
+        file: name.clone(),
+        line: e.1.line().unwrap_or(0),
+        column: e.1.position().unwrap_or(0),
+        message: e.0.to_string(),
+    })?;
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == CHECK_FN && f.params.len() == 1)
+    {
+        return Err(meta_err(
+            "the rule needs a `fn check(claim) { ... }` that returns its findings".into(),
+        ));
+    }
+    let mut scope = Scope::new();
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        meta_err(format!(
+            "running the rule header failed: {}",
+            crate::engine::describe_error(&e)
+        ))
+    })?;
+    let map = scope.get_value::<Map>(META_VAR).ok_or_else(|| {
+        meta_err(
+            "the rule needs a metadata map at the top: `let rule = #{ id: \"...\", ... };`".into(),
+        )
+    })?;
+    let meta = parse_meta(&map).map_err(meta_err)?;
+    let cases = match &file.tests {
+        None => Vec::new(),
+        Some((tests_name, text)) => {
+            let text = text.as_ref().map_err(|e| RuleLoadError::TestFile {
+                file: tests_name.clone(),
+                message: format!("cannot read the file: {e}"),
+            })?;
+            parse_cases(text).map_err(|message| RuleLoadError::TestFile {
+                file: tests_name.clone(),
+                message,
+            })?
+        }
+    };
+    Ok(CompiledRule {
+        meta,
+        version: content_version(source),
+        file: name,
+        source: Arc::from(source.as_str()),
+        ast: ast.clone_functions_only(),
+        cases,
+    })
+}

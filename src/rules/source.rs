@@ -1,0 +1,187 @@
+//! Where rule files come from: the rules directory in production, memory in tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One rule file as read from a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFile {
+    /// File name relative to the source (e.g. `npi-check-digit.rhai`).
+    pub name: String,
+    /// The script text, or why it could not be read.
+    pub source: Result<String, String>,
+    /// The companion test file (`<stem>.tests.json`): its name and text (or read error).
+    pub tests: Option<(String, Result<String, String>)>,
+}
+
+/// A place rule files are listed and read from.
+pub trait RuleSource: Send + Sync {
+    /// Human-readable location (for logs and errors).
+    fn describe(&self) -> String;
+    /// Every rule file, sorted by name. Fails only if the source as a whole is unreadable.
+    fn list(&self) -> std::io::Result<Vec<RuleFile>>;
+}
+
+/// Suffix of a rule script.
+pub const RULE_SUFFIX: &str = ".rhai";
+/// Suffix of a rule's test file.
+pub const TESTS_SUFFIX: &str = ".tests.json";
+
+/// True for names an editor or Kubernetes leaves behind that must never load as rules:
+/// hidden files (`.#x.rhai`, `..data`), backups (`x.rhai~`), swap and temp files.
+pub fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name.ends_with(".bak")
+}
+
+/// Reads `*.rhai` files (and their `*.tests.json`) from one directory, not recursively.
+/// Symlinks are followed, so Kubernetes ConfigMap volumes work.
+#[derive(Debug, Clone)]
+pub struct FsSource {
+    dir: PathBuf,
+}
+
+impl FsSource {
+    /// A source over `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
+}
+
+impl RuleSource for FsSource {
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn list(&self) -> std::io::Result<Vec<RuleFile>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if is_ignored(&name) || !name.ends_with(RULE_SUFFIX) {
+                continue;
+            }
+            // Follow symlinks; skip directories named *.rhai.
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            names.push(name);
+        }
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let path = self.dir.join(&name);
+                let stem = &name[..name.len() - RULE_SUFFIX.len()];
+                let tests_name = format!("{stem}{TESTS_SUFFIX}");
+                let tests_path = self.dir.join(&tests_name);
+                let tests = tests_path.exists().then(|| (tests_name, read(&tests_path)));
+                RuleFile {
+                    source: read(&path),
+                    name,
+                    tests,
+                }
+            })
+            .collect())
+    }
+}
+
+/// An in-memory source for tests and tools: name → (script, optional tests).
+#[derive(Debug, Default)]
+pub struct MemorySource {
+    files: Mutex<BTreeMap<String, (String, Option<String>)>>,
+}
+
+impl MemorySource {
+    /// An empty source.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a rule file (`name` without suffix).
+    pub fn put(&self, name: &str, script: &str, tests: Option<&str>) {
+        self.files.lock().expect("memory source lock").insert(
+            name.to_string(),
+            (script.to_string(), tests.map(str::to_string)),
+        );
+    }
+
+    /// Removes a rule file.
+    pub fn remove(&self, name: &str) {
+        self.files.lock().expect("memory source lock").remove(name);
+    }
+}
+
+impl RuleSource for MemorySource {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn list(&self) -> std::io::Result<Vec<RuleFile>> {
+        Ok(self
+            .files
+            .lock()
+            .expect("memory source lock")
+            .iter()
+            .map(|(name, (script, tests))| RuleFile {
+                name: format!("{name}{RULE_SUFFIX}"),
+                source: Ok(script.clone()),
+                tests: tests
+                    .as_ref()
+                    .map(|t| (format!("{name}{TESTS_SUFFIX}"), Ok(t.clone()))),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignores_editor_and_configmap_files() {
+        for n in [
+            ".x.rhai",
+            ".#x.rhai",
+            "x.rhai~",
+            "x.rhai.swp",
+            "..data",
+            "x.rhai.tmp",
+        ] {
+            assert!(is_ignored(n), "{n}");
+        }
+        assert!(!is_ignored("x.rhai"));
+    }
+
+    #[test]
+    fn fs_source_pairs_tests_and_skips_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.rhai"), "b").unwrap();
+        std::fs::write(dir.path().join("a.rhai"), "a").unwrap();
+        std::fs::write(dir.path().join("a.tests.json"), "[]").unwrap();
+        std::fs::write(dir.path().join(".a.rhai.swp"), "x").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let files = FsSource::new(dir.path()).list().unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a.rhai", "b.rhai"]);
+        assert_eq!(files[0].tests.as_ref().unwrap().0, "a.tests.json");
+        assert!(files[1].tests.is_none());
+    }
+}

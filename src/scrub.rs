@@ -1,0 +1,186 @@
+//! The scrub pipeline shared by the gRPC API and the offline `check` command:
+//! validate the wire claim, evaluate the active rule set on the pool, score, build the
+//! response.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+
+use crate::claim::{self, ValidationError};
+use crate::engine::pool::PoolError;
+use crate::engine::{EvalPool, Evaluation};
+use crate::finding::{FailureKind, Finding, RuleFailure, Severity};
+use crate::proto::v1 as pb;
+use crate::registry::RuleRegistry;
+use crate::scoring::{self, Bands, FailurePolicy, RiskBand};
+
+/// Why a claim could not be scrubbed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScrubError {
+    /// The claim is structurally invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Evaluation failed unexpectedly (a bug); the claim was not scored.
+    #[error(transparent)]
+    Internal(#[from] PoolError),
+}
+
+/// Scoring settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ScrubSettings {
+    /// Structural limits.
+    pub limits: claim::Limits,
+    /// Risk bands.
+    pub bands: Bands,
+    /// Fail-open or fail-closed.
+    pub policy: FailurePolicy,
+}
+
+/// Scrubs claims with the registry's active rule set. Cheap to clone.
+#[derive(Clone)]
+pub struct Scrubber {
+    registry: Arc<RuleRegistry>,
+    pool: EvalPool,
+    settings: ScrubSettings,
+}
+
+impl Scrubber {
+    /// A scrubber over `registry`, evaluating on `pool`.
+    pub fn new(registry: Arc<RuleRegistry>, pool: EvalPool, settings: ScrubSettings) -> Self {
+        Self {
+            registry,
+            pool,
+            settings,
+        }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<RuleRegistry> {
+        &self.registry
+    }
+
+    /// Validates and scrubs one request on the evaluation pool.
+    pub async fn scrub(
+        &self,
+        req: pb::ScrubClaimRequest,
+    ) -> Result<pb::ScrubClaimResponse, ScrubError> {
+        let (claim, as_of) = self.prepare(&req)?;
+        let this = self.clone();
+        self.pool
+            .run(move || this.evaluate(claim, as_of))
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Validates and scrubs one request on the calling thread (tools only).
+    pub fn scrub_blocking(
+        &self,
+        req: &pb::ScrubClaimRequest,
+    ) -> Result<pb::ScrubClaimResponse, ScrubError> {
+        let (claim, as_of) = self.prepare(req)?;
+        Ok(self.pool.run_blocking(|| self.evaluate(claim, as_of)))
+    }
+
+    fn prepare(
+        &self,
+        req: &pb::ScrubClaimRequest,
+    ) -> Result<(Arc<claim::Claim>, NaiveDate), ValidationError> {
+        let Some(wire) = &req.claim else {
+            return Err(ValidationError::single("claim", "is required"));
+        };
+        let as_of = match req.as_of_date.trim() {
+            "" => chrono::Utc::now().date_naive(),
+            d => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                ValidationError::single(
+                    "as_of_date",
+                    format!("{d:?} is not a valid date (format YYYY-MM-DD)"),
+                )
+            })?,
+        };
+        let claim = claim::validate::validate(wire, self.settings.limits).map_err(|mut e| {
+            for v in &mut e.violations {
+                v.field = format!("claim.{}", v.field);
+            }
+            e
+        })?;
+        Ok((Arc::new(claim), as_of))
+    }
+
+    fn evaluate(&self, claim: Arc<claim::Claim>, as_of: NaiveDate) -> pb::ScrubClaimResponse {
+        let started = Instant::now();
+        let set = self.registry.snapshot();
+        let eval = self.registry.evaluator().scrub(&set, claim.clone(), as_of);
+        for f in &eval.failures {
+            tracing::warn!(claim_id = %claim.id, rule_id = %f.rule_id, rule_version = %f.rule_version,
+                kind = ?f.kind, error = %f.message, "rule failed on claim");
+        }
+        let resp = build_response(&claim.id, &set.version, as_of, eval, &self.settings);
+        tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,
+            findings = resp.findings.len(), denial_risk = resp.denial_risk,
+            micros = started.elapsed().as_micros() as u64, "claim scrubbed");
+        resp
+    }
+}
+
+fn build_response(
+    claim_id: &str,
+    ruleset_version: &str,
+    as_of: NaiveDate,
+    eval: Evaluation,
+    settings: &ScrubSettings,
+) -> pb::ScrubClaimResponse {
+    let risk = scoring::claim_risk(
+        eval.findings.iter().map(|f| f.denial_probability),
+        eval.failures.len(),
+        settings.policy,
+    );
+    pb::ScrubClaimResponse {
+        claim_id: claim_id.to_string(),
+        denial_risk: risk,
+        risk_band: match settings.bands.band(risk) {
+            RiskBand::Low => pb::RiskBand::Low,
+            RiskBand::Medium => pb::RiskBand::Medium,
+            RiskBand::High => pb::RiskBand::High,
+        } as i32,
+        findings: eval.findings.into_iter().map(finding_to_pb).collect(),
+        ruleset_version: ruleset_version.to_string(),
+        rule_failures: eval.failures.into_iter().map(failure_to_pb).collect(),
+        error: None,
+        rules_evaluated: eval.rules_evaluated,
+        as_of_date: as_of.to_string(),
+    }
+}
+
+fn finding_to_pb(f: Finding) -> pb::Finding {
+    pb::Finding {
+        rule_id: f.rule_id,
+        rule_version: f.rule_version,
+        category: f.category,
+        severity: match f.severity {
+            Severity::Info => pb::Severity::Info,
+            Severity::Warning => pb::Severity::Warning,
+            Severity::Error => pb::Severity::Error,
+        } as i32,
+        message: f.message,
+        line_numbers: f.lines,
+        carc: f.carc,
+        denial_probability: f.denial_probability,
+        suggestion: f.suggestion,
+        details: f.details.into_iter().collect(),
+        field: f.field,
+    }
+}
+
+fn failure_to_pb(f: RuleFailure) -> pb::RuleFailure {
+    pb::RuleFailure {
+        rule_id: f.rule_id,
+        rule_version: f.rule_version,
+        kind: match f.kind {
+            FailureKind::Error => pb::RuleFailureKind::Error,
+            FailureKind::Timeout => pb::RuleFailureKind::Timeout,
+            FailureKind::LimitExceeded => pb::RuleFailureKind::LimitExceeded,
+        } as i32,
+        message: f.message,
+    }
+}

@@ -1,0 +1,156 @@
+//! Wiring: load the rules, start the watcher, serve gRPC (scrubber, health, reflection) on an
+//! already-bound listener until the shutdown future resolves, then drain.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::api::ScrubberService;
+use crate::config::Config;
+use crate::engine::{EvalPool, Evaluator};
+use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
+use crate::registry::{RegistryError, RuleRegistry};
+use crate::rules::FsSource;
+use crate::scrub::Scrubber;
+use crate::watcher;
+
+/// Why the service could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The rules could not be loaded at startup.
+    #[error(transparent)]
+    Rules(#[from] RegistryError),
+    /// Thread pool or reflection setup failed.
+    #[error("startup failed: {0}")]
+    Setup(String),
+    /// The gRPC server failed.
+    #[error("gRPC server error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A loaded, ready-to-serve service.
+pub struct App {
+    config: Config,
+    registry: Arc<RuleRegistry>,
+    scrubber: Scrubber,
+}
+
+impl App {
+    /// Builds the engine and pool and loads the rules (blocking; call before serving).
+    pub fn load(config: Config) -> Result<Self, ServeError> {
+        let evaluator = Evaluator::new(&config.engine);
+        let pool = EvalPool::new(config.eval_threads, config.eval_threads * 64)
+            .map_err(|e| ServeError::Setup(e.to_string()))?;
+        let registry = Arc::new(RuleRegistry::new(
+            Arc::new(FsSource::new(&config.rules_dir)),
+            evaluator,
+            pool.clone(),
+        ));
+        watcher::log_report(&registry.load_initial()?);
+        let scrubber = Scrubber::new(registry.clone(), pool, config.scrub);
+        Ok(Self {
+            config,
+            registry,
+            scrubber,
+        })
+    }
+
+    /// The rule registry.
+    pub fn registry(&self) -> &Arc<RuleRegistry> {
+        &self.registry
+    }
+}
+
+/// Loads the rules and serves until `shutdown` resolves. Used by `main` and by tests (bind
+/// port 0 and pass the listener).
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let app = tokio::task::spawn_blocking(move || App::load(config))
+        .await
+        .map_err(|e| ServeError::Setup(e.to_string()))??;
+    serve(app, listener, shutdown).await
+}
+
+/// Serves a loaded [`App`] on `listener` until `shutdown` resolves, then drains in-flight
+/// requests for at most the configured grace period.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ClaimScrubberServer<ScrubberService>>()
+        .await;
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServeError::Setup(e.to_string()))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServeError::Setup(e.to_string()))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let watcher = watcher::spawn(
+        app.config.rules_dir.clone(),
+        app.registry.clone(),
+        app.config.watch,
+        stop_rx.clone(),
+    );
+
+    let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
+    let addr = listener.local_addr().ok();
+    tracing::info!(addr = ?addr, rules = %app.registry.location(),
+        ruleset_version = %app.registry.snapshot().version, "claimscrub serving");
+
+    let signal = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            health
+                .set_not_serving::<ClaimScrubberServer<ScrubberService>>()
+                .await;
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            let _ = stop_tx.send(true);
+        }
+    };
+    let server = Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(ClaimScrubberServer::new(service))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+
+    let grace = app.config.shutdown_grace;
+    let mut stopped = stop_rx;
+    let deadline = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        r = server => r.map_err(ServeError::from),
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections");
+            Ok(())
+        }
+    };
+    watcher.abort();
+    tracing::info!("claimscrub stopped");
+    result
+}
