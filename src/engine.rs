@@ -124,6 +124,9 @@ impl Evaluator {
         rule.cases
             .iter()
             .filter_map(|case| {
+                if !rule.meta.applies(&case.claim) {
+                    return cases::check_case(case, &[]).err();
+                }
                 let claim = ScriptClaim::new(case.claim.clone(), case.as_of);
                 match self.run_rule(rule, &claim) {
                     Ok(findings) => cases::check_case(case, &findings).err(),

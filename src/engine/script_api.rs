@@ -186,6 +186,42 @@ fn finding_map(message: ImmutableString) -> Map {
     m
 }
 
+/// Groups of line numbers whose lines are exact duplicates (same code, modifiers, dates,
+/// units, charge, place of service and rendering provider), each group in line order, groups
+/// ordered by their first line. Hash-based: linear in the number of lines.
+fn duplicate_groups(claim: &Claim) -> Array {
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut by_key = std::collections::HashMap::new();
+    for l in &claim.lines {
+        let key = (
+            l.procedure_code.as_str(),
+            &l.modifiers,
+            l.service_date,
+            l.service_date_to,
+            l.units.to_bits(),
+            l.charge_cents,
+            l.place_of_service.as_str(),
+            l.rendering_provider.npi.as_str(),
+        );
+        let slot = *by_key.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push(l.number);
+    }
+    groups
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| {
+            Dynamic::from(
+                g.into_iter()
+                    .map(|n| Dynamic::from(i64::from(n)))
+                    .collect::<Array>(),
+            )
+        })
+        .collect()
+}
+
 /// Registers the claim types and helper functions.
 pub fn register(engine: &mut Engine) {
     engine
@@ -268,6 +304,9 @@ pub fn register(engine: &mut Engine) {
                     .collect()
             },
         )
+        .register_fn("duplicate_lines", |c: &mut ScriptClaim| {
+            duplicate_groups(&c.0.claim)
+        })
         .register_fn("line", |c: &mut ScriptClaim, number: i64| -> Dynamic {
             c.0.claim
                 .lines
@@ -306,17 +345,6 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("code_in", |l: &mut ScriptLine, patterns: Array| {
             strings(&patterns).any(|p| code_matches(&l.0.code, &p))
-        })
-        .register_fn("same_as", |a: &mut ScriptLine, b: ScriptLine| {
-            let (a, b) = (&a.0, &b.0);
-            a.code == b.code
-                && a.date == b.date
-                && a.date_to == b.date_to
-                && a.units == b.units
-                && a.charge_cents == b.charge_cents
-                && a.place_of_service == b.place_of_service
-                && a.rendering_npi == b.rendering_npi
-                && strings(&a.modifiers).eq(strings(&b.modifiers))
         });
 
     engine

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use rhai::{Dynamic, Map};
 
-use crate::claim::codes::pattern_ok;
+use crate::claim::codes::{code_matches, pattern_ok};
 use crate::claim::{Claim, ClaimType, PayerType};
 use crate::finding::Severity;
 
@@ -44,6 +44,34 @@ pub struct AppliesTo {
     pub payer_types: Vec<PayerType>,
     /// Payer ids (exact).
     pub payer_ids: Vec<String>,
+}
+
+impl RuleMeta {
+    /// True when a claim whose first date of service is `dos` is inside the rule's
+    /// effective window.
+    pub fn in_effect(&self, dos: NaiveDate) -> bool {
+        self.effective.is_none_or(|e| dos >= e) && self.end.is_none_or(|x| dos <= x)
+    }
+
+    /// The full applicability test, without the index (used for test cases; the rule set
+    /// uses the index, which gives the same answer faster).
+    pub fn applies(&self, claim: &Claim) -> bool {
+        let scope = &self.applies_to;
+        self.in_effect(claim.first_service_date())
+            && scope.admits_claim(claim)
+            && (scope.procedures.is_empty()
+                || claim.lines.iter().any(|l| {
+                    scope
+                        .procedures
+                        .iter()
+                        .any(|p| code_matches(&l.procedure_code, p))
+                }))
+            && (scope.diagnoses.is_empty()
+                || claim
+                    .diagnoses
+                    .iter()
+                    .any(|d| scope.diagnoses.iter().any(|p| code_matches(&d.code, p))))
+    }
 }
 
 impl AppliesTo {

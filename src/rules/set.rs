@@ -46,9 +46,7 @@ impl RuleSet {
             .candidates(claim, |i| &self.rules[i].meta.applies_to)
             .into_iter()
             .map(|i| &self.rules[i])
-            .filter(move |r| {
-                r.meta.effective.is_none_or(|e| dos >= e) && r.meta.end.is_none_or(|x| dos <= x)
-            })
+            .filter(move |r| r.meta.in_effect(dos))
     }
 
     /// Looks a rule up by id.
