@@ -53,12 +53,12 @@ pub struct ReloadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The rules location cannot be listed.
-    #[error("cannot read the rules directory {location}: {source}")]
+    #[error("cannot read the rules directory {location}: {cause}")]
     Source {
         /// Where the rules were looked for.
         location: String,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Nothing could be loaded at startup.
     #[error("no rule could be loaded from {location}{}", describe_errors(.errors))]
@@ -165,9 +165,9 @@ impl RuleRegistry {
     }
 
     fn reload_locked(&self) -> Result<ReloadReport, RegistryError> {
-        let files = self.source.list().map_err(|source| RegistryError::Source {
+        let files = self.source.list().map_err(|cause| RegistryError::Source {
             location: self.source.describe(),
-            source,
+            cause,
         })?;
         let mut report = ReloadReport::default();
         let listed: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();

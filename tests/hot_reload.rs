@@ -55,17 +55,31 @@ async fn add_break_fix_delete() {
     let server = TestServer::start(config(dir.path())).await;
     assert!(messages_of(&server, "always").await.is_empty());
 
-    write(dir.path(), "always.rhai", &always_rule("always", "version one"));
+    write(
+        dir.path(),
+        "always.rhai",
+        &always_rule("always", "version one"),
+    );
     let took = support::eventually(Duration::from_secs(5), || async {
         messages_of(&server, "always").await == ["version one"]
     })
     .await
     .expect("new rule fires");
     println!("new rule active after {took:?}");
-    let good_version = server.registry.snapshot().get("always").unwrap().version.clone();
+    let good_version = server
+        .registry
+        .snapshot()
+        .get("always")
+        .unwrap()
+        .version
+        .clone();
 
     // A broken edit: the old version keeps scoring and the error names file, line, column.
-    write(dir.path(), "always.rhai", "let rule = #{ id: \"always\" ;\nfn check(claim) { }\n");
+    write(
+        dir.path(),
+        "always.rhai",
+        "let rule = #{ id: \"always\" ;\nfn check(claim) { }\n",
+    );
     support::eventually(Duration::from_secs(5), || async {
         server
             .registry
@@ -86,12 +100,25 @@ async fn add_break_fix_delete() {
         RuleLoadError::Syntax { line, column, .. } => assert!(*line >= 1 && *column >= 1),
         other => panic!("expected a syntax error, got {other}"),
     }
-    assert!(status.error.unwrap().to_string().starts_with("always.rhai:"));
-    assert_eq!(status.active_version.as_deref(), Some(good_version.as_str()));
+    assert!(
+        status
+            .error
+            .unwrap()
+            .to_string()
+            .starts_with("always.rhai:")
+    );
+    assert_eq!(
+        status.active_version.as_deref(),
+        Some(good_version.as_str())
+    );
     assert_eq!(messages_of(&server, "always").await, ["version one"]);
 
     // Fixing it activates the fix.
-    write(dir.path(), "always.rhai", &always_rule("always", "version two"));
+    write(
+        dir.path(),
+        "always.rhai",
+        &always_rule("always", "version two"),
+    );
     support::eventually(Duration::from_secs(5), || async {
         messages_of(&server, "always").await == ["version two"]
     })
@@ -116,11 +143,27 @@ async fn rename_style_save_and_temp_files() {
     assert_eq!(messages_of(&server, "saved").await, ["before"]);
 
     // Editors write a hidden temp file, then rename it over the original.
-    write(dir.path(), ".saved.rhai.swp", &always_rule("saved", "swap file"));
-    write(dir.path(), ".saved.rhai.tmp", &always_rule("saved", "after"));
+    write(
+        dir.path(),
+        ".saved.rhai.swp",
+        &always_rule("saved", "swap file"),
+    );
+    write(
+        dir.path(),
+        ".saved.rhai.tmp",
+        &always_rule("saved", "after"),
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(messages_of(&server, "saved").await, ["before"], "temp files never load");
-    std::fs::rename(dir.path().join(".saved.rhai.tmp"), dir.path().join("saved.rhai")).unwrap();
+    assert_eq!(
+        messages_of(&server, "saved").await,
+        ["before"],
+        "temp files never load"
+    );
+    std::fs::rename(
+        dir.path().join(".saved.rhai.tmp"),
+        dir.path().join("saved.rhai"),
+    )
+    .unwrap();
     support::eventually(Duration::from_secs(5), || async {
         messages_of(&server, "saved").await == ["after"]
     })
@@ -140,7 +183,11 @@ async fn rule_whose_tests_fail_is_not_activated() {
             "lines": [{"procedure_code": "99213", "units": 1, "service_date": "2024-07-01"}]},
             "expect": []}]"#,
     );
-    write(dir.path(), "picky.rhai", &always_rule("picky", "fires anyway"));
+    write(
+        dir.path(),
+        "picky.rhai",
+        &always_rule("picky", "fires anyway"),
+    );
     support::eventually(Duration::from_secs(5), || async {
         server.registry.file_statuses().iter().any(|(f, s)| {
             f == "picky.rhai" && matches!(s.error, Some(RuleLoadError::TestsFailed { .. }))
@@ -192,8 +239,16 @@ async fn reloads_under_load_never_fail_or_mix_versions() {
         }));
     }
     for generation in 1..=15 {
-        write(dir.path(), "gen-a.rhai", &always_rule("gen-a", &format!("a {generation}")));
-        write(dir.path(), "gen-b.rhai", &always_rule("gen-b", &format!("b {generation}")));
+        write(
+            dir.path(),
+            "gen-a.rhai",
+            &always_rule("gen-a", &format!("a {generation}")),
+        );
+        write(
+            dir.path(),
+            "gen-b.rhai",
+            &always_rule("gen-b", &format!("b {generation}")),
+        );
         tokio::time::sleep(Duration::from_millis(120)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -204,11 +259,19 @@ async fn reloads_under_load_never_fail_or_mix_versions() {
     for w in workers {
         for (ruleset, versions) in w.await.unwrap() {
             total += 1;
-            let known = pairing.entry(ruleset.clone()).or_insert_with(|| versions.clone());
-            assert_eq!(*known, versions, "ruleset {ruleset} scored with mixed rule versions");
+            let known = pairing
+                .entry(ruleset.clone())
+                .or_insert_with(|| versions.clone());
+            assert_eq!(
+                *known, versions,
+                "ruleset {ruleset} scored with mixed rule versions"
+            );
         }
     }
-    println!("{total} requests across {} rule set versions", pairing.len());
+    println!(
+        "{total} requests across {} rule set versions",
+        pairing.len()
+    );
     assert!(pairing.len() > 3, "reloads happened during the run");
     let last = server.registry.snapshot();
     assert!(last.get("gen-a").is_some());

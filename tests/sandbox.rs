@@ -22,7 +22,10 @@ fn rule(id: &str, body: &str) -> String {
 fn write_runaways(dir: &Path) {
     let files = [
         ("forever", "fn check(claim) { let n = 0; loop { n += 1; } }"),
-        ("recurse", "fn down(n) { down(n + 1) }\nfn check(claim) { down(0) }"),
+        (
+            "recurse",
+            "fn down(n) { down(n + 1) }\nfn check(claim) { down(0) }",
+        ),
         ("hog", "fn check(claim) { let s = \"x\"; loop { s += s; } }"),
         ("typo", "fn check(claim) { claim.linez }"),
         ("wrong-return", "fn check(claim) { 42 }"),
@@ -50,9 +53,19 @@ async fn runaway_rules_are_cut_off_and_others_still_score() {
     let server = TestServer::start(cfg).await;
 
     let started = Instant::now();
-    let resp = server.client().await.scrub_claim(zero_units_claim()).await.unwrap().into_inner();
+    let resp = server
+        .client()
+        .await
+        .scrub_claim(zero_units_claim())
+        .await
+        .unwrap()
+        .into_inner();
     println!("scored with runaways in {:?}", started.elapsed());
-    assert_eq!(rule_ids(&resp), ["units-positive"], "the good rules still score");
+    assert_eq!(
+        rule_ids(&resp),
+        ["units-positive"],
+        "the good rules still score"
+    );
     let kinds: Vec<(String, i32)> = resp
         .rule_failures
         .iter()
@@ -74,7 +87,11 @@ async fn runaway_rules_are_cut_off_and_others_still_score() {
         assert!(!f.message.is_empty());
         assert_eq!(f.rule_version.len(), 12);
     }
-    let typo = resp.rule_failures.iter().find(|f| f.rule_id == "typo").unwrap();
+    let typo = resp
+        .rule_failures
+        .iter()
+        .find(|f| f.rule_id == "typo")
+        .unwrap();
     assert!(typo.message.contains("line 3"), "{}", typo.message);
     // Fail-open: the failures do not change the score (units-positive alone = 0.9).
     assert!((resp.denial_risk - 0.9).abs() < 1e-9);
@@ -92,9 +109,18 @@ async fn operation_limit_stops_loops_too() {
     cfg.engine.max_operations = 10_000;
     cfg.engine.rule_timeout = Duration::from_secs(30);
     let server = TestServer::start(cfg).await;
-    let resp = server.client().await.scrub_claim(zero_units_claim()).await.unwrap().into_inner();
+    let resp = server
+        .client()
+        .await
+        .scrub_claim(zero_units_claim())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(resp.rule_failures.len(), 1);
-    assert_eq!(resp.rule_failures[0].kind, pb::RuleFailureKind::LimitExceeded as i32);
+    assert_eq!(
+        resp.rule_failures[0].kind,
+        pb::RuleFailureKind::LimitExceeded as i32
+    );
 }
 
 #[tokio::test]
@@ -123,10 +149,17 @@ async fn fail_closed_holds_the_claim() {
 async fn sandbox_refuses_eval_and_modules_at_load() {
     let dir = tempfile::tempdir().unwrap();
     copy_bundled_rules(dir.path());
-    std::fs::write(dir.path().join("evil.rhai"), rule("evil", "fn check(claim) { eval(\"1\") }")).unwrap();
+    std::fs::write(
+        dir.path().join("evil.rhai"),
+        rule("evil", "fn check(claim) { eval(\"1\") }"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("importer.rhai"),
-        format!("import \"os\" as os;\n{}", rule("importer", "fn check(claim) { }")),
+        format!(
+            "import \"os\" as os;\n{}",
+            rule("importer", "fn check(claim) { }")
+        ),
     )
     .unwrap();
     let server = TestServer::start(config(dir.path())).await;

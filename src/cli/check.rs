@@ -116,7 +116,12 @@ pub fn render(r: &pb::ScrubClaimResponse) -> String {
             "claim".to_string()
         } else {
             format!(
-                "line {}",
+                "{} {}",
+                if f.line_numbers.len() == 1 {
+                    "line"
+                } else {
+                    "lines"
+                },
                 f.line_numbers
                     .iter()
                     .map(u32::to_string)

@@ -222,6 +222,26 @@ fn duplicate_groups(claim: &Claim) -> Array {
         .collect()
 }
 
+/// Friendly text for messages: whole floats without ".0", lists as "1, 2 and 3".
+fn friendly_text(value: &Dynamic) -> String {
+    if let Ok(f) = value.as_float() {
+        return if f.fract() == 0.0 && f.abs() < 1e15 {
+            format!("{}", f as i64)
+        } else {
+            f.to_string()
+        };
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        let parts: Vec<String> = items.iter().map(friendly_text).collect();
+        return match parts.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+    }
+    value.to_string()
+}
+
 /// Registers the claim types and helper functions.
 pub fn register(engine: &mut Engine) {
     engine
@@ -379,6 +399,7 @@ pub fn register(engine: &mut Engine) {
             strings(&patterns).any(|p| code_matches(code, &p))
         })
         .register_fn("npi_valid", |npi: &str| npi_check_digit_ok(npi))
+        .register_fn("text", |value: Dynamic| friendly_text(&value))
         .register_fn("is_date", |text: &str| parse_date(text).is_ok())
         .register_fn("days_between", |from: &str, to: &str| -> Fallible<i64> {
             Ok((parse_date(to)? - parse_date(from)?).num_days())

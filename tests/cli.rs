@@ -1,0 +1,128 @@
+//! The command-line tools: `rules test` and `rules check` on the bundled rules, and the
+//! README's demo output, which must be exactly what `claimscrub check` prints.
+
+use std::path::Path;
+use std::process::Command;
+
+fn claimscrub(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run claimscrub");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn bundled_rule_tests_pass() {
+    let (ok, out) = claimscrub(&["rules", "test", "--rules", "rules"]);
+    assert!(ok, "{out}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+}
+
+#[test]
+fn bundled_rules_all_load() {
+    let (ok, out) = claimscrub(&["rules", "check", "--rules", "rules"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 file(s) failed"), "{out}");
+}
+
+#[test]
+fn rules_check_reports_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.rhai"),
+        "let rule = #{ id: \"broken\" };\nfn check(claim {\n}\n",
+    )
+    .unwrap();
+    let (ok, out) = claimscrub(&["rules", "check", "--rules", dir.path().to_str().unwrap()]);
+    assert!(!ok, "a broken rule fails the check");
+    assert!(out.contains("broken.rhai:2:16:"), "{out}");
+}
+
+#[test]
+fn rule_test_failures_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new("rules/units-positive.rhai"),
+        dir.path().join("units-positive.rhai"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("units-positive.tests.json"),
+        r#"[{"name": "wrongly expects nothing", "claim": {"claim_id": "T",
+            "lines": [{"procedure_code": "99213", "units": 0, "service_date": "2024-07-01"}]},
+            "expect": []}]"#,
+    )
+    .unwrap();
+    let (ok, out) = claimscrub(&["rules", "test", "--rules", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("wrongly expects nothing") && out.contains("expected 0 finding(s), got 1"),
+        "{out}"
+    );
+}
+
+/// Replaces the 16-hex-digit ruleset version so the README need not change with every rule edit.
+fn normalise(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("ruleset ") {
+            Some(i) => format!("{}ruleset <version>", &l[..i]),
+            None => l.trim_end().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn readme_demo_output_is_what_check_prints() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- demo-output:start -->")
+        .expect("demo marker in README");
+    let end = readme
+        .find("<!-- demo-output:end -->")
+        .expect("demo end marker");
+    let block = &readme[start..end];
+    let shown = block
+        .split("```text")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a text block");
+    let (ok, out) = claimscrub(&["check", "samples/demo-claims.json", "--as-of", "2024-08-01"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        normalise(shown),
+        normalise(&out),
+        "README demo output is out of date"
+    );
+}
+
+#[test]
+fn check_json_output_and_invalid_claims() {
+    let (ok, out) = claimscrub(&[
+        "check",
+        "samples/demo-claims.json",
+        "--as-of",
+        "2024-08-01",
+        "--json",
+    ]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v[1]["findings"][0]["rule_id"], "duplicate-line");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, r#"{"claim_id": "B1", "lines": [{"procedure_code": "99213", "units": 1, "service_date": "07/01/2024"}]}"#).unwrap();
+    let (ok, out) = claimscrub(&["check", file.to_str().unwrap()]);
+    assert!(!ok, "an invalid claim makes check exit non-zero");
+    assert!(out.contains("claim.lines[0].service_date"), "{out}");
+}
