@@ -112,8 +112,11 @@ pub async fn serve(
     );
 
     let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
-    let addr = listener.local_addr().ok();
-    tracing::info!(addr = ?addr, rules = %app.registry.location(),
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(addr = %addr, rules = %app.registry.location(),
         ruleset_version = %app.registry.snapshot().version, "claimscrub serving");
 
     let signal = {

@@ -126,3 +126,87 @@ fn check_json_output_and_invalid_claims() {
     assert!(!ok, "an invalid claim makes check exit non-zero");
     assert!(out.contains("claim.lines[0].service_date"), "{out}");
 }
+
+#[test]
+fn serve_refuses_a_rules_directory_where_nothing_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.rhai"), "fn check(claim) {").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no rule could be loaded") && err.contains("bad.rhai:1:"),
+        "{err}"
+    );
+}
+
+/// The real binary: starts with the bundled rules, answers health, and exits 0 on SIGTERM.
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_binary_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server logs its address").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["message"] == "claimscrub serving" {
+            let a = v["addr"].as_str().unwrap();
+            break a
+                .trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .to_string();
+        }
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let status = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, 1);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("claimscrub stopped")),
+        "{rest:?}"
+    );
+}
