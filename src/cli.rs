@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod rules_cmd;
+pub mod tables_cmd;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Scrub claims from a JSON file offline with the same engine and rules.
     Check(CheckArgs),
+    /// Load the reference tables of a manifest and report versions, rows, time and memory.
+    Tables(TablesArgs),
     /// Work with rule files.
     Rules {
         /// What to do with the rules.
@@ -51,6 +54,13 @@ pub struct CheckArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
+}
+
+/// `claimscrub tables` arguments.
+#[derive(Debug, clap::Args)]
+pub struct TablesArgs {
+    #[command(flatten)]
+    pub tables: crate::config::TablesArgs,
 }
 
 /// `claimscrub rules ...` subcommands.

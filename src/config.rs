@@ -30,6 +30,26 @@ pub struct RulesArgs {
     pub dir: PathBuf,
 }
 
+/// Table manifest variable.
+pub const ENV_TABLES: &str = "CLAIMSCRUB_TABLES";
+/// Default table manifest (the bundled sample tables and ICD-10-CM code set).
+pub const DEFAULT_TABLES: &str = "data/tables.toml";
+
+/// Which reference tables to load.
+#[derive(Debug, Clone, Args)]
+pub struct TablesArgs {
+    /// Table manifest (TOML) listing the reference tables to load; `none` loads no tables.
+    #[arg(long = "tables", env = ENV_TABLES, default_value = DEFAULT_TABLES, value_name = "FILE")]
+    pub manifest: PathBuf,
+}
+
+impl TablesArgs {
+    /// The manifest path, or `None` for `none`.
+    pub fn manifest(&self) -> Option<&std::path::Path> {
+        (self.manifest.as_os_str() != "none").then_some(self.manifest.as_path())
+    }
+}
+
 /// Sandbox limits for rule scripts.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {

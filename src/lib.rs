@@ -9,6 +9,7 @@
 //! - [`registry`]  — the concurrent rule cache and the atomically swapped active rule set.
 //! - [`watcher`]   — notices rules-directory changes and triggers reloads.
 //! - [`engine`]    — the sandboxed Rhai engine, the script-facing claim API, the evaluator.
+//! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS), hot-swapped.
 //! - [`finding`]   — findings and rule failures.
 //! - [`scoring`]   — denial-risk model and bands (pure).
 //! - [`config`]    — flags and environment variables.
@@ -27,6 +28,7 @@ pub mod rules;
 pub mod scoring;
 pub mod scrub;
 pub mod server;
+pub mod tables;
 pub mod telemetry;
 pub mod watcher;
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use claimscrub::cli::{Cli, Command, RulesCommand, check, rules_cmd};
+use claimscrub::cli::{Cli, Command, RulesCommand, check, rules_cmd, tables_cmd};
 use claimscrub::{App, telemetry};
 use clap::Parser;
 
@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Serve(args) => serve(args),
         Command::Check(args) => check::run(args),
+        Command::Tables(args) => tables_cmd::run(args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(args),
             RulesCommand::Test(args) => rules_cmd::test(args),

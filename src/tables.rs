@@ -1,0 +1,152 @@
+//! Reference tables the rules query: NCCI PTP edits, MUEs, add-on codes, ICD-10-CM, MCE lists
+//! and HCPCS Level II codes — loaded from a TOML manifest, indexed and packed, and published
+//! as one immutable snapshot that is swapped atomically when files change.
+
+pub mod aoc;
+pub mod code;
+pub mod hcpcs;
+pub mod icd10;
+pub mod manifest;
+pub mod mce;
+pub mod mue;
+pub mod ptp;
+pub mod read;
+pub mod store;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::claim::ClaimType;
+pub use manifest::{Format, Kind, Setting};
+pub use read::TableError;
+pub use store::TableStore;
+
+/// An effective window in table days, both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Window {
+    /// First day in force ([`code::NO_START`] = always).
+    pub start: u16,
+    /// Last day in force ([`code::NO_END`] = not deleted).
+    pub end: u16,
+}
+
+impl Window {
+    /// Always in force.
+    pub const OPEN: Window = Window {
+        start: code::NO_START,
+        end: code::NO_END,
+    };
+
+    /// Parses effective and deletion/termination dates; empty or `*` means open.
+    pub fn parse(effective: &str, end: &str) -> Result<Window, String> {
+        let bound = |text: &str, open: u16, what: &str| -> Result<u16, String> {
+            let t = text.trim();
+            if t.is_empty() || t == "*" {
+                return Ok(open);
+            }
+            code::parse_date(t)
+                .map(code::day)
+                .ok_or_else(|| format!("{what} {t:?} is not a date (YYYYMMDD or YYYY-MM-DD)"))
+        };
+        Ok(Window {
+            start: bound(effective, code::NO_START, "effective date")?,
+            end: bound(end, code::NO_END, "deletion date")?,
+        })
+    }
+
+    /// True when `day` is inside the window.
+    pub fn contains(&self, day: u16) -> bool {
+        self.start <= day && day <= self.end
+    }
+}
+
+/// Which table version scored a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableVersion {
+    /// Table kind.
+    pub kind: Kind,
+    /// Setting, where the kind has one.
+    pub setting: Option<Setting>,
+    /// The manifest's version label.
+    pub version: String,
+    /// Rows loaded.
+    pub rows: usize,
+}
+
+/// An ICD-10-CM code set with the dates of service it is valid for.
+#[derive(Debug)]
+pub struct DatedIcd10 {
+    /// Validity window (open when the manifest gives none).
+    pub window: Window,
+    /// The code set.
+    pub table: Arc<icd10::Icd10Table>,
+    /// Its version label.
+    pub version: String,
+}
+
+/// One immutable snapshot of every loaded table. Missing tables are `None`: rules check
+/// `has_table(...)` and skip what they cannot check.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// PTP edits: practitioner, outpatient hospital.
+    pub ptp: [Option<Arc<ptp::PtpTable>>; 2],
+    /// MUEs: practitioner, outpatient hospital, DME supplier.
+    pub mue: [Option<Arc<mue::MueTable>>; 3],
+    /// Add-on code edits.
+    pub aoc: Option<Arc<aoc::AocTable>>,
+    /// ICD-10-CM code sets, by start of validity.
+    pub icd10: Vec<DatedIcd10>,
+    /// MCE lists.
+    pub mce: Option<Arc<mce::MceTable>>,
+    /// HCPCS Level II codes.
+    pub hcpcs: Option<Arc<hcpcs::HcpcsTable>>,
+    /// Every loaded table's version, for responses and audit.
+    pub versions: Vec<TableVersion>,
+}
+
+/// NCCI PTP and MUE tables by claim type: professional claims use the practitioner tables,
+/// institutional claims the outpatient hospital tables (CMS applies the hospital outpatient
+/// edits to OPPS/TOB 13x claims).
+pub fn setting_for(claim_type: ClaimType) -> Setting {
+    match claim_type {
+        ClaimType::Professional => Setting::Practitioner,
+        ClaimType::Institutional => Setting::OutpatientHospital,
+    }
+}
+
+impl Tables {
+    /// PTP table of a setting.
+    pub fn ptp(&self, setting: Setting) -> Option<&ptp::PtpTable> {
+        match setting {
+            Setting::Practitioner => self.ptp[0].as_deref(),
+            Setting::OutpatientHospital => self.ptp[1].as_deref(),
+            Setting::DmeSupplier => None,
+        }
+    }
+
+    /// MUE table of a setting.
+    pub fn mue(&self, setting: Setting) -> Option<&mue::MueTable> {
+        self.mue[setting as usize].as_deref()
+    }
+
+    /// The ICD-10-CM code set for a date of service: the one whose window contains it,
+    /// else the latest one starting before it, else the earliest.
+    pub fn icd10_for(&self, date: NaiveDate) -> Option<&DatedIcd10> {
+        let d = code::day(date);
+        self.icd10
+            .iter()
+            .rev()
+            .find(|t| t.window.contains(d))
+            .or_else(|| self.icd10.iter().rev().find(|t| t.window.start <= d))
+            .or(self.icd10.first())
+    }
+
+    /// The version label of a table, for messages.
+    pub fn version_of(&self, kind: Kind, setting: Option<Setting>) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|v| v.kind == kind && (setting.is_none() || v.setting == setting))
+            .map(|v| v.version.as_str())
+    }
+}

@@ -1,0 +1,283 @@
+//! The table store: loads the manifest's tables (in parallel, reusing unchanged ones), and
+//! publishes them as one immutable [`Tables`] snapshot swapped atomically. A malformed file
+//! fails the whole reload with its line number; the previous tables stay active.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use super::manifest::{self, Entry, Format, Kind, Setting};
+use super::read::{TableError, open};
+use super::{DatedIcd10, TableVersion, Tables, Window, aoc, hcpcs, icd10, mce, mue, ptp};
+
+type GroupKey = (Kind, Option<Setting>, Window);
+type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+#[derive(Clone)]
+enum Loaded {
+    Ptp(Arc<ptp::PtpTable>),
+    Mue(Arc<mue::MueTable>),
+    Aoc(Arc<aoc::AocTable>),
+    Icd10(Arc<icd10::Icd10Table>),
+    Mce(Arc<mce::MceTable>),
+    Hcpcs(Arc<hcpcs::HcpcsTable>),
+}
+
+impl Loaded {
+    fn rows(&self) -> usize {
+        match self {
+            Loaded::Ptp(t) => t.len(),
+            Loaded::Mue(t) => t.len(),
+            Loaded::Aoc(t) => t.len(),
+            Loaded::Icd10(t) => t.len(),
+            Loaded::Mce(t) => t.len(),
+            Loaded::Hcpcs(t) => t.len(),
+        }
+    }
+}
+
+/// What a (re)load did.
+#[derive(Debug, Clone, Default)]
+pub struct TableReport {
+    /// Tables now active.
+    pub versions: Vec<TableVersion>,
+    /// Groups read from disk this time.
+    pub loaded: usize,
+    /// Groups reused unchanged.
+    pub reused: usize,
+    /// Wall time of the reload.
+    pub millis: u128,
+}
+
+/// Holds the active tables and reloads them.
+pub struct TableStore {
+    manifest: Option<PathBuf>,
+    current: ArcSwap<Tables>,
+    cache: Mutex<BTreeMap<GroupKey, (Fingerprint, Loaded)>>,
+    seen: Mutex<Fingerprint>,
+}
+
+fn fingerprint(paths: impl IntoIterator<Item = PathBuf>) -> Fingerprint {
+    paths
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta.and_then(|m| m.modified().ok());
+            (p, len, modified)
+        })
+        .collect()
+}
+
+fn load_group(kind: Kind, entries: &[&Entry]) -> Result<Loaded, TableError> {
+    let zip_filter: &dyn Fn(&str) -> bool = match kind {
+        Kind::Mue => &|n: &str| n.ends_with(".csv"),
+        Kind::Icd10cm => &|n: &str| n.ends_with(".txt") && n.contains("order"),
+        _ => &|n: &str| n.ends_with(".txt"),
+    };
+    let inputs = |e: &Entry| open(&e.path, zip_filter);
+    Ok(match kind {
+        Kind::NcciPtp => {
+            let mut b = ptp::PtpBuilder::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    match e.format {
+                        Format::Cms => b.load_cms(&mut input)?,
+                        Format::Tsv => b.load_tsv(&mut input)?,
+                    }
+                }
+            }
+            Loaded::Ptp(Arc::new(b.build()))
+        }
+        Kind::Mue => {
+            let mut t = mue::MueTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    match e.format {
+                        Format::Cms => t.load_cms(&mut input)?,
+                        Format::Tsv => t.load_tsv(&mut input)?,
+                    }
+                }
+            }
+            Loaded::Mue(Arc::new(t))
+        }
+        Kind::Aoc => {
+            let mut t = aoc::AocTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load(&mut input)?;
+                }
+            }
+            Loaded::Aoc(Arc::new(t))
+        }
+        Kind::Icd10cm => {
+            let mut t = icd10::Icd10Table::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    match e.format {
+                        Format::Cms => t.load_cms(&mut input)?,
+                        Format::Tsv => t.load_tsv(&mut input)?,
+                    }
+                }
+            }
+            Loaded::Icd10(Arc::new(t))
+        }
+        Kind::Mce => {
+            let mut t = mce::MceTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load_tsv(&mut input)?;
+                }
+            }
+            Loaded::Mce(Arc::new(t))
+        }
+        Kind::Hcpcs => {
+            let mut t = hcpcs::HcpcsTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load_tsv(&mut input)?;
+                }
+            }
+            Loaded::Hcpcs(Arc::new(t))
+        }
+    })
+}
+
+impl TableStore {
+    /// A store with no tables (rules that need tables find none).
+    pub fn empty() -> Self {
+        Self {
+            manifest: None,
+            current: ArcSwap::from_pointee(Tables::default()),
+            cache: Mutex::new(BTreeMap::new()),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Loads every table of `manifest`; fails on the first malformed file.
+    pub fn load(manifest: &Path) -> Result<(Self, TableReport), TableError> {
+        let store = Self {
+            manifest: Some(manifest.to_path_buf()),
+            ..Self::empty()
+        };
+        let report = store.reload()?;
+        Ok((store, report))
+    }
+
+    /// The manifest path, if any.
+    pub fn manifest(&self) -> Option<&Path> {
+        self.manifest.as_deref()
+    }
+
+    /// The active tables.
+    pub fn snapshot(&self) -> Arc<Tables> {
+        self.current.load_full()
+    }
+
+    /// True when the manifest or any table file changed (size or mtime) since the last load.
+    pub fn changed_on_disk(&self) -> bool {
+        let seen = self.seen.lock().expect("seen lock");
+        let now = fingerprint(seen.iter().map(|(p, _, _)| p.clone()));
+        *seen != now
+    }
+
+    /// Re-reads the manifest, reloads groups whose files changed, and publishes the result.
+    /// On any error nothing changes.
+    pub fn reload(&self) -> Result<TableReport, TableError> {
+        let Some(manifest_path) = &self.manifest else {
+            return Ok(TableReport::default());
+        };
+        let started = Instant::now();
+        let entries = manifest::load(manifest_path)?;
+        let mut groups: BTreeMap<GroupKey, Vec<&Entry>> = BTreeMap::new();
+        for e in &entries {
+            groups
+                .entry((e.kind, e.setting, e.window))
+                .or_default()
+                .push(e);
+        }
+        let old = self.cache.lock().expect("cache lock").clone();
+        let mut report = TableReport::default();
+        let mut todo = Vec::new();
+        let mut done: BTreeMap<GroupKey, (Fingerprint, Loaded)> = BTreeMap::new();
+        for (key, es) in &groups {
+            let fp = fingerprint(es.iter().map(|e| e.path.clone()));
+            match old.get(key) {
+                Some((old_fp, loaded)) if *old_fp == fp => {
+                    report.reused += 1;
+                    done.insert(*key, (fp, loaded.clone()));
+                }
+                _ => todo.push((*key, es.clone(), fp)),
+            }
+        }
+        report.loaded = todo.len();
+        let results: Vec<Result<(GroupKey, Fingerprint, Loaded), TableError>> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = todo
+                    .into_iter()
+                    .map(|(key, es, fp)| {
+                        s.spawn(move || load_group(key.0, &es).map(|l| (key, fp, l)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(TableError::Io {
+                                file: "table loader".into(),
+                                message: "panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+        for r in results {
+            let (key, fp, loaded) = r?;
+            done.insert(key, (fp, loaded));
+        }
+
+        let mut tables = Tables::default();
+        for (key, (_, loaded)) in &done {
+            let (kind, setting, window) = *key;
+            let version = groups[key]
+                .iter()
+                .map(|e| e.version.as_str())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            tables.versions.push(TableVersion {
+                kind,
+                setting,
+                version: version.clone(),
+                rows: loaded.rows(),
+            });
+            match (loaded, setting) {
+                (Loaded::Ptp(t), Some(Setting::Practitioner)) => tables.ptp[0] = Some(t.clone()),
+                (Loaded::Ptp(t), Some(Setting::OutpatientHospital)) => {
+                    tables.ptp[1] = Some(t.clone())
+                }
+                (Loaded::Mue(t), Some(s)) => tables.mue[s as usize] = Some(t.clone()),
+                (Loaded::Aoc(t), _) => tables.aoc = Some(t.clone()),
+                (Loaded::Icd10(t), _) => tables.icd10.push(DatedIcd10 {
+                    window,
+                    table: t.clone(),
+                    version,
+                }),
+                (Loaded::Mce(t), _) => tables.mce = Some(t.clone()),
+                (Loaded::Hcpcs(t), _) => tables.hcpcs = Some(t.clone()),
+                _ => {}
+            }
+        }
+        tables.icd10.sort_by_key(|t| t.window.start);
+        report.versions = tables.versions.clone();
+        let mut paths: Vec<PathBuf> = vec![manifest_path.clone()];
+        paths.extend(entries.iter().map(|e| e.path.clone()));
+        *self.seen.lock().expect("seen lock") = fingerprint(paths);
+        *self.cache.lock().expect("cache lock") = done;
+        self.current.store(Arc::new(tables));
+        report.millis = started.elapsed().as_millis();
+        Ok(report)
+    }
+}
