@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{EngineArgs, LogArgs, RulesArgs, ScrubArgs, ServeArgs};
+use crate::config::{EngineArgs, LogArgs, RulesArgs, ScrubArgs, ServeArgs, TablesArgs};
 
 /// Scrubs coded medical claims against edit rules before they go to a payer.
 #[derive(Debug, Parser)]
@@ -27,7 +27,7 @@ pub enum Command {
     /// Scrub claims from a JSON file offline with the same engine and rules.
     Check(CheckArgs),
     /// Load the reference tables of a manifest and report versions, rows, time and memory.
-    Tables(TablesArgs),
+    Tables(TablesCmdArgs),
     /// Work with rule files.
     Rules {
         /// What to do with the rules.
@@ -51,6 +51,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]
+    pub tables: TablesArgs,
+    #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
@@ -58,9 +60,9 @@ pub struct CheckArgs {
 
 /// `claimscrub tables` arguments.
 #[derive(Debug, clap::Args)]
-pub struct TablesArgs {
+pub struct TablesCmdArgs {
     #[command(flatten)]
-    pub tables: crate::config::TablesArgs,
+    pub tables: TablesArgs,
 }
 
 /// `claimscrub rules ...` subcommands.
@@ -77,6 +79,8 @@ pub enum RulesCommand {
 pub struct RulesToolArgs {
     #[command(flatten)]
     pub rules: RulesArgs,
+    #[command(flatten)]
+    pub tables: TablesArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]

@@ -2,7 +2,7 @@
 //! (listed by `--help`), checked once before the service binds its port.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -45,7 +45,7 @@ pub struct TablesArgs {
 
 impl TablesArgs {
     /// The manifest path, or `None` for `none`.
-    pub fn manifest(&self) -> Option<&std::path::Path> {
+    pub fn manifest(&self) -> Option<&Path> {
         (self.manifest.as_os_str() != "none").then_some(self.manifest.as_path())
     }
 }
@@ -153,11 +153,16 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]
+    pub tables: TablesArgs,
+    #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
     #[command(flatten)]
     pub log: LogArgs,
+    /// How often to check the table manifest and files for changes, in seconds.
+    #[arg(long, env = "CLAIMSCRUB_TABLES_POLL_SECS", default_value_t = 10)]
+    pub tables_poll_secs: u64,
     /// Rule evaluation threads (default: the number of CPU cores).
     #[arg(long, env = "CLAIMSCRUB_EVAL_THREADS")]
     pub eval_threads: Option<usize>,
@@ -187,6 +192,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Rules directory.
     pub rules_dir: PathBuf,
+    /// Table manifest, or `None` for no tables.
+    pub tables: Option<PathBuf>,
+    /// Table change polling interval.
+    pub tables_poll: Duration,
     /// Sandbox limits.
     pub engine: EngineLimits,
     /// Claim limits and scoring.
@@ -218,6 +227,8 @@ impl ServeArgs {
         Ok(Config {
             listen: self.listen,
             rules_dir: self.rules.dir.clone(),
+            tables: self.tables.manifest().map(Path::to_path_buf),
+            tables_poll: Duration::from_secs(self.tables_poll_secs.max(1)),
             engine: self.engine.limits(),
             scrub: self.scrub.settings()?,
             eval_threads: self.eval_threads.unwrap_or_else(default_threads).max(1),
@@ -232,11 +243,13 @@ impl ServeArgs {
 }
 
 impl Config {
-    /// A configuration with defaults for `rules_dir` (tests and tools).
+    /// A configuration with defaults for `rules_dir` and no tables (tests and tools).
     pub fn with_rules(rules_dir: impl Into<PathBuf>) -> Self {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             rules_dir: rules_dir.into(),
+            tables: None,
+            tables_poll: Duration::from_secs(10),
             engine: EngineLimits::default(),
             scrub: ScrubSettings {
                 limits: Limits::default(),

@@ -5,6 +5,7 @@ pub mod collect;
 pub mod pool;
 pub mod sandbox;
 pub mod script_api;
+pub mod table_api;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::claim::Claim;
 use crate::finding::{FailureKind, Finding, RuleFailure};
 use crate::rules::compile::CHECK_FN;
 use crate::rules::{CompiledRule, RuleSet, cases};
+use crate::tables::Tables;
 
 pub use pool::EvalPool;
 pub use sandbox::EngineLimits;
@@ -88,6 +90,7 @@ impl Evaluator {
             kind,
             message,
         };
+        let _current = table_api::CurrentClaim::enter(claim);
         DEADLINE.with(|d| d.set(Some(Instant::now() + self.timeout)));
         let result = self.engine.call_fn_with_options::<Dynamic>(
             CallFnOptions::new().eval_ast(false).rewind_scope(true),
@@ -106,8 +109,14 @@ impl Evaluator {
     }
 
     /// Scores `claim` with every applicable rule of `set`.
-    pub fn scrub(&self, set: &RuleSet, claim: Arc<Claim>, as_of: NaiveDate) -> Evaluation {
-        let script_claim = ScriptClaim::new(claim.clone(), as_of);
+    pub fn scrub(
+        &self,
+        set: &RuleSet,
+        tables: Arc<Tables>,
+        claim: Arc<Claim>,
+        as_of: NaiveDate,
+    ) -> Evaluation {
+        let script_claim = ScriptClaim::new(claim.clone(), as_of, tables);
         let mut out = Evaluation::default();
         for rule in set.candidates(&claim) {
             out.rules_evaluated += 1;
@@ -119,22 +128,29 @@ impl Evaluator {
         out
     }
 
-    /// Runs a rule's own test cases; returns one message per failed case.
-    pub fn run_cases(&self, rule: &CompiledRule) -> Vec<String> {
+    /// Runs a rule's own test cases: each case's name and its outcome (`Err` says why it
+    /// failed).
+    pub fn run_cases(
+        &self,
+        rule: &CompiledRule,
+        tables: &Arc<Tables>,
+    ) -> Vec<(String, Result<(), String>)> {
         rule.cases
             .iter()
-            .filter_map(|case| {
-                if !rule.meta.applies(&case.claim) {
-                    return cases::check_case(case, &[]).err();
-                }
-                let claim = ScriptClaim::new(case.claim.clone(), case.as_of);
-                match self.run_rule(rule, &claim) {
-                    Ok(findings) => cases::check_case(case, &findings).err(),
-                    Err(f) => Some(format!(
-                        "case {:?}: the rule failed: {}",
-                        case.name, f.message
-                    )),
-                }
+            .map(|case| {
+                let outcome = if !rule.meta.applies(&case.claim) {
+                    cases::check_case(case, &[])
+                } else {
+                    let claim = ScriptClaim::new(case.claim.clone(), case.as_of, tables.clone());
+                    match self.run_rule(rule, &claim) {
+                        Ok(findings) => cases::check_case(case, &findings),
+                        Err(f) => Err(format!(
+                            "case {:?}: the rule failed: {}",
+                            case.name, f.message
+                        )),
+                    }
+                };
+                (case.name.clone(), outcome)
             })
             .collect()
     }

@@ -16,6 +16,7 @@ use dashmap::DashMap;
 use crate::engine::{EvalPool, Evaluator};
 use crate::rules::compile::content_version;
 use crate::rules::{CompiledRule, RuleLoadError, RuleSet, RuleSource, compile_rule};
+use crate::tables::TableStore;
 
 /// Load state of one rule file.
 #[derive(Debug, Clone)]
@@ -90,6 +91,7 @@ pub struct RuleRegistry {
     evaluator: Evaluator,
     pool: EvalPool,
     source: Arc<dyn RuleSource>,
+    tables: Arc<TableStore>,
     rules: DashMap<String, Arc<CompiledRule>>,
     files: DashMap<String, FileStatus>,
     active: ArcSwap<RuleSet>,
@@ -98,12 +100,19 @@ pub struct RuleRegistry {
 }
 
 impl RuleRegistry {
-    /// An empty registry over `source`; call [`RuleRegistry::load_initial`] next.
-    pub fn new(source: Arc<dyn RuleSource>, evaluator: Evaluator, pool: EvalPool) -> Self {
+    /// An empty registry over `source`; call [`RuleRegistry::load_initial`] next. Rule test
+    /// cases run against `tables`.
+    pub fn new(
+        source: Arc<dyn RuleSource>,
+        evaluator: Evaluator,
+        pool: EvalPool,
+        tables: Arc<TableStore>,
+    ) -> Self {
         Self {
             evaluator,
             pool,
             source,
+            tables,
             rules: DashMap::new(),
             files: DashMap::new(),
             active: ArcSwap::from_pointee(RuleSet::new(Vec::new())),
@@ -127,6 +136,11 @@ impl RuleRegistry {
     /// The active rule set (a cheap snapshot; hold it for the whole claim).
     pub fn snapshot(&self) -> Arc<RuleSet> {
         self.active.load_full()
+    }
+
+    /// The reference tables rules query.
+    pub fn tables(&self) -> &Arc<TableStore> {
+        &self.tables
     }
 
     /// The evaluator rules run in.
@@ -169,6 +183,7 @@ impl RuleRegistry {
             location: self.source.describe(),
             cause,
         })?;
+        let tables = self.tables.snapshot();
         let mut report = ReloadReport::default();
         let listed: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
         let hash_of = |f: &crate::rules::RuleFile| {
@@ -212,7 +227,12 @@ impl RuleRegistry {
                         other: other.clone(),
                     });
                 }
-                let failures = self.evaluator.run_cases(&rule);
+                let failures: Vec<String> = self
+                    .evaluator
+                    .run_cases(&rule, &tables)
+                    .into_iter()
+                    .filter_map(|(_, outcome)| outcome.err())
+                    .collect();
                 if failures.is_empty() {
                     Ok(rule)
                 } else {

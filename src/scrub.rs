@@ -110,12 +110,25 @@ impl Scrubber {
     fn evaluate(&self, claim: Arc<claim::Claim>, as_of: NaiveDate) -> pb::ScrubClaimResponse {
         let started = Instant::now();
         let set = self.registry.snapshot();
-        let eval = self.registry.evaluator().scrub(&set, claim.clone(), as_of);
+        let tables = self.registry.tables().snapshot();
+        let eval = self
+            .registry
+            .evaluator()
+            .scrub(&set, tables.clone(), claim.clone(), as_of);
         for f in &eval.failures {
             tracing::warn!(claim_id = %claim.id, rule_id = %f.rule_id, rule_version = %f.rule_version,
                 kind = ?f.kind, error = %f.message, "rule failed on claim");
         }
-        let resp = build_response(&claim.id, &set.version, as_of, eval, &self.settings);
+        let mut resp = build_response(&claim.id, &set.version, as_of, eval, &self.settings);
+        resp.table_versions = tables
+            .versions
+            .iter()
+            .map(|v| pb::TableVersion {
+                kind: v.kind.as_str().to_string(),
+                setting: v.setting.map_or(String::new(), |s| s.as_str().to_string()),
+                version: v.version.clone(),
+            })
+            .collect();
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,
             findings = resp.findings.len(), denial_risk = resp.denial_risk,
             micros = started.elapsed().as_micros() as u64, "claim scrubbed");
@@ -149,6 +162,7 @@ fn build_response(
         error: None,
         rules_evaluated: eval.rules_evaluated,
         as_of_date: as_of.to_string(),
+        table_versions: Vec::new(),
     }
 }
 

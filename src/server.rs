@@ -17,6 +17,7 @@ use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
 use crate::registry::{RegistryError, RuleRegistry};
 use crate::rules::FsSource;
 use crate::scrub::Scrubber;
+use crate::tables::{TableError, TableStore};
 use crate::watcher;
 
 /// Why the service could not start or stopped abnormally.
@@ -25,6 +26,9 @@ pub enum ServeError {
     /// The rules could not be loaded at startup.
     #[error(transparent)]
     Rules(#[from] RegistryError),
+    /// The reference tables could not be loaded at startup.
+    #[error(transparent)]
+    Tables(#[from] TableError),
     /// Thread pool or reflection setup failed.
     #[error("startup failed: {0}")]
     Setup(String),
@@ -46,10 +50,19 @@ impl App {
         let evaluator = Evaluator::new(&config.engine);
         let pool = EvalPool::new(config.eval_threads, config.eval_threads * 64)
             .map_err(|e| ServeError::Setup(e.to_string()))?;
+        let (tables, report) = TableStore::open(config.tables.as_deref())?;
+        for v in &report.versions {
+            tracing::info!(kind = v.kind.as_str(), setting = v.setting.map_or("", |s| s.as_str()),
+                version = %v.version, rows = v.rows, "table loaded");
+        }
+        if config.tables.is_some() {
+            tracing::info!(millis = report.millis as u64, "reference tables loaded");
+        }
         let registry = Arc::new(RuleRegistry::new(
             Arc::new(FsSource::new(&config.rules_dir)),
             evaluator,
             pool.clone(),
+            Arc::new(tables),
         ));
         watcher::log_report(&registry.load_initial()?);
         let scrubber = Scrubber::new(registry.clone(), pool, config.scrub);
@@ -111,6 +124,11 @@ pub async fn serve(
         stop_rx.clone(),
     );
 
+    let table_poller = spawn_table_poller(
+        app.registry.tables().clone(),
+        app.config.tables_poll,
+        stop_rx.clone(),
+    );
     let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
     let addr = listener
         .local_addr()
@@ -154,6 +172,50 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    table_poller.abort();
     tracing::info!("claimscrub stopped");
     result
+}
+
+/// Polls the table manifest and files; reloads and swaps the tables when they change. A
+/// malformed file is logged with its line number and the active tables stay.
+fn spawn_table_poller(
+    store: Arc<TableStore>,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if store.manifest().is_none() {
+            return;
+        }
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tick.tick() => {}
+            }
+            let s = store.clone();
+            let result =
+                tokio::task::spawn_blocking(move || s.changed_on_disk().then(|| s.reload())).await;
+            match result {
+                Ok(Some(Ok(report))) => {
+                    for v in &report.versions {
+                        tracing::info!(kind = v.kind.as_str(), version = %v.version, rows = v.rows, "table active");
+                    }
+                    tracing::info!(
+                        reloaded = report.loaded,
+                        reused = report.reused,
+                        millis = report.millis as u64,
+                        "reference tables reloaded"
+                    );
+                }
+                Ok(Some(Err(e))) => {
+                    tracing::error!(error = %e, "table reload rejected; previous tables stay active")
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "table reload task failed"),
+            }
+        }
+    })
 }

@@ -14,6 +14,7 @@ use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
 use crate::rules::FsSource;
 use crate::scrub::Scrubber;
+use crate::tables::TableStore;
 
 use super::CheckArgs;
 
@@ -34,11 +35,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             r.as_of_date = as_of.clone();
         }
     }
+    let (tables, _) = TableStore::open(args.tables.manifest())?;
     let pool = EvalPool::new(default_threads(), 64)?;
     let registry = Arc::new(RuleRegistry::new(
         Arc::new(FsSource::new(&args.rules.dir)),
         Evaluator::new(&args.engine.limits()),
         pool.clone(),
+        Arc::new(tables),
     ));
     let report = registry.load_initial()?;
     for e in &report.errors {

@@ -8,16 +8,19 @@ use crate::config::default_threads;
 use crate::engine::{EvalPool, Evaluator};
 use crate::registry::RuleRegistry;
 use crate::rules::{FsSource, RuleSource, compile_rule};
+use crate::tables::TableStore;
 
 use super::RulesToolArgs;
 
 /// `rules check`: loads the directory like the server does and prints each file's status.
 pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
+    let (tables, _) = TableStore::open(args.tables.manifest())?;
     let pool = EvalPool::new(default_threads(), 64)?;
     let registry = RuleRegistry::new(
         Arc::new(FsSource::new(&args.rules.dir)),
         Evaluator::new(&args.engine.limits()),
         pool,
+        Arc::new(tables),
     );
     let report = registry.reload()?;
     let mut failed = 0;
@@ -53,6 +56,8 @@ pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
 
 /// `rules test`: runs every rule's own test cases and prints each result.
 pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
+    let (tables, _) = TableStore::open(args.tables.manifest())?;
+    let tables = tables.snapshot();
     let pool = EvalPool::new(1, 1)?;
     let evaluator = Evaluator::new(&args.engine.limits());
     let files = FsSource::new(&args.rules.dir).list().map_err(|e| {
@@ -81,21 +86,13 @@ pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
                 );
                 continue;
             }
-            for case in &rule.cases {
-                let failures = evaluator.run_cases(&crate::rules::CompiledRule {
-                    cases: vec![case.clone()],
-                    meta: rule.meta.clone(),
-                    version: rule.version.clone(),
-                    file: rule.file.clone(),
-                    source: rule.source.clone(),
-                    ast: rule.ast.clone(),
-                });
-                match failures.first() {
-                    None => {
+            for (name, outcome) in evaluator.run_cases(&rule, &tables) {
+                match outcome {
+                    Ok(()) => {
                         passed += 1;
-                        println!("pass    {}: {}", rule.meta.id, case.name);
+                        println!("pass    {}: {name}", rule.meta.id);
                     }
-                    Some(why) => {
+                    Err(why) => {
                         failed += 1;
                         println!("FAILED  {}: {why}", rule.meta.id);
                     }

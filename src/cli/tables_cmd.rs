@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::tables::TableStore;
 
-use super::TablesArgs;
+use super::TablesCmdArgs;
 
 /// Peak and current resident memory of this process in KiB (Linux `/proc`), if known.
 pub fn memory_kib() -> (Option<u64>, Option<u64>) {
@@ -21,7 +21,7 @@ pub fn memory_kib() -> (Option<u64>, Option<u64>) {
 }
 
 /// Runs the command.
-pub fn run(args: &TablesArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &TablesCmdArgs) -> anyhow::Result<ExitCode> {
     let Some(manifest) = args.tables.manifest() else {
         println!("no tables configured");
         return Ok(ExitCode::SUCCESS);

@@ -12,6 +12,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 
 use crate::claim::Claim;
 use crate::claim::codes::{code_matches, npi_check_digit_ok};
+use crate::tables::Tables;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -22,6 +23,7 @@ pub struct ScriptClaim(Arc<ClaimView>);
 /// Pre-built script values for one claim.
 pub struct ClaimView {
     claim: Arc<Claim>,
+    tables: Arc<Tables>,
     id: ImmutableString,
     claim_type: ImmutableString,
     payer_id: ImmutableString,
@@ -84,7 +86,7 @@ fn date_str(d: Option<NaiveDate>) -> ImmutableString {
 
 impl ScriptClaim {
     /// Prepares `claim` for scripts, with `today` as the as-of date.
-    pub fn new(claim: Arc<Claim>, today: NaiveDate) -> Self {
+    pub fn new(claim: Arc<Claim>, today: NaiveDate, tables: Arc<Tables>) -> Self {
         let diagnosis_codes: Array = claim
             .diagnoses
             .iter()
@@ -151,6 +153,7 @@ impl ScriptClaim {
             diagnoses,
             diagnosis_codes,
             claim,
+            tables,
         };
         Self(Arc::new(view))
     }
@@ -158,6 +161,11 @@ impl ScriptClaim {
     /// The underlying claim.
     pub fn claim(&self) -> &Claim {
         &self.0.claim
+    }
+
+    /// The reference tables this claim is scored with.
+    pub fn tables(&self) -> &Tables {
+        &self.0.tables
     }
 }
 
@@ -365,6 +373,9 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("code_in", |l: &mut ScriptLine, patterns: Array| {
             strings(&patterns).any(|p| code_matches(&l.0.code, &p))
+        })
+        .register_fn("diagnosis_in", |l: &mut ScriptLine, patterns: Array| {
+            strings(&l.0.diagnoses).any(|d| strings(&patterns).any(|p| code_matches(&d, &p)))
         });
 
     engine

@@ -167,6 +167,14 @@ impl TableStore {
         Ok((store, report))
     }
 
+    /// Loads `manifest` if given, else an empty store.
+    pub fn open(manifest: Option<&Path>) -> Result<(Self, TableReport), TableError> {
+        match manifest {
+            Some(m) => Self::load(m),
+            None => Ok((Self::empty(), TableReport::default())),
+        }
+    }
+
     /// The manifest path, if any.
     pub fn manifest(&self) -> Option<&Path> {
         self.manifest.as_deref()

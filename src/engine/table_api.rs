@@ -1,0 +1,408 @@
+//! Script helpers over the reference tables: indexed native lookups so rule scripts stay
+//! short and never loop over pairs or table rows. The claim being scored is held in a
+//! thread-local while a rule runs, so helpers such as `mue(code)` know the claim's setting
+//! (practitioner or outpatient hospital, from the claim type) and date of service.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+
+use super::script_api::ScriptClaim;
+use crate::claim::Sex;
+use crate::claim::codes::dotted_icd10;
+use crate::tables::code::{date_of, day, pack_proc, unpack_proc};
+use crate::tables::{Kind, Window, setting_for};
+
+thread_local! {
+    static CURRENT: RefCell<Option<ScriptClaim>> = const { RefCell::new(None) };
+}
+
+/// Makes `claim` the claim table helpers refer to until the guard is dropped.
+pub struct CurrentClaim(());
+
+impl CurrentClaim {
+    /// Sets the current claim for this thread.
+    pub fn enter(claim: &ScriptClaim) -> Self {
+        CURRENT.with(|c| *c.borrow_mut() = Some(claim.clone()));
+        CurrentClaim(())
+    }
+}
+
+impl Drop for CurrentClaim {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+fn with_claim<T>(default: T, f: impl FnOnce(&ScriptClaim) -> T) -> T {
+    CURRENT.with(|c| c.borrow().as_ref().map_or(default, f))
+}
+
+/// Modifiers that may bypass a PTP edit with modifier indicator 1 (NCCI Policy Manual,
+/// Ch. I §E "Modifiers and Modifier Indicators"): anatomic E1–E4, FA, F1–F9, TA, T1–T9, LT,
+/// RT, LC, LD, RC, LM, RI; global surgery 24, 25, 57, 58, 78, 79; and 27, 59, 91, XE, XS,
+/// XP, XU.
+pub const NCCI_MODIFIERS: &[&str] = &[
+    "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "TA", "T1",
+    "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "RC", "LM", "RI", "24",
+    "25", "57", "58", "78", "79", "27", "59", "91", "XE", "XS", "XP", "XU",
+];
+
+fn s(text: &str) -> Dynamic {
+    Dynamic::from(ImmutableString::from(text))
+}
+
+fn date_text(d: u16) -> Dynamic {
+    date_of(d).map_or_else(|| s(""), |d| s(&d.to_string()))
+}
+
+fn parse_day(date: &str) -> Option<u16> {
+    crate::tables::code::parse_date(date).map(day)
+}
+
+fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
+    let claim = c.claim();
+    let tables = c.tables();
+    let setting = setting_for(claim.claim_type);
+    let Some(table) = tables.ptp(setting) else {
+        return Array::new();
+    };
+    let version = tables
+        .version_of(Kind::NcciPtp, Some(setting))
+        .unwrap_or("");
+    let mut by_date: BTreeMap<chrono::NaiveDate, Vec<(usize, u32)>> = BTreeMap::new();
+    for (i, l) in claim.lines.iter().enumerate() {
+        if let Some(code) = pack_proc(&l.procedure_code) {
+            by_date.entry(l.service_date).or_default().push((i, code));
+        }
+    }
+    let mut out = Array::new();
+    let mut edits = Vec::new();
+    for (date, lines) in by_date {
+        let mut codes: Vec<u32> = lines.iter().map(|(_, c)| *c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.len() < 2 {
+            continue;
+        }
+        edits.clear();
+        table.conflicts_among(&codes, day(date), &mut edits);
+        for e in &edits {
+            let col1_lines: Vec<usize> = lines
+                .iter()
+                .filter(|(_, c)| *c == e.column1)
+                .map(|(i, _)| *i)
+                .collect();
+            for (i2, _) in lines.iter().filter(|(_, c)| *c == e.column2) {
+                let l2 = &claim.lines[*i2];
+                let bypass = l2
+                    .modifiers
+                    .iter()
+                    .chain(
+                        col1_lines
+                            .iter()
+                            .flat_map(|i| claim.lines[*i].modifiers.iter()),
+                    )
+                    .find(|m| NCCI_MODIFIERS.contains(&m.as_str()))
+                    .map_or("", |m| m.as_str());
+                let mut m = Map::new();
+                m.insert("column1".into(), s(&unpack_proc(e.column1)));
+                m.insert("column2".into(), s(&unpack_proc(e.column2)));
+                m.insert("line".into(), Dynamic::from(i64::from(l2.number)));
+                m.insert(
+                    "column1_lines".into(),
+                    Dynamic::from(
+                        col1_lines
+                            .iter()
+                            .map(|i| Dynamic::from(i64::from(claim.lines[*i].number)))
+                            .collect::<Array>(),
+                    ),
+                );
+                m.insert("date".into(), s(&date.to_string()));
+                m.insert(
+                    "modifier_indicator".into(),
+                    Dynamic::from(i64::from(e.modifier_indicator)),
+                );
+                m.insert("rationale".into(), s(e.rationale));
+                m.insert("effective".into(), date_text(e.window.start));
+                m.insert("deletion".into(), date_text(e.window.end));
+                m.insert("bypass_modifier".into(), s(bypass));
+                m.insert("table_version".into(), s(version));
+                out.push(Dynamic::from(m));
+            }
+        }
+    }
+    out
+}
+
+fn mue_on(code: &str, day: u16) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let tables = c.tables();
+        let setting = setting_for(c.claim().claim_type);
+        let (Some(table), Some(code)) = (tables.mue(setting), pack_proc(code.trim())) else {
+            return Dynamic::UNIT;
+        };
+        let Some((row, rationale)) = table.get(code, day) else {
+            return Dynamic::UNIT;
+        };
+        let mut m = Map::new();
+        m.insert("value".into(), Dynamic::from(i64::from(row.value)));
+        m.insert("indicator".into(), Dynamic::from(i64::from(row.indicator)));
+        m.insert("rationale".into(), s(rationale));
+        m.insert("setting".into(), s(setting.as_str()));
+        m.insert(
+            "table_version".into(),
+            s(tables.version_of(Kind::Mue, Some(setting)).unwrap_or("")),
+        );
+        Dynamic::from(m)
+    })
+}
+
+fn first_day() -> u16 {
+    with_claim(0, |c| day(c.claim().first_service_date()))
+}
+
+fn addon_on(code: &str, day: u16) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let tables = c.tables();
+        let (Some(table), Some(code)) = (tables.aoc.as_deref(), pack_proc(code.trim())) else {
+            return Dynamic::UNIT;
+        };
+        let rows: Vec<_> = table.rows(code, day).collect();
+        if rows.is_empty() {
+            return Dynamic::UNIT;
+        }
+        let primaries: Array = rows
+            .iter()
+            .filter_map(|r| r.primary)
+            .map(|p| s(&unpack_proc(p)))
+            .collect();
+        let mut m = Map::new();
+        m.insert(
+            "edit_type".into(),
+            Dynamic::from(i64::from(
+                rows.iter().map(|r| r.edit_type).min().unwrap_or(1),
+            )),
+        );
+        m.insert(
+            "contractor_defined".into(),
+            Dynamic::from(rows.iter().any(|r| r.primary.is_none())),
+        );
+        m.insert("primaries".into(), Dynamic::from(primaries));
+        m.insert(
+            "table_version".into(),
+            s(tables.version_of(Kind::Aoc, None).unwrap_or("")),
+        );
+        Dynamic::from(m)
+    })
+}
+
+fn icd10(code: &str) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let Some(set) = c.tables().icd10_for(c.claim().first_service_date()) else {
+            return Dynamic::UNIT;
+        };
+        let compact: String = code
+            .trim()
+            .chars()
+            .filter(|c| *c != '.')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let entry = set.table.get(&compact);
+        let mut m = Map::new();
+        m.insert("code".into(), s(&dotted_icd10(&compact)));
+        m.insert("exists".into(), Dynamic::from(entry.is_some()));
+        m.insert(
+            "billable".into(),
+            Dynamic::from(entry.is_some_and(|e| e.billable)),
+        );
+        m.insert(
+            "needs_more_characters".into(),
+            Dynamic::from(
+                entry.is_some_and(|e| !e.billable)
+                    || (entry.is_none() && set.table.has_children(&compact)),
+            ),
+        );
+        m.insert("description".into(), s(entry.map_or("", |e| e.description)));
+        m.insert("code_set".into(), s(&set.version));
+        Dynamic::from(m)
+    })
+}
+
+fn hcpcs_on(code: &str, day: u16) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let tables = c.tables();
+        let Some(table) = tables.hcpcs.as_deref() else {
+            return Dynamic::UNIT;
+        };
+        let entry = pack_proc(code.trim()).and_then(|k| table.get(k));
+        let window = entry.map_or(Window::OPEN, |e| e.window);
+        let mut m = Map::new();
+        m.insert("exists".into(), Dynamic::from(entry.is_some()));
+        m.insert(
+            "valid".into(),
+            Dynamic::from(entry.is_some() && window.contains(day)),
+        );
+        m.insert(
+            "description".into(),
+            s(entry.map_or("", |e| &e.description)),
+        );
+        m.insert("added".into(), date_text(window.start));
+        m.insert("terminated".into(), date_text(window.end));
+        m.insert(
+            "table_version".into(),
+            s(tables.version_of(Kind::Hcpcs, None).unwrap_or("")),
+        );
+        Dynamic::from(m)
+    })
+}
+
+fn mce(code: &str) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let Some(flags) = c
+            .tables()
+            .mce
+            .as_deref()
+            .and_then(|t| t.get(code.trim()).copied())
+        else {
+            return Dynamic::UNIT;
+        };
+        let mut m = Map::new();
+        m.insert("age_group".into(), s(flags.age.map_or("", |a| a.label)));
+        m.insert(
+            "age_min".into(),
+            Dynamic::from(flags.age.map_or(-1, |a| i64::from(a.min))),
+        );
+        m.insert(
+            "age_max".into(),
+            Dynamic::from(flags.age.map_or(-1, |a| i64::from(a.max))),
+        );
+        m.insert(
+            "sex".into(),
+            s(match flags.sex {
+                Some(Sex::Female) => "female",
+                Some(Sex::Male) => "male",
+                _ => "",
+            }),
+        );
+        m.insert("manifestation".into(), Dynamic::from(flags.manifestation));
+        Dynamic::from(m)
+    })
+}
+
+fn mce_conflicts(c: &mut ScriptClaim) -> Array {
+    let claim = c.claim();
+    let tables = c.tables();
+    let Some(table) = tables.mce.as_deref() else {
+        return Array::new();
+    };
+    let version = tables.version_of(Kind::Mce, None).unwrap_or("");
+    let age = claim.patient_age_on(claim.first_service_date());
+    let mut out = Array::new();
+    for (i, dx) in claim.diagnoses.iter().enumerate() {
+        let Some(flags) = table.get(&dx.code) else {
+            continue;
+        };
+        let mut push = |kind: &str, rule: String| {
+            let mut m = Map::new();
+            m.insert("code".into(), s(&dx.code));
+            m.insert("position".into(), Dynamic::from(i as i64 + 1));
+            m.insert("kind".into(), s(kind));
+            m.insert("rule".into(), s(&rule));
+            m.insert("table_version".into(), s(version));
+            out.push(Dynamic::from(m));
+        };
+        if let (Some(edit), Some(age)) = (flags.age, age)
+            && (age < u32::from(edit.min) || age > u32::from(edit.max))
+        {
+            push("age", format!("{} diagnosis; patient is {age}", edit.label));
+        }
+        if let Some(sex) = flags.sex
+            && claim.sex != Sex::Unknown
+            && claim.sex != sex
+        {
+            push(
+                "sex",
+                format!(
+                    "{} only diagnosis; patient is {}",
+                    sex.as_str(),
+                    claim.sex.as_str()
+                ),
+            );
+        }
+        if i == 0 && flags.manifestation {
+            push(
+                "manifestation",
+                "manifestation code: not allowed as principal diagnosis".into(),
+            );
+        }
+    }
+    out
+}
+
+fn kind_of(name: &str) -> Option<Kind> {
+    Kind::parse(name.trim())
+}
+
+/// Registers the table helpers.
+pub fn register(engine: &mut Engine) {
+    engine
+        .register_fn("ptp_conflicts", ptp_conflicts)
+        .register_fn("mce_conflicts", mce_conflicts)
+        .register_fn("mue", |code: &str| mue_on(code, first_day()))
+        .register_fn("mue", |code: &str, date: &str| {
+            parse_day(date).map_or(Dynamic::UNIT, |d| mue_on(code, d))
+        })
+        .register_fn("addon", |code: &str| addon_on(code, first_day()))
+        .register_fn("addon", |code: &str, date: &str| {
+            parse_day(date).map_or(Dynamic::UNIT, |d| addon_on(code, d))
+        })
+        .register_fn("addon_primaries", |code: &str| -> Array {
+            addon_on(code, first_day())
+                .try_cast::<Map>()
+                .and_then(|m| m.get("primaries").cloned())
+                .and_then(|p| p.into_array().ok())
+                .unwrap_or_default()
+        })
+        .register_fn("icd10", icd10)
+        .register_fn("hcpcs", |code: &str| hcpcs_on(code, first_day()))
+        .register_fn("hcpcs", |code: &str, date: &str| {
+            parse_day(date).map_or(Dynamic::UNIT, |d| hcpcs_on(code, d))
+        })
+        .register_fn("mce", mce)
+        .register_fn("ncci_modifiers", || -> Array {
+            NCCI_MODIFIERS.iter().map(|m| s(m)).collect()
+        })
+        .register_fn("has_table", |name: &str| -> bool {
+            with_claim(false, |c| {
+                let t = c.tables();
+                let setting = setting_for(c.claim().claim_type);
+                match kind_of(name) {
+                    Some(Kind::NcciPtp) => t.ptp(setting).is_some(),
+                    Some(Kind::Mue) => t.mue(setting).is_some(),
+                    Some(Kind::Aoc) => t.aoc.is_some(),
+                    Some(Kind::Icd10cm) => !t.icd10.is_empty(),
+                    Some(Kind::Mce) => t.mce.is_some(),
+                    Some(Kind::Hcpcs) => t.hcpcs.is_some(),
+                    None => false,
+                }
+            })
+        })
+        .register_fn("table_version", |name: &str| -> ImmutableString {
+            with_claim(ImmutableString::new(), |c| {
+                let setting = setting_for(c.claim().claim_type);
+                let t = c.tables();
+                match kind_of(name) {
+                    Some(Kind::Icd10cm) => t
+                        .icd10_for(c.claim().first_service_date())
+                        .map(|x| x.version.as_str()),
+                    Some(k @ (Kind::NcciPtp | Kind::Mue)) => t.version_of(k, Some(setting)),
+                    Some(k) => t.version_of(k, None),
+                    None => None,
+                }
+                .unwrap_or("")
+                .into()
+            })
+        });
+}
