@@ -72,6 +72,8 @@ pub struct TableVersion {
     pub version: String,
     /// Rows loaded.
     pub rows: usize,
+    /// True when the table is a sample (a missing code is unknown, not invalid).
+    pub partial: bool,
 }
 
 /// An ICD-10-CM code set with the dates of service it is valid for.
@@ -140,6 +142,11 @@ impl Tables {
             .find(|t| t.window.contains(d))
             .or_else(|| self.icd10.iter().rev().find(|t| t.window.start <= d))
             .or(self.icd10.first())
+    }
+
+    /// True when the loaded table of `kind` is marked partial in the manifest.
+    pub fn is_partial(&self, kind: Kind) -> bool {
+        self.versions.iter().any(|v| v.kind == kind && v.partial)
     }
 
     /// The version label of a table, for messages.

@@ -116,7 +116,12 @@ fn check_json_output_and_invalid_claims() {
     ]);
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v.as_array().unwrap().len(), 5);
+    assert_eq!(
+        v[3]["table_versions"].as_array().unwrap().len(),
+        9,
+        "every bundled table is reported"
+    );
     assert_eq!(v[1]["findings"][0]["rule_id"], "duplicate-line");
 
     let dir = tempfile::tempdir().unwrap();

@@ -25,7 +25,13 @@ async fn clean_claim_scores_low_with_no_findings() {
     assert_eq!(resp.denial_risk, 0.0);
     assert_eq!(resp.risk_band, pb::RiskBand::Low as i32);
     assert_eq!(resp.ruleset_version, server.registry.snapshot().version);
-    assert_eq!(resp.rules_evaluated, 5);
+    // Every bundled rule except the three medical-necessity policies, whose procedure codes
+    // are not on this claim (they are skipped by the applicability index).
+    assert_eq!(
+        resp.rules_evaluated as usize,
+        server.registry.snapshot().rules.len() - 3
+    );
+    assert_eq!(resp.table_versions.len(), 9);
     assert_eq!(resp.as_of_date, "2024-08-01");
 }
 
@@ -142,7 +148,16 @@ async fn clinically_wrong_claims_are_scored_not_rejected() {
         .unwrap()
         .into_inner();
     assert!(resp.error.is_none());
-    assert_eq!(rule_ids(&resp), ["units-positive"]);
+    assert_eq!(
+        rule_ids(&resp),
+        [
+            "icd10-validity",
+            "mce-age-sex",
+            "mce-age-sex",
+            "units-positive"
+        ],
+        "unknown code, maternity code at 74, pregnancy code for a man, zero units"
+    );
 }
 
 #[tokio::test]

@@ -332,6 +332,18 @@ pub fn register(engine: &mut Engine) {
                     .collect()
             },
         )
+        .register_fn(
+            "has_code_on",
+            |c: &mut ScriptClaim, codes: Array, date: &str| {
+                let wanted: Vec<ImmutableString> = strings(&codes).collect();
+                c.0.claim.lines.iter().any(|l| {
+                    l.service_date.to_string() == date
+                        && wanted
+                            .iter()
+                            .any(|w| w.eq_ignore_ascii_case(&l.procedure_code))
+                })
+            },
+        )
         .register_fn("duplicate_lines", |c: &mut ScriptClaim| {
             duplicate_groups(&c.0.claim)
         })

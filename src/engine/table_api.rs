@@ -237,6 +237,9 @@ fn hcpcs_on(code: &str, day: u16) -> Dynamic {
             return Dynamic::UNIT;
         };
         let entry = pack_proc(code.trim()).and_then(|k| table.get(k));
+        if entry.is_none() && tables.is_partial(Kind::Hcpcs) {
+            return Dynamic::UNIT;
+        }
         let window = entry.map_or(Window::OPEN, |e| e.window);
         let mut m = Map::new();
         m.insert("exists".into(), Dynamic::from(entry.is_some()));

@@ -105,7 +105,9 @@ impl AocTable {
     /// (notices) are skipped.
     pub fn load(&mut self, input: &mut Input) -> Result<(), TableError> {
         let name = input.name.clone();
-        let mut cols: Option<(usize, usize, usize, Option<usize>, Option<usize>)> = None;
+        // Column positions: add-on, primary, edit type, effective, deletion.
+        type Cols = (usize, usize, usize, Option<usize>, Option<usize>);
+        let mut cols: Option<Cols> = None;
         for_each_tsv_line(input, |line, f| {
             let Some((ai, pi, ti, ei, di)) = cols else {
                 let norm: Vec<String> = f

@@ -10,6 +10,7 @@
 //! version = "NCCI 2024Q3"        # shown in responses and messages
 //! # effective = "2024-10-01"     # optional validity window (e.g. an ICD-10-CM fiscal year)
 //! # end = "2025-09-30"
+//! # partial = true             # a sample: codes missing from it are unknown, not invalid
 //! ```
 //! Several entries with the same kind, setting and window are merged (CMS ships the
 //! practitioner PTP table as four files).
@@ -110,6 +111,8 @@ struct RawEntry {
     version: String,
     effective: Option<String>,
     end: Option<String>,
+    #[serde(default)]
+    partial: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +137,8 @@ pub struct Entry {
     pub version: String,
     /// Validity window.
     pub window: Window,
+    /// A sample, not the complete list: a code missing from it is unknown, not invalid.
+    pub partial: bool,
 }
 
 /// Reads and checks a manifest. Errors name the entry and the problem.
@@ -186,6 +191,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
             format: e.format,
             version: e.version.trim().to_string(),
             window,
+            partial: e.partial,
         });
     }
     Ok(out)

@@ -76,16 +76,15 @@ impl MueTable {
         self.count += 1;
     }
 
+    /// Parses one row: `f` = [code, value, MAI, rationale].
     fn parse_row(
         &mut self,
         name: &str,
         line: u64,
-        code: &str,
-        value: &str,
-        mai: &str,
-        rationale: &str,
+        f: [&str; 4],
         window: Window,
     ) -> Result<(), TableError> {
+        let [code, value, mai, rationale] = f;
         let c = pack_proc(code).ok_or_else(|| {
             row_err(
                 name,
@@ -161,15 +160,13 @@ impl MueTable {
                     format!("expected 4 columns, found {}", f.len()),
                 ));
             }
-            self.parse_row(
-                &name,
-                line,
-                &f[0],
-                &f[1],
-                &f[2],
+            let fields = [
+                f[0].as_str(),
+                f[1].as_str(),
+                f[2].as_str(),
                 f.get(3).map_or("", String::as_str),
-                Window::OPEN,
-            )?;
+            ];
+            self.parse_row(&name, line, fields, Window::OPEN)?;
         }
     }
 
@@ -196,15 +193,13 @@ impl MueTable {
                 di.map_or("", |i| field(f, i)),
             )
             .map_err(|m| row_err(&name, line, m))?;
-            self.parse_row(
-                &name,
-                line,
+            let fields = [
                 field(f, ci),
                 field(f, vi),
                 field(f, mi),
                 ri.map_or("", |i| field(f, i)),
-                window,
-            )
+            ];
+            self.parse_row(&name, line, fields, window)
         })
     }
 }

@@ -113,14 +113,16 @@ impl PtpBuilder {
     /// [ptp_edit_rationale]`; dates `YYYYMMDD` or `YYYY-MM-DD`, deletion `*` = none.
     pub fn load_tsv(&mut self, input: &mut Input) -> Result<(), TableError> {
         let name = input.name.clone();
-        let mut cols: Option<(
+        // Column positions: column1, column2, effective, deletion, indicator, rationale.
+        type Cols = (
             usize,
             usize,
             Option<usize>,
             Option<usize>,
             usize,
             Option<usize>,
-        )> = None;
+        );
+        let mut cols: Option<Cols> = None;
         for_each_tsv_line(input, |line, f| {
             let Some((c1i, c2i, effi, deli, indi, rati)) = cols else {
                 let h = Header::new(f);

@@ -260,6 +260,7 @@ impl TableStore {
                 setting,
                 version: version.clone(),
                 rows: loaded.rows(),
+                partial: groups[key].iter().any(|e| e.partial),
             });
             match (loaded, setting) {
                 (Loaded::Ptp(t), Some(Setting::Practitioner)) => tables.ptp[0] = Some(t.clone()),

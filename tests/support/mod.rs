@@ -27,9 +27,15 @@ pub fn bundled_rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
 }
 
-/// A test configuration over `rules_dir` with fast reloads.
+/// The bundled table manifest.
+pub fn bundled_tables() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tables.toml")
+}
+
+/// A test configuration over `rules_dir` with the bundled tables and fast reloads.
 pub fn config(rules_dir: &Path) -> Config {
     let mut c = Config::with_rules(rules_dir);
+    c.tables = Some(bundled_tables());
     c.eval_threads = 2;
     c.watch.debounce = Duration::from_millis(50);
     c.watch.rescan = Duration::from_millis(500);
