@@ -1,6 +1,7 @@
 //! The `claimscrub` command line: `serve`, `check FILE`, `rules check`, `rules test`.
 
 pub mod check;
+pub mod health;
 pub mod rules_cmd;
 pub mod tables_cmd;
 
@@ -26,6 +27,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Scrub claims from a JSON file offline with the same engine and rules.
     Check(CheckArgs),
+    /// Probe a running server's gRPC health (exit 0 when SERVING); for container health checks.
+    Health(health::HealthArgs),
     /// Load the reference tables of a manifest and report versions, rows, time and memory.
     Tables(TablesCmdArgs),
     /// Work with rule files.

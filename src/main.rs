@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use claimscrub::cli::{Cli, Command, RulesCommand, check, rules_cmd, tables_cmd};
+use claimscrub::cli::{Cli, Command, RulesCommand, check, health, rules_cmd, tables_cmd};
 use claimscrub::{App, telemetry};
 use clap::Parser;
 
@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Check(args) => check::run(args),
         Command::Tables(args) => tables_cmd::run(args),
+        Command::Health(args) => health::run(args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(args),
             RulesCommand::Test(args) => rules_cmd::test(args),

@@ -196,6 +196,12 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
         .into_inner()
         .status;
     assert_eq!(status, 1);
+    let probe = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(["health", "--addr", &addr])
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "health probe: {probe:?}");
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "SERVING");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
