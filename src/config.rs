@@ -160,6 +160,13 @@ pub struct ServeArgs {
     pub scrub: ScrubArgs,
     #[command(flatten)]
     pub log: LogArgs,
+    /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_METRICS_LISTEN",
+        default_value = "0.0.0.0:9090"
+    )]
+    pub metrics_listen: String,
     /// How often to check the table manifest and files for changes, in seconds.
     #[arg(long, env = "CLAIMSCRUB_TABLES_POLL_SECS", default_value_t = 10)]
     pub tables_poll_secs: u64,
@@ -216,6 +223,18 @@ pub fn default_threads() -> usize {
 }
 
 impl ServeArgs {
+    /// The metrics listen address, `None` when disabled.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.metrics_listen.trim() {
+            "none" | "" => Ok(None),
+            a => a.parse().map(Some).map_err(|_| {
+                ConfigError(format!(
+                    "--metrics-listen {a:?} is not an address like 0.0.0.0:9090 (or none)"
+                ))
+            }),
+        }
+    }
+
     /// Checks the flags and builds the configuration.
     pub fn config(&self) -> Result<Config, ConfigError> {
         if !self.rules.dir.is_dir() {

@@ -120,9 +120,18 @@ impl Evaluator {
         let mut out = Evaluation::default();
         for rule in set.candidates(&claim) {
             out.rules_evaluated += 1;
-            match self.run_rule(rule, &script_claim) {
-                Ok(mut f) => out.findings.append(&mut f),
-                Err(failure) => out.failures.push(failure),
+            let started = Instant::now();
+            let outcome = self.run_rule(rule, &script_claim);
+            rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
+            match outcome {
+                Ok(mut f) => {
+                    f.iter().for_each(|f| rule.metrics.finding(f.severity));
+                    out.findings.append(&mut f);
+                }
+                Err(failure) => {
+                    rule.metrics.failure(failure.kind);
+                    out.failures.push(failure);
+                }
             }
         }
         out

@@ -30,6 +30,10 @@ fn main() -> ExitCode {
 fn serve(args: &claimscrub::config::ServeArgs) -> anyhow::Result<ExitCode> {
     telemetry::init(args.log.log_format);
     let config = args.config()?;
+    if let Some(addr) = args.metrics_addr()? {
+        claimscrub::telemetry::metrics::install(addr).map_err(anyhow::Error::msg)?;
+        tracing::info!(addr = %addr, "metrics on http://{addr}/metrics");
+    }
     // Rules load before the port is bound: a broken rules directory is a startup error.
     let app = App::load(config.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

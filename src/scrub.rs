@@ -129,6 +129,7 @@ impl Scrubber {
                 version: v.version.clone(),
             })
             .collect();
+        crate::telemetry::metrics::scrub_seconds(started.elapsed().as_secs_f64());
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,
             findings = resp.findings.len(), denial_risk = resp.denial_risk,
             micros = started.elapsed().as_micros() as u64, "claim scrubbed");

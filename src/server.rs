@@ -18,6 +18,7 @@ use crate::registry::{RegistryError, RuleRegistry};
 use crate::rules::FsSource;
 use crate::scrub::Scrubber;
 use crate::tables::{TableError, TableStore};
+use crate::telemetry::metrics;
 use crate::watcher;
 
 /// Why the service could not start or stopped abnormally.
@@ -64,7 +65,10 @@ impl App {
             pool.clone(),
             Arc::new(tables),
         ));
-        watcher::log_report(&registry.load_initial()?);
+        let report = registry.load_initial()?;
+        watcher::log_report(&report);
+        metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
+        metrics::tables_loaded(true, &registry.tables().snapshot().versions);
         let scrubber = Scrubber::new(registry.clone(), pool, config.scrub);
         Ok(Self {
             config,
@@ -200,6 +204,7 @@ fn spawn_table_poller(
                 tokio::task::spawn_blocking(move || s.changed_on_disk().then(|| s.reload())).await;
             match result {
                 Ok(Some(Ok(report))) => {
+                    metrics::tables_loaded(true, &report.versions);
                     for v in &report.versions {
                         tracing::info!(kind = v.kind.as_str(), version = %v.version, rows = v.rows, "table active");
                     }
@@ -211,6 +216,7 @@ fn spawn_table_poller(
                     );
                 }
                 Ok(Some(Err(e))) => {
+                    metrics::tables_loaded(false, &[]);
                     tracing::error!(error = %e, "table reload rejected; previous tables stay active")
                 }
                 Ok(None) => {}

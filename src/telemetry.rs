@@ -1,5 +1,8 @@
 //! Logging setup: `tracing` with structured fields, text or JSON, filter from `RUST_LOG`.
 //! Log claim ids, rule ids and versions; never diagnoses, birth dates or member ids.
+//! [`metrics`] holds the Prometheus metrics.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::registry::{RegistryError, ReloadReport, RuleRegistry};
+use crate::telemetry::metrics;
 
 /// Watcher timing.
 #[derive(Debug, Clone, Copy)]
@@ -43,8 +44,14 @@ pub fn log_report(r: &ReloadReport) {
 
 fn log_result(result: &Result<ReloadReport, RegistryError>) {
     match result {
-        Ok(r) => log_report(r),
-        Err(e) => tracing::error!(error = %e, "rules reload failed; active rule set unchanged"),
+        Ok(r) => {
+            log_report(r);
+            metrics::rules_reloaded(true, &r.version, r.rules, r.errors.len());
+        }
+        Err(e) => {
+            metrics::rules_reloaded(false, "", 0, 0);
+            tracing::error!(error = %e, "rules reload failed; active rule set unchanged");
+        }
     }
 }
 

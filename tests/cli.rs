@@ -12,7 +12,8 @@ fn claimscrub(args: &[&str]) -> (bool, String) {
         .expect("run claimscrub");
     (
         out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout).into_owned()
+            + String::from_utf8_lossy(&out.stderr).as_ref(),
     )
 }
 
@@ -162,8 +163,22 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
     use std::process::Stdio;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--metrics-listen",
+            &metrics_addr,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -202,6 +217,40 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(probe.status.success(), "health probe: {probe:?}");
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "SERVING");
+    // One scrub, then the metrics show it, the active rule set and the table sizes.
+    let mut client = claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient::connect(
+        format!("http://{addr}"),
+    )
+    .await
+    .unwrap();
+    let claim = serde_json::json!({"claim_id": "MET-1", "lines": [{"procedure_code": "99213", "units": 0, "service_date": "2024-07-01"}]});
+    let req = claimscrub::claim::json::request_from_value(&claim).unwrap();
+    client.scrub_claim(req).await.unwrap();
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&metrics_addr).unwrap();
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    for expected in [
+        "claimscrub_requests_total{rpc=\"ScrubClaim\",status=\"OK\"} 1",
+        "claimscrub_findings_total{rule_id=\"units-positive\",severity=\"error\"} 1",
+        "claimscrub_ruleset_info{version=",
+        "claimscrub_table_rows{kind=\"icd10cm\",setting=\"\"} 98186",
+        "claimscrub_scrub_duration_seconds_bucket",
+        "claimscrub_rule_eval_duration_seconds_count{rule_id=\"mue\"} 1",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")

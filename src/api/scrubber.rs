@@ -7,7 +7,10 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::status::{error_response, scrub_status};
 use crate::proto::v1::{self as pb, claim_scrubber_server::ClaimScrubber};
-use crate::scrub::Scrubber;
+use crate::scrub::{ScrubError, Scrubber};
+use crate::telemetry::metrics;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 /// The scrubbing service.
 #[derive(Clone)]
@@ -27,6 +30,20 @@ impl ScrubberService {
     }
 }
 
+/// Process-wide request counter used as the request id in logs.
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+fn next_request_id() -> u64 {
+    REQUEST_IDS.fetch_add(1, Ordering::Relaxed)
+}
+
+fn code_name(e: &ScrubError) -> &'static str {
+    match e {
+        ScrubError::Invalid(_) => "INVALID_ARGUMENT",
+        ScrubError::Internal(_) => "INTERNAL",
+    }
+}
+
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::ScrubClaimResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -41,13 +58,24 @@ impl ClaimScrubber for ScrubberService {
             .as_ref()
             .map(|c| c.claim_id.clone())
             .unwrap_or_default();
-        match self.scrubber.scrub(req).await {
-            Ok(resp) => Ok(Response::new(resp)),
-            Err(e) => {
-                tracing::info!(claim_id = %claim_id, error = %e, "claim rejected");
-                Err(scrub_status(&e))
+        let request_id = next_request_id();
+        let span = tracing::info_span!("scrub_claim", request_id, claim_id = %claim_id);
+        async {
+            match self.scrubber.scrub(req).await {
+                Ok(resp) => {
+                    metrics::request("ScrubClaim", "OK");
+                    Ok(Response::new(resp))
+                }
+                Err(e) => {
+                    let status = scrub_status(&e);
+                    metrics::request("ScrubClaim", code_name(&e));
+                    tracing::info!(error = %e, "claim rejected");
+                    Err(status)
+                }
             }
         }
+        .instrument(span)
+        .await
     }
 
     type ScrubClaimsStream = ResponseStream;
@@ -57,6 +85,8 @@ impl ClaimScrubber for ScrubberService {
         request: Request<Streaming<pb::ScrubClaimRequest>>,
     ) -> Result<Response<Self::ScrubClaimsStream>, Status> {
         let scrubber = self.scrubber.clone();
+        let request_id = next_request_id();
+        tracing::info!(request_id, "claim stream opened");
         let responses = request
             .into_inner()
             .map(move |item| {
@@ -65,9 +95,13 @@ impl ClaimScrubber for ScrubberService {
                     let req = item?;
                     let claim_id = req.claim.as_ref().map(|c| c.claim_id.clone()).unwrap_or_default();
                     Ok(match scrubber.scrub(req).await {
-                        Ok(resp) => resp,
+                        Ok(resp) => {
+                            metrics::request("ScrubClaims", "OK");
+                            resp
+                        }
                         Err(e) => {
-                            tracing::info!(claim_id = %claim_id, error = %e, "claim in stream rejected");
+                            metrics::request("ScrubClaims", code_name(&e));
+                            tracing::info!(request_id, claim_id = %claim_id, error = %e, "claim in stream rejected");
                             error_response(claim_id, &e)
                         }
                     })

@@ -11,7 +11,11 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
     /// Address of the server to probe.
-    #[arg(long, env = "CLAIMSCRUB_HEALTH_ADDR", default_value = "127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_HEALTH_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
     pub addr: String,
     /// Service to ask about ("" = the whole server).
     #[arg(long, default_value = "")]
@@ -68,7 +72,10 @@ pub fn run(args: &HealthArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         }
         Err(_) => {
-            eprintln!("claimscrub health: no answer from {} within {:?}", args.addr, timeout);
+            eprintln!(
+                "claimscrub health: no answer from {} within {:?}",
+                args.addr, timeout
+            );
             ExitCode::FAILURE
         }
     })

@@ -9,6 +9,7 @@ use super::cases::{TestCase, parse_cases};
 use super::error::RuleLoadError;
 use super::meta::{RuleMeta, parse_meta};
 use super::source::RuleFile;
+use crate::telemetry::metrics::RuleMetrics;
 
 /// A compiled rule: metadata, content version and the functions-only AST, shared by every
 /// rule set that contains it.
@@ -26,6 +27,8 @@ pub struct CompiledRule {
     pub ast: AST,
     /// The rule's own test cases.
     pub cases: Vec<TestCase>,
+    /// Metric handles (evaluation time, findings, failures).
+    pub metrics: RuleMetrics,
 }
 
 /// Content version of a script: 12 hex digits of its SHA-256.
@@ -91,11 +94,12 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         }
     };
     Ok(CompiledRule {
-        meta,
         version: content_version(source),
         file: name,
         source: Arc::from(source.as_str()),
         ast: ast.clone_functions_only(),
         cases,
+        metrics: RuleMetrics::new(&meta.id),
+        meta,
     })
 }
