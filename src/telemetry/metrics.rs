@@ -9,6 +9,7 @@
 //! - `rule_reloads_total{outcome}`, `rule_load_errors_total`, `table_reloads_total{outcome}`;
 //! - `ruleset_info{version}` — 1 for the active rule set (0 for replaced ones), `rules_active`;
 //! - `table_rows{kind,setting}` — rows of each loaded reference table.
+//!
 //! Labels never carry claim data.
 
 use std::net::SocketAddr;
