@@ -7,7 +7,8 @@
 //! whose tests fail keeps its last good version active; the error is kept in its status.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
@@ -166,15 +167,33 @@ impl RuleRegistry {
 
     /// When the last reload finished.
     pub fn last_reload(&self) -> Option<SystemTime> {
-        *self.last_reload.lock().expect("last_reload lock")
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Re-reads the source and publishes a new rule set if anything changed. Runs on an
     /// evaluation thread (big stack) and blocks the caller: call it from blocking contexts.
     pub fn reload(&self) -> Result<ReloadReport, RegistryError> {
-        let _guard = self.reload_lock.lock().expect("reload lock");
-        let result = self.pool.run_blocking(|| self.reload_locked());
-        *self.last_reload.lock().expect("last_reload lock") = Some(SystemTime::now());
+        let _guard = self
+            .reload_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let result = self.pool.run_blocking(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.reload_locked())).unwrap_or_else(
+                |_| {
+                    Err(RegistryError::Source {
+                        location: self.source.describe(),
+                        cause: std::io::Error::other("reload panicked; active rule set unchanged"),
+                    })
+                },
+            )
+        });
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(SystemTime::now());
         result
     }
 
@@ -198,21 +217,21 @@ impl RuleRegistry {
             content_version(&text)
         };
 
-        // Files whose content is unchanged keep whatever they hold.
+        // Every listed file keeps the id it held after the last reload until it is deleted or
+        // compiles to a different id: a stale duplicate never takes an id from its owner, even
+        // while the owner's newest edit is broken.
         let mut held: HashMap<String, String> = HashMap::new();
         let mut changed = Vec::new();
         for f in &files {
             let hash = hash_of(f);
             let prev = self.files.get(&f.name).map(|s| s.clone());
+            if let Some(id) = prev.as_ref().and_then(|p| p.rule_id.clone()) {
+                held.insert(id, f.name.clone());
+            }
             match prev {
                 Some(p)
                     if p.hash == hash
-                        && !matches!(p.error, Some(RuleLoadError::DuplicateId { .. })) =>
-                {
-                    if let Some(id) = p.rule_id {
-                        held.insert(id, f.name.clone());
-                    }
-                }
+                        && !matches!(p.error, Some(RuleLoadError::DuplicateId { .. })) => {}
                 prev => changed.push((f, hash, prev)),
             }
         }
@@ -245,6 +264,12 @@ impl RuleRegistry {
             let status = match outcome {
                 Ok(rule) => {
                     let id = rule.meta.id.clone();
+                    if let Some(old) = prev.as_ref().and_then(|p| p.rule_id.as_ref())
+                        && *old != id
+                        && held.get(old) == Some(&f.name)
+                    {
+                        held.remove(old);
+                    }
                     report
                         .activated
                         .push((id.clone(), rule.version.clone(), f.name.clone()));
@@ -261,17 +286,16 @@ impl RuleRegistry {
                 }
                 Err(error) => {
                     report.errors.push(error.clone());
-                    // Keep the last good version of this file, unless another file now
-                    // holds its id.
+                    // Keep the last good version of this file (its id stays reserved).
                     let (rule_id, active_version) = match prev {
-                        Some(p) => match p.rule_id {
-                            Some(id) if !held.contains_key(&id) => {
-                                held.insert(id.clone(), f.name.clone());
-                                (Some(id), p.active_version)
-                            }
-                            _ => (None, None),
-                        },
-                        None => (None, None),
+                        Some(p)
+                            if p.rule_id
+                                .as_ref()
+                                .is_some_and(|id| held.get(id) == Some(&f.name)) =>
+                        {
+                            (p.rule_id, p.active_version)
+                        }
+                        _ => (None, None),
                     };
                     FileStatus {
                         hash,
@@ -304,5 +328,75 @@ impl RuleRegistry {
             report.changed = true;
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineLimits;
+    use crate::rules::MemorySource;
+
+    fn rule(id: &str, message: &str) -> String {
+        format!(
+            "let rule = #{{ id: \"{id}\", name: \"n\", category: \"c\", severity: \"error\", carc: \"CO-16\", denial_probability: 0.5 }};\nfn check(claim) {{ finding(\"{message}\") }}\n"
+        )
+    }
+
+    fn registry(source: Arc<MemorySource>) -> RuleRegistry {
+        RuleRegistry::new(
+            source,
+            Evaluator::new(&EngineLimits::default()),
+            EvalPool::new(1, 4).unwrap(),
+            Arc::new(TableStore::empty()),
+        )
+    }
+
+    fn owner(r: &RuleRegistry, id: &str) -> Option<(String, String)> {
+        let set = r.snapshot();
+        let rule = set.get(id)?;
+        Some((rule.file.clone(), rule.source.to_string()))
+    }
+
+    #[test]
+    fn a_stale_duplicate_never_takes_an_id_from_its_owner() {
+        let src = Arc::new(MemorySource::new());
+        src.put("b", &rule("x", "b1"), None);
+        let r = registry(src.clone());
+        r.load_initial().unwrap();
+        src.put("a-old", &rule("x", "stale"), None);
+        let report = r.reload().unwrap();
+        assert!(matches!(
+            report.errors[0],
+            RuleLoadError::DuplicateId { .. }
+        ));
+        assert_eq!(owner(&r, "x").unwrap().0, "b.rhai");
+
+        // The owner's broken edit keeps its last good version; the duplicate stays out.
+        src.put("b", "let rule = #{ id: \"x\" ;", None);
+        r.reload().unwrap();
+        assert_eq!(owner(&r, "x").unwrap(), ("b.rhai".into(), rule("x", "b1")));
+
+        // A good edit of the owner activates; the duplicate still stays out.
+        src.put("b", &rule("x", "b2"), None);
+        r.reload().unwrap();
+        assert_eq!(owner(&r, "x").unwrap(), ("b.rhai".into(), rule("x", "b2")));
+
+        // Once the owner is deleted, the other file may take the id.
+        src.remove("b");
+        r.reload().unwrap();
+        assert_eq!(owner(&r, "x").unwrap().0, "a-old.rhai");
+    }
+
+    #[test]
+    fn renaming_a_rule_id_frees_the_old_one() {
+        let src = Arc::new(MemorySource::new());
+        src.put("a", &rule("x", "a"), None);
+        let r = registry(src.clone());
+        r.load_initial().unwrap();
+        src.put("a", &rule("y", "a"), None);
+        let report = r.reload().unwrap();
+        assert_eq!(report.removed, ["x"]);
+        assert!(owner(&r, "x").is_none() && owner(&r, "y").is_some());
     }
 }

@@ -15,6 +15,16 @@ use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
 use crate::scoring::{self, Bands, FailurePolicy, RiskBand};
 
+impl ScrubError {
+    /// A description safe to log: field paths, never claim values.
+    pub fn loggable(&self) -> String {
+        match self {
+            ScrubError::Invalid(v) => format!("invalid fields: {}", v.fields().join(", ")),
+            ScrubError::Internal(e) => e.to_string(),
+        }
+    }
+}
+
 /// Why a claim could not be scrubbed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScrubError {

@@ -37,6 +37,11 @@ fn next_request_id() -> u64 {
     REQUEST_IDS.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A claim id fit for logs: at most 64 printable characters (ids are validated only later).
+fn log_id(id: &str) -> String {
+    id.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
 fn code_name(e: &ScrubError) -> &'static str {
     match e {
         ScrubError::Invalid(_) => "INVALID_ARGUMENT",
@@ -59,7 +64,7 @@ impl ClaimScrubber for ScrubberService {
             .map(|c| c.claim_id.clone())
             .unwrap_or_default();
         let request_id = next_request_id();
-        let span = tracing::info_span!("scrub_claim", request_id, claim_id = %claim_id);
+        let span = tracing::info_span!("scrub_claim", request_id, claim_id = %log_id(&claim_id));
         async {
             match self.scrubber.scrub(req).await {
                 Ok(resp) => {
@@ -69,7 +74,7 @@ impl ClaimScrubber for ScrubberService {
                 Err(e) => {
                     let status = scrub_status(&e);
                     metrics::request("ScrubClaim", code_name(&e));
-                    tracing::info!(error = %e, "claim rejected");
+                    tracing::info!(error = %e.loggable(), "claim rejected");
                     Err(status)
                 }
             }
@@ -101,7 +106,7 @@ impl ClaimScrubber for ScrubberService {
                         }
                         Err(e) => {
                             metrics::request("ScrubClaims", code_name(&e));
-                            tracing::info!(request_id, claim_id = %claim_id, error = %e, "claim in stream rejected");
+                            tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in stream rejected");
                             error_response(claim_id, &e)
                         }
                     })

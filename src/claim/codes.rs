@@ -41,8 +41,10 @@ pub fn normalize_icd10(raw: &str) -> Result<String, &'static str> {
 
 /// Inserts the dot after the third character of an undotted ICD-10-CM code.
 pub fn dotted_icd10(compact: &str) -> String {
-    if compact.len() > 3 {
-        format!("{}.{}", &compact[..3], &compact[3..])
+    if compact.chars().count() > 3 {
+        let head: String = compact.chars().take(3).collect();
+        let tail: String = compact.chars().skip(3).collect();
+        format!("{head}.{tail}")
     } else {
         compact.to_string()
     }
@@ -127,9 +129,9 @@ pub fn code_matches(code: &str, pattern: &str) -> bool {
     }
     if let Some((from, to)) = pattern.split_once('-') {
         let (from, to) = (undotted(from), undotted(to));
-        let width = from.len().max(to.len());
-        let head = &code[..code.len().min(width)];
-        return head >= from.as_str() && head <= to.as_str();
+        let width = from.chars().count().max(to.chars().count());
+        let head: String = code.chars().take(width).collect();
+        return head >= from && head <= to;
     }
     code == undotted(pattern)
 }
@@ -215,5 +217,8 @@ mod tests {
         assert!(code_matches("82306", "82306"));
         assert!(pattern_ok("E55.*") && pattern_ok("E08-E13") && pattern_ok("*"));
         assert!(!pattern_ok("E13-E08") && !pattern_ok("E 5"));
+        // Rules may pass any text: no panics on non-ASCII.
+        assert!(!code_matches("é…x", "A-B"));
+        assert_eq!(dotted_icd10("éé…x"), "éé….x");
     }
 }

@@ -25,6 +25,17 @@ pub struct ValidationError {
     pub violations: Vec<FieldViolation>,
 }
 
+/// A value quoted for an error message, cut to 32 characters so that a client's message stays
+/// short (values are never logged: logs carry field paths only).
+fn shown(value: &str) -> String {
+    let v = value.trim();
+    if v.chars().count() > 32 {
+        format!("{:?}...", v.chars().take(32).collect::<String>())
+    } else {
+        format!("{v:?}")
+    }
+}
+
 fn summary(v: &[FieldViolation]) -> String {
     match v {
         [] => "invalid claim".into(),
@@ -48,6 +59,11 @@ impl ValidationError {
                 description: description.into(),
             }],
         }
+    }
+
+    /// The offending field paths (safe to log: no values).
+    pub fn fields(&self) -> Vec<&str> {
+        self.violations.iter().map(|v| v.field.as_str()).collect()
     }
 
     /// The first offending field path.
@@ -128,7 +144,7 @@ impl Checker {
             _ => {
                 self.fail(
                     field,
-                    format!("{v:?} is not a valid date (format YYYY-MM-DD)"),
+                    format!("{} is not a valid date (format YYYY-MM-DD)", shown(v)),
                 );
                 None
             }
@@ -140,7 +156,10 @@ impl Checker {
         if !v.is_empty() && !pos_shape_ok(v) {
             self.fail(
                 field,
-                format!("{v:?} is not a two-digit place-of-service code (e.g. 11)"),
+                format!(
+                    "{} is not a two-digit place-of-service code (e.g. 11)",
+                    shown(v)
+                ),
             );
         }
         v.to_string()
@@ -268,7 +287,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         let code = match normalize_icd10(&d.code) {
             Ok(code) => code,
             Err(why) => {
-                c.fail(&field, format!("{:?} {why}", d.code.trim()));
+                c.fail(&field, format!("{} {why}", shown(&d.code)));
                 d.code.trim().to_string()
             }
         };
@@ -297,6 +316,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
             ),
         );
     }
+    let mut first_date: Option<NaiveDate> = None;
     let mut numbers = HashSet::new();
     let mut lines = Vec::with_capacity(claim.lines.len());
     for (i, l) in claim.lines.iter().enumerate().take(limits.max_lines) {
@@ -317,7 +337,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
             Err(why) => {
                 c.fail(
                     at("procedure_code"),
-                    format!("{:?} {why}", l.procedure_code.trim()),
+                    format!("{} {why}", shown(&l.procedure_code)),
                 );
                 String::new()
             }
@@ -337,7 +357,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
                 Ok(m) => modifiers.push(m),
                 Err(why) => c.fail(
                     format!("lines[{i}].modifiers[{j}]"),
-                    format!("{:?} {why}", m),
+                    format!("{} {why}", shown(m)),
                 ),
             }
         }
@@ -353,6 +373,9 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
             c.fail(at("charge_cents"), "must not be negative");
         }
         let service_date = c.date(&at("service_date"), &l.service_date, true);
+        if let Some(d) = service_date {
+            first_date = Some(first_date.map_or(d, |f: NaiveDate| f.min(d)));
+        }
         let service_date_to = c.date(&at("service_date_to"), &l.service_date_to, false);
         if let (Some(from), Some(to)) = (service_date, service_date_to)
             && to < from
@@ -427,11 +450,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         });
     }
     if let Some(b) = birth_date
-        && let Some(first) = lines
-            .iter()
-            .map(|l| l.service_date)
-            .filter(|d| *d != NaiveDate::default())
-            .min()
+        && let Some(first) = first_date
         && b > first
     {
         c.fail("patient.birth_date", "is after the first date of service");

@@ -42,9 +42,17 @@ impl EvalPool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PoolError)?;
+        // The permit travels with the job: a caller that gives up does not free the slot
+        // until the job has actually run.
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| PoolError)?;
         let (tx, rx) = oneshot::channel();
         self.pool.spawn(move || {
+            let _permit = permit;
             let result = std::panic::catch_unwind(AssertUnwindSafe(job));
             let _ = tx.send(result.map_err(|_| PoolError));
         });

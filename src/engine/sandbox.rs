@@ -72,6 +72,20 @@ pub fn build_engine(limits: &EngineLimits) -> Engine {
     engine.set_max_variables(1_000);
     engine.set_max_functions(1_000);
     engine.set_max_modules(0);
+    // Rhai's core package has a blocking `sleep`, which would escape the wall-clock budget:
+    // shadow it (functions registered on the engine are found before package functions).
+    engine.register_fn(
+        "sleep",
+        |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("sleep is not available in rules".into())
+        },
+    );
+    engine.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> {
+            Err("sleep is not available in rules".into())
+        },
+    );
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     script_api::register(&mut engine);

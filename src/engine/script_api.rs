@@ -176,7 +176,7 @@ fn runtime_error(message: String) -> Box<EvalAltResult> {
 /// Parses a script date string, with an error message a rule author understands.
 fn parse_date(text: &str) -> Fallible<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| runtime_error(format!("{text:?} is not a date in YYYY-MM-DD form")))
+        .map_err(|_| runtime_error("a date is not in YYYY-MM-DD form".into()))
 }
 
 fn age_on(claim: &Claim, date: NaiveDate) -> i64 {
@@ -431,7 +431,10 @@ pub fn register(engine: &mut Engine) {
             "add_days",
             |date: &str, days: i64| -> Fallible<ImmutableString> {
                 let d = parse_date(date)?
-                    .checked_add_signed(chrono::Duration::days(days))
+                    .checked_add_signed(
+                        chrono::Duration::try_days(days)
+                            .ok_or_else(|| runtime_error("date out of range".into()))?,
+                    )
                     .ok_or_else(|| runtime_error("date out of range".into()))?;
                 Ok(s(&d.to_string()))
             },

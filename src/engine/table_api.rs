@@ -10,7 +10,7 @@ use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 
 use super::script_api::ScriptClaim;
 use crate::claim::Sex;
-use crate::claim::codes::dotted_icd10;
+use crate::claim::codes::{code_matches, dotted_icd10};
 use crate::tables::code::{date_of, day, pack_proc, unpack_proc};
 use crate::tables::{Kind, Window, setting_for};
 
@@ -61,6 +61,53 @@ fn parse_day(date: &str) -> Option<u16> {
     crate::tables::code::parse_date(date).map(day)
 }
 
+/// Anatomic NCCI-associated modifiers: they bypass an edit only when the two lines name
+/// different sites.
+const ANATOMIC: &[&str] = &[
+    "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "TA", "T1",
+    "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "RC", "LM", "RI",
+];
+
+fn is_em(code: &str) -> bool {
+    code_matches(code, "99202-99499") || code == "G0463"
+}
+
+/// The NCCI-associated modifier that bypasses the edit for the line pair (column one `a`,
+/// column two `b`), if any. Per NCCI Policy Manual Ch. I §E the modifier may be on either
+/// code; 25 counts only on an E/M line, 91 only on a laboratory line (80000-89999), and
+/// anatomic modifiers only when the two lines name different sites.
+fn pair_bypass<'a>(a: &'a crate::claim::Line, b: &'a crate::claim::Line) -> Option<&'a str> {
+    let counts = |line: &crate::claim::Line, m: &str| match m {
+        "25" => is_em(&line.procedure_code),
+        "91" => code_matches(&line.procedure_code, "80000-89999"),
+        _ => true,
+    };
+    let other = |line: &'a crate::claim::Line| {
+        line.modifiers
+            .iter()
+            .map(String::as_str)
+            .find(|m| NCCI_MODIFIERS.contains(m) && !ANATOMIC.contains(m) && counts(line, m))
+    };
+    if let Some(m) = other(b).or_else(|| other(a)) {
+        return Some(m);
+    }
+    let sites = |line: &'a crate::claim::Line| {
+        let mut v: Vec<&str> = line
+            .modifiers
+            .iter()
+            .map(String::as_str)
+            .filter(|m| ANATOMIC.contains(m))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let (sa, sb) = (sites(a), sites(b));
+    if sa != sb {
+        return sb.first().or(sa.first()).copied();
+    }
+    None
+}
+
 fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
     let claim = c.claim();
     let tables = c.tables();
@@ -71,15 +118,26 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
     let version = tables
         .version_of(Kind::NcciPtp, Some(setting))
         .unwrap_or("");
-    let mut by_date: BTreeMap<chrono::NaiveDate, Vec<(usize, u32)>> = BTreeMap::new();
+    // PTP edits apply to services of the same provider on the same date: professional lines
+    // are grouped by date and rendering NPI, institutional lines (one facility) by date.
+    let professional = claim.claim_type == crate::claim::ClaimType::Professional;
+    let mut groups: BTreeMap<(chrono::NaiveDate, &str), Vec<(usize, u32)>> = BTreeMap::new();
     for (i, l) in claim.lines.iter().enumerate() {
         if let Some(code) = pack_proc(&l.procedure_code) {
-            by_date.entry(l.service_date).or_default().push((i, code));
+            let npi = if professional {
+                l.rendering_provider.npi.as_str()
+            } else {
+                ""
+            };
+            groups
+                .entry((l.service_date, npi))
+                .or_default()
+                .push((i, code));
         }
     }
     let mut out = Array::new();
     let mut edits = Vec::new();
-    for (date, lines) in by_date {
+    for ((date, _), lines) in groups {
         let mut codes: Vec<u32> = lines.iter().map(|(_, c)| *c).collect();
         codes.sort_unstable();
         codes.dedup();
@@ -96,16 +154,17 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
                 .collect();
             for (i2, _) in lines.iter().filter(|(_, c)| *c == e.column2) {
                 let l2 = &claim.lines[*i2];
-                let bypass = l2
-                    .modifiers
+                // Bypassed only if every column-one line pairs with this line through a
+                // qualifying modifier: one unmodified pair is enough for the edit to apply.
+                let bypasses: Vec<Option<&str>> = col1_lines
                     .iter()
-                    .chain(
-                        col1_lines
-                            .iter()
-                            .flat_map(|i| claim.lines[*i].modifiers.iter()),
-                    )
-                    .find(|m| NCCI_MODIFIERS.contains(&m.as_str()))
-                    .map_or("", |m| m.as_str());
+                    .map(|i1| pair_bypass(&claim.lines[*i1], l2))
+                    .collect();
+                let bypass = if bypasses.iter().all(Option::is_some) {
+                    bypasses.first().copied().flatten().unwrap_or("")
+                } else {
+                    ""
+                };
                 let mut m = Map::new();
                 m.insert("column1".into(), s(&unpack_proc(e.column1)));
                 m.insert("column2".into(), s(&unpack_proc(e.column2)));
@@ -210,6 +269,12 @@ fn icd10(code: &str) -> Dynamic {
             .collect::<String>()
             .to_ascii_uppercase();
         let entry = set.table.get(&compact);
+        if entry.is_none()
+            && c.tables().is_partial(Kind::Icd10cm)
+            && !set.table.has_children(&compact)
+        {
+            return Dynamic::UNIT;
+        }
         let mut m = Map::new();
         m.insert("code".into(), s(&dotted_icd10(&compact)));
         m.insert("exists".into(), Dynamic::from(entry.is_some()));

@@ -175,6 +175,11 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
                 "CMS distributes this list as a spreadsheet; convert it to the plain TSV layout (format = \"tsv\")",
             ));
         }
+        if e.kind != Kind::Icd10cm && (e.effective.is_some() || e.end.is_some()) {
+            return Err(at(
+                "effective/end apply to icd10cm code sets only; other tables carry their dates in their rows",
+            ));
+        }
         if e.version.trim().is_empty() {
             return Err(at("version must not be empty"));
         }
