@@ -37,14 +37,12 @@ fn image() -> Option<()> {
             Ok(o) if o.status.success() => {}
             Ok(o) => {
                 return Err(format!(
-                    "SKIPPED: no Docker engine reachable: {}",
+                    "no Docker engine reachable: {}",
                     String::from_utf8_lossy(&o.stderr).trim()
                 ));
             }
             Err(e) => {
-                return Err(format!(
-                    "SKIPPED: no Docker engine reachable: docker CLI: {e}"
-                ));
+                return Err(format!("no Docker engine reachable: docker CLI: {e}"));
             }
         }
         let started = Instant::now();
@@ -72,7 +70,7 @@ fn image() -> Option<()> {
     match built {
         Ok(()) => Some(()),
         Err(reason) => {
-            println!("{reason}");
+            support::skipped(reason);
             None
         }
     }

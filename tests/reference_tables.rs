@@ -15,8 +15,8 @@ fn shared_manifest() -> Option<PathBuf> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/ncci/ptp_practitioner_2024q3.tsv.gz");
     if !data.exists() {
-        println!(
-            "SKIPPED: ../shared/data not found; the full-table tests need the CMS tables there"
+        support::skipped(
+            "../shared/data not found; the full-table tests need the CMS tables there",
         );
         return None;
     }

@@ -19,7 +19,7 @@ fn excerpt(name: &str) -> Option<std::path::PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        println!("SKIPPED: {} not found", p.display());
+        support::skipped(&format!("{} not found", p.display()));
         None
     }
 }

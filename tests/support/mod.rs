@@ -178,3 +178,10 @@ where
     }
     None
 }
+
+/// Reports a skipped test on the real stderr (not captured by the test harness), so that CI
+/// output always shows why a test did not run: never a silent pass.
+pub fn skipped(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {reason}");
+}
