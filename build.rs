@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/claimscrub/v1/claim.proto",
         "proto/claimscrub/v1/scrub.proto",
+        "proto/claimscrub/v1/admin.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

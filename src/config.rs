@@ -160,6 +160,18 @@ pub struct ServeArgs {
     pub scrub: ScrubArgs,
     #[command(flatten)]
     pub log: LogArgs,
+    /// Token file for the admin API: one `ROLE PRINCIPAL TOKEN` per line (roles viewer,
+    /// editor, scrubber). Without it the admin API refuses every call.
+    #[arg(long, env = "CLAIMSCRUB_AUTH_TOKENS", value_name = "FILE")]
+    pub auth_tokens: Option<PathBuf>,
+    /// Audit log of admin actions (JSON lines), appended to; `-` for standard output.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_AUDIT_LOG",
+        default_value = "-",
+        value_name = "FILE"
+    )]
+    pub audit_log: PathBuf,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -215,6 +227,10 @@ pub struct Config {
     pub watch: WatchConfig,
     /// Drain time on shutdown.
     pub shutdown_grace: Duration,
+    /// Admin API token file (`None`: the admin API refuses every call).
+    pub auth_tokens: Option<PathBuf>,
+    /// Audit log path (`-` = standard output).
+    pub audit_log: PathBuf,
 }
 
 /// Default number of evaluation threads: the available cores.
@@ -257,6 +273,8 @@ impl ServeArgs {
                 rescan: Duration::from_secs(self.rescan_secs.max(1)),
             },
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            auth_tokens: self.auth_tokens.clone(),
+            audit_log: self.audit_log.clone(),
         })
     }
 }
@@ -282,6 +300,8 @@ impl Config {
                 rescan: Duration::from_secs(10),
             },
             shutdown_grace: Duration::from_secs(20),
+            auth_tokens: None,
+            audit_log: PathBuf::from("-"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Map of the crate, in the order a claim flows through it:
 //! - [`proto`]     — generated gRPC types for `claimscrub.v1` (the public contract).
 //! - [`api`]       — gRPC service implementations; the one error → status mapping.
+//! - [`admin`]     — the RuleAdmin API: bearer-token auth, roles, audit log.
 //! - [`claim`]     — the validated claim type, code syntax, proto3-JSON claim files.
 //! - [`scrub`]     — the pipeline: validate, evaluate on the pool, score, respond.
 //! - [`rules`]     — rule files: metadata, compile, test cases, applicability index, rule sets.
@@ -17,6 +18,7 @@
 //! - [`telemetry`] — logging setup.
 //! - [`cli`]       — the `claimscrub` command line (serve, check, rules check/test).
 
+pub mod admin;
 pub mod api;
 pub mod claim;
 pub mod cli;

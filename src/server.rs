@@ -10,9 +10,13 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use crate::admin::AdminService;
+use crate::admin::audit::AuditLog;
+use crate::admin::auth::Tokens;
 use crate::api::ScrubberService;
 use crate::config::Config;
 use crate::engine::{EvalPool, Evaluator};
+use crate::proto::v1::rule_admin_server::RuleAdminServer;
 use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
 use crate::registry::{RegistryError, RuleRegistry};
 use crate::rules::FsSource;
@@ -43,6 +47,8 @@ pub struct App {
     config: Config,
     registry: Arc<RuleRegistry>,
     scrubber: Scrubber,
+    tokens: Arc<Tokens>,
+    audit: Arc<AuditLog>,
 }
 
 impl App {
@@ -70,10 +76,23 @@ impl App {
         metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
         metrics::tables_loaded(true, &registry.tables().snapshot().versions);
         let scrubber = Scrubber::new(registry.clone(), pool, config.scrub);
+        let tokens =
+            Arc::new(Tokens::load(config.auth_tokens.as_deref()).map_err(ServeError::Setup)?);
+        let audit = Arc::new(AuditLog::open(&config.audit_log).map_err(|e| {
+            ServeError::Setup(format!(
+                "cannot open the audit log {}: {e}",
+                config.audit_log.display()
+            ))
+        })?);
+        if config.auth_tokens.is_none() {
+            tracing::warn!("no --auth-tokens file: the RuleAdmin API refuses every call");
+        }
         Ok(Self {
             config,
             registry,
             scrubber,
+            tokens,
+            audit,
         })
     }
 
@@ -160,6 +179,11 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(ClaimScrubberServer::new(service))
+        .add_service(RuleAdminServer::new(AdminService::new(
+            app.registry.clone(),
+            app.tokens.clone(),
+            app.audit.clone(),
+        )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
 
     let grace = app.config.shutdown_grace;

@@ -27,6 +27,8 @@ pub struct CompiledRule {
     pub ast: AST,
     /// The rule's own test cases.
     pub cases: Vec<TestCase>,
+    /// The test file's text, when the rule has one (for admin tools).
+    pub tests_source: Option<Arc<str>>,
     /// Metric handles (evaluation time, findings, failures).
     pub metrics: RuleMetrics,
 }
@@ -99,6 +101,11 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         source: Arc::from(source.as_str()),
         ast: ast.clone_functions_only(),
         cases,
+        tests_source: file
+            .tests
+            .as_ref()
+            .and_then(|(_, t)| t.as_ref().ok())
+            .map(|t| Arc::from(t.as_str())),
         metrics: RuleMetrics::new(&meta.id),
         meta,
     })
