@@ -5,9 +5,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod history;
 
+pub mod edit;
+
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
+
+use futures::Stream;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use tonic::{Request, Response, Status};
@@ -18,12 +25,17 @@ use crate::registry::{FileStatus, RuleRegistry};
 use crate::rules::CompiledRule;
 use audit::{AuditLog, Record};
 use auth::{Role, Tokens};
+use history::History;
 
 /// The admin service.
 pub struct AdminService {
     registry: Arc<RuleRegistry>,
     tokens: Arc<Tokens>,
     audit: Arc<AuditLog>,
+    rules_dir: PathBuf,
+    history: History,
+    /// Serialises edits made through this replica.
+    edit_lock: tokio::sync::Mutex<()>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -67,12 +79,22 @@ fn info(rule: &CompiledRule, status: Option<&FileStatus>) -> pb::RuleInfo {
 }
 
 impl AdminService {
-    /// A service over `registry`, authenticating with `tokens` and auditing to `audit`.
-    pub fn new(registry: Arc<RuleRegistry>, tokens: Arc<Tokens>, audit: Arc<AuditLog>) -> Self {
+    /// A service over `registry` (whose rules live in `rules_dir`), authenticating with
+    /// `tokens` and auditing to `audit`.
+    pub fn new(
+        registry: Arc<RuleRegistry>,
+        tokens: Arc<Tokens>,
+        audit: Arc<AuditLog>,
+        rules_dir: PathBuf,
+    ) -> Self {
+        let history = History::new(&rules_dir);
         Self {
             registry,
             tokens,
             audit,
+            rules_dir,
+            history,
+            edit_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -103,13 +125,25 @@ impl AdminService {
     }
 
     fn done(&self, principal: &str, action: &str, rule_id: &str, outcome: &str) {
+        self.changed(principal, action, rule_id, "", "", outcome);
+    }
+
+    fn changed(
+        &self,
+        principal: &str,
+        action: &str,
+        rule_id: &str,
+        old: &str,
+        new: &str,
+        outcome: &str,
+    ) {
         self.audit.write(&Record {
             time: rfc3339(SystemTime::now()),
             principal,
             action,
             rule_id,
-            old_version: "",
-            new_version: "",
+            old_version: old,
+            new_version: new,
             outcome,
         });
     }
@@ -132,7 +166,7 @@ impl RuleAdmin for AdminService {
         let who = self.admit(&request, Role::Viewer, "ListRules", "")?;
         let set = self.registry.snapshot();
         let statuses = self.registry.file_statuses();
-        let rules = set
+        let mut rules: Vec<pb::RuleInfo> = set
             .rules
             .iter()
             .map(|r| {
@@ -142,6 +176,13 @@ impl RuleAdmin for AdminService {
                 )
             })
             .collect();
+        for r in self.disabled_rules() {
+            let mut i = info(&r, None);
+            i.enabled = false;
+            i.load_status = "disabled".into();
+            rules.push(i);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
         self.done(&who, "ListRules", "", "ok");
         Ok(Response::new(pb::ListRulesResponse {
             rules,
@@ -207,5 +248,164 @@ impl RuleAdmin for AdminService {
             tables,
             rules_location: self.registry.location(),
         }))
+    }
+
+    async fn validate_rule(
+        &self,
+        request: Request<pb::ValidateRuleRequest>,
+    ) -> Result<Response<pb::ValidateRuleResponse>, Status> {
+        let who = self.admit(&request, Role::Editor, "ValidateRule", "")?;
+        let req = request.into_inner();
+        let registry = self.registry.clone();
+        let resp = tokio::task::spawn_blocking(move || edit::validate(&registry, &req))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+        self.done(
+            &who,
+            "ValidateRule",
+            &resp.rule_id,
+            if resp.valid { "ok" } else { "invalid" },
+        );
+        Ok(Response::new(resp))
+    }
+
+    async fn put_rule(
+        &self,
+        request: Request<pb::PutRuleRequest>,
+    ) -> Result<Response<pb::PutRuleResponse>, Status> {
+        let id = request.get_ref().id.trim().to_string();
+        let who = self.admit(&request, Role::Editor, "PutRule", &id)?;
+        let req = request.into_inner();
+        let change = edit::Change {
+            id: id.clone(),
+            source: req.source,
+            tests: req.tests,
+            comment: req.comment,
+            action: "put",
+        };
+        self.apply(&who, "PutRule", change, Some(req.expected_version))
+            .await
+    }
+
+    async fn rollback_rule(
+        &self,
+        request: Request<pb::RollbackRuleRequest>,
+    ) -> Result<Response<pb::PutRuleResponse>, Status> {
+        let id = request.get_ref().id.trim().to_string();
+        let who = self.admit(&request, Role::Editor, "RollbackRule", &id)?;
+        let req = request.into_inner();
+        let Some((source, tests)) = self
+            .history
+            .version(&id, req.version.trim())
+            .map_err(|e| Status::internal(e.to_string()))?
+        else {
+            self.done(&who, "RollbackRule", &id, "unknown version");
+            return Err(Status::not_found(format!(
+                "rule {id:?} has no stored version {:?}; see GetRuleHistory",
+                req.version
+            )));
+        };
+        let change = edit::Change {
+            id: id.clone(),
+            source,
+            tests: tests.unwrap_or_default(),
+            comment: req.comment,
+            action: "rollback",
+        };
+        self.apply(&who, "RollbackRule", change, None).await
+    }
+
+    async fn disable_rule(
+        &self,
+        request: Request<pb::RuleActionRequest>,
+    ) -> Result<Response<pb::RuleActionResponse>, Status> {
+        self.action(request, "DisableRule", edit::Action::Disable)
+            .await
+    }
+
+    async fn enable_rule(
+        &self,
+        request: Request<pb::RuleActionRequest>,
+    ) -> Result<Response<pb::RuleActionResponse>, Status> {
+        self.action(request, "EnableRule", edit::Action::Enable)
+            .await
+    }
+
+    async fn delete_rule(
+        &self,
+        request: Request<pb::RuleActionRequest>,
+    ) -> Result<Response<pb::RuleActionResponse>, Status> {
+        self.action(request, "DeleteRule", edit::Action::Delete)
+            .await
+    }
+
+    async fn get_rule_history(
+        &self,
+        request: Request<pb::GetRuleHistoryRequest>,
+    ) -> Result<Response<pb::GetRuleHistoryResponse>, Status> {
+        let id = request.get_ref().id.trim().to_string();
+        let who = self.admit(&request, Role::Viewer, "GetRuleHistory", &id)?;
+        let mut versions: Vec<pb::RuleVersion> = self
+            .history
+            .entries(&id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .into_iter()
+            .map(|e| pb::RuleVersion {
+                version: e.version,
+                author: e.author,
+                time: e.time,
+                comment: e.comment,
+                action: e.action,
+            })
+            .collect();
+        if let Some(rule) = self.registry.snapshot().get(&id)
+            && versions.first().is_none_or(|v| v.version != rule.version)
+        {
+            // Edited directly in the rules directory since the last recorded change.
+            let status = self.status_of(&rule.file);
+            versions.insert(
+                0,
+                pb::RuleVersion {
+                    version: rule.version.clone(),
+                    author: "file".into(),
+                    time: status.map(|s| rfc3339(s.changed_at)).unwrap_or_default(),
+                    comment: "edited in the rules directory".into(),
+                    action: "file".into(),
+                },
+            );
+        }
+        if versions.is_empty() {
+            self.done(&who, "GetRuleHistory", &id, "not found");
+            return Err(Status::not_found(format!(
+                "no rule or history for id {id:?}"
+            )));
+        }
+        self.done(&who, "GetRuleHistory", &id, "ok");
+        Ok(Response::new(pb::GetRuleHistoryResponse { versions }))
+    }
+
+    type WatchRuleEventsStream = Pin<Box<dyn Stream<Item = Result<pb::RuleEvent, Status>> + Send>>;
+
+    async fn watch_rule_events(
+        &self,
+        request: Request<pb::WatchRuleEventsRequest>,
+    ) -> Result<Response<Self::WatchRuleEventsStream>, Status> {
+        let who = self.admit(&request, Role::Viewer, "WatchRuleEvents", "")?;
+        self.done(&who, "WatchRuleEvents", "", "ok");
+        let events = tokio_stream::wrappers::BroadcastStream::new(self.registry.subscribe());
+        let stream = futures::StreamExt::filter_map(events, |e| async move {
+            e.ok().map(|e| {
+                Ok(pb::RuleEvent {
+                    kind: e.kind.into(),
+                    rule_id: e.rule_id,
+                    file: e.file,
+                    version: e.version,
+                    message: e.message,
+                    ruleset_version: e.ruleset_version,
+                    time: rfc3339(e.time),
+                })
+            })
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }

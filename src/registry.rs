@@ -34,6 +34,28 @@ pub struct FileStatus {
     pub changed_at: SystemTime,
 }
 
+/// Something that happened to the rule set, for watchers (admin API, dashboards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleEvent {
+    /// "activated", "rejected" or "removed".
+    pub kind: &'static str,
+    /// The rule id ("" when a rejected file's id is unknown).
+    pub rule_id: String,
+    /// The rule file ("" for removals).
+    pub file: String,
+    /// The version activated.
+    pub version: String,
+    /// Why a file was rejected.
+    pub message: String,
+    /// The rule set version after the reload.
+    pub ruleset_version: String,
+    /// When.
+    pub time: SystemTime,
+}
+
+/// Each test case's name and outcome (`Err` says why it failed).
+pub type CaseResults = Vec<(String, Result<(), String>)>;
+
 /// What one reload did.
 #[derive(Debug, Clone, Default)]
 pub struct ReloadReport {
@@ -98,6 +120,7 @@ pub struct RuleRegistry {
     active: ArcSwap<RuleSet>,
     reload_lock: Mutex<()>,
     last_reload: Mutex<Option<SystemTime>>,
+    events: tokio::sync::broadcast::Sender<RuleEvent>,
 }
 
 impl RuleRegistry {
@@ -119,6 +142,40 @@ impl RuleRegistry {
             active: ArcSwap::from_pointee(RuleSet::new(Vec::new())),
             reload_lock: Mutex::new(()),
             last_reload: Mutex::new(None),
+            events: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+
+    /// Subscribes to rule events from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RuleEvent> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, report: &ReloadReport) {
+        let now = SystemTime::now();
+        let event = |kind, rule_id: &str, file: &str, version: &str, message: String| RuleEvent {
+            kind,
+            rule_id: rule_id.to_string(),
+            file: file.to_string(),
+            version: version.to_string(),
+            message,
+            ruleset_version: report.version.clone(),
+            time: now,
+        };
+        for (id, version, file) in &report.activated {
+            let _ = self
+                .events
+                .send(event("activated", id, file, version, String::new()));
+        }
+        for id in &report.removed {
+            let _ = self
+                .events
+                .send(event("removed", id, "", "", String::new()));
+        }
+        for e in &report.errors {
+            let _ = self
+                .events
+                .send(event("rejected", "", e.file(), "", e.to_string()));
         }
     }
 
@@ -147,6 +204,43 @@ impl RuleRegistry {
     /// The evaluator rules run in.
     pub fn evaluator(&self) -> &Evaluator {
         &self.evaluator
+    }
+
+    /// Compiles `file` and runs its tests against the current tables, without activating it.
+    pub fn check_candidate(
+        &self,
+        file: &crate::rules::RuleFile,
+    ) -> (Result<CompiledRule, RuleLoadError>, CaseResults) {
+        let tables = self.tables.snapshot();
+        self.pool
+            .run_blocking(|| match compile_rule(self.evaluator.engine(), file) {
+                Ok(rule) => {
+                    let results = self.evaluator.run_cases(&rule, &tables);
+                    (Ok(rule), results)
+                }
+                Err(e) => (Err(e), Vec::new()),
+            })
+    }
+
+    /// Runs a candidate rule on sample claims (dry run).
+    pub fn dry_run(
+        &self,
+        rule: &CompiledRule,
+        claims: &[(std::sync::Arc<crate::claim::Claim>, chrono::NaiveDate)],
+    ) -> Vec<Result<Vec<crate::finding::Finding>, crate::finding::RuleFailure>> {
+        let tables = self.tables.snapshot();
+        self.pool.run_blocking(|| {
+            claims
+                .iter()
+                .map(|(claim, as_of)| {
+                    if !rule.meta.applies(claim) {
+                        return Ok(Vec::new());
+                    }
+                    let sc = crate::engine::ScriptClaim::new(claim.clone(), *as_of, tables.clone());
+                    self.evaluator.run_rule(rule, &sc)
+                })
+                .collect()
+        })
     }
 
     /// Where the rules come from.
@@ -194,6 +288,9 @@ impl RuleRegistry {
             .last_reload
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(SystemTime::now());
+        if let Ok(report) = &result {
+            self.publish(report);
+        }
         result
     }
 

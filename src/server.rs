@@ -183,6 +183,7 @@ pub async fn serve(
             app.registry.clone(),
             app.tokens.clone(),
             app.audit.clone(),
+            app.config.rules_dir.clone(),
         )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
 

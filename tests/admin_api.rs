@@ -169,3 +169,315 @@ async fn without_a_token_file_every_admin_call_is_refused() {
     assert_eq!(status.code(), Code::Unauthenticated);
     assert!(status.message().contains("--auth-tokens"));
 }
+
+const EDITOR: &str = "editor-token-0123456789";
+const EDITOR2: &str = "editor2-token-0123456789";
+
+fn editor_setup() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    claimscrub::config::Config,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    copy_bundled_rules(&rules);
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\neditor cy {EDITOR2}\n"),
+    )
+    .unwrap();
+    let mut cfg = config(&rules);
+    cfg.auth_tokens = Some(tokens);
+    cfg.audit_log = dir.path().join("audit.jsonl");
+    (dir, rules, cfg)
+}
+
+async fn zero_units_message(server: &TestServer) -> Option<String> {
+    let mut claim = support::clean_claim("ED-1");
+    claim.lines[0].units = 0.0;
+    let resp = server
+        .client()
+        .await
+        .scrub_claim(support::request(claim))
+        .await
+        .unwrap()
+        .into_inner();
+    resp.findings
+        .into_iter()
+        .find(|f| f.rule_id == "units-positive")
+        .map(|f| f.message)
+}
+
+#[tokio::test]
+async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
+    let (dir, rules, cfg) = editor_setup();
+    let server = TestServer::start(cfg.clone()).await;
+    let mut c = admin(&server).await;
+    let original = std::fs::read_to_string(rules.join("units-positive.rhai")).unwrap();
+    let v1 = c
+        .get_rule(with_token(
+            pb::GetRuleRequest {
+                id: "units-positive".into(),
+            },
+            VIEWER,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .rule
+        .unwrap()
+        .version;
+    let mut events = c
+        .watch_rule_events(with_token(pb::WatchRuleEventsRequest {}, VIEWER))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // ValidateRule: a compile error with its position; a good script dry-run on a sample.
+    let bad = c
+        .validate_rule(with_token(
+            pb::ValidateRuleRequest {
+                source: "fn check(claim {".into(),
+                ..Default::default()
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !bad.valid && bad.errors[0].line == 1 && bad.errors[0].column > 0,
+        "{bad:?}"
+    );
+    let edited = original.replace("units must be more than zero", "units must be at least one");
+    let mut sample = support::clean_claim("SAMPLE");
+    sample.lines[0].units = 0.0;
+    let good = c
+        .validate_rule(with_token(
+            pb::ValidateRuleRequest {
+                source: edited.clone(),
+                tests: String::new(),
+                sample_claims: vec![support::request(sample)],
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(good.valid && good.rule_id == "units-positive");
+    assert!(good.samples[0].findings[0].message.contains("at least one"));
+    assert!(
+        zero_units_message(&server)
+            .await
+            .unwrap()
+            .contains("more than zero"),
+        "validate changes nothing"
+    );
+
+    // A viewer may not edit; a stale version is refused naming the current one.
+    let put = |source: String, expected: String, comment: &str| pb::PutRuleRequest {
+        id: "units-positive".into(),
+        source,
+        tests: String::new(),
+        expected_version: expected,
+        comment: comment.into(),
+    };
+    let denied = c
+        .put_rule(with_token(put(edited.clone(), v1.clone(), ""), VIEWER))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let stale = c
+        .put_rule(with_token(
+            put(edited.clone(), "000000000000".into(), ""),
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+    assert!(stale.message().contains(&v1), "{}", stale.message());
+
+    // A version whose own tests fail is refused; the old one keeps scoring.
+    let broken = original.replace("line.units <= 0.0", "line.units < 0.0");
+    let refused = c
+        .put_rule(with_token(put(broken, v1.clone(), "try"), EDITOR))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!refused.accepted && refused.version == v1);
+    assert!(refused.tests.iter().any(|t| !t.passed));
+    assert!(
+        zero_units_message(&server)
+            .await
+            .unwrap()
+            .contains("more than zero")
+    );
+
+    // A good edit activates at once; a second editor holding the old version is refused.
+    let accepted = c
+        .put_rule(with_token(
+            put(edited.clone(), v1.clone(), "clearer wording"),
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(accepted.accepted, "{accepted:?}");
+    let v2 = accepted.version.clone();
+    assert_ne!(v2, v1);
+    assert!(
+        zero_units_message(&server)
+            .await
+            .unwrap()
+            .contains("at least one")
+    );
+    let again = original.replace("units must be more than zero", "enter one unit or more");
+    let conflict = c
+        .put_rule(with_token(put(again.clone(), v1.clone(), "mine"), EDITOR2))
+        .await
+        .unwrap_err();
+    assert_eq!(conflict.code(), Code::FailedPrecondition);
+    let v3 = c
+        .put_rule(with_token(put(again, v2.clone(), "third"), EDITOR2))
+        .await
+        .unwrap()
+        .into_inner()
+        .version;
+
+    // History, newest first, with authors; rollback to v2.
+    let history = c
+        .get_rule_history(with_token(
+            pb::GetRuleHistoryRequest {
+                id: "units-positive".into(),
+            },
+            VIEWER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let seen: Vec<(&str, &str)> = history
+        .versions
+        .iter()
+        .map(|v| (v.version.as_str(), v.author.as_str()))
+        .collect();
+    assert_eq!(seen[..2], [(v3.as_str(), "cy"), (v2.as_str(), "bo")]);
+    let back = c
+        .rollback_rule(with_token(
+            pb::RollbackRuleRequest {
+                id: "units-positive".into(),
+                version: v2.clone(),
+                comment: "undo".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(back.accepted && back.version == v2);
+
+    // Disable, enable, delete.
+    c.disable_rule(with_token(
+        pb::RuleActionRequest {
+            id: "units-positive".into(),
+            comment: "pause".into(),
+        },
+        EDITOR,
+    ))
+    .await
+    .unwrap();
+    assert!(zero_units_message(&server).await.is_none());
+    let listed = c
+        .list_rules(with_token(pb::ListRulesRequest {}, VIEWER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        listed
+            .rules
+            .iter()
+            .any(|r| r.id == "units-positive" && !r.enabled)
+    );
+    c.enable_rule(with_token(
+        pb::RuleActionRequest {
+            id: "units-positive".into(),
+            comment: String::new(),
+        },
+        EDITOR,
+    ))
+    .await
+    .unwrap();
+    assert!(zero_units_message(&server).await.is_some());
+    c.delete_rule(with_token(
+        pb::RuleActionRequest {
+            id: "units-positive".into(),
+            comment: "retire".into(),
+        },
+        EDITOR,
+    ))
+    .await
+    .unwrap();
+    assert!(zero_units_message(&server).await.is_none());
+
+    // Events were streamed live.
+    let first = tokio::time::timeout(Duration::from_secs(5), events.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.kind.as_str(), first.rule_id.as_str()),
+        ("activated", "units-positive")
+    );
+
+    // History survives a restart; a deleted rule can be restored from it.
+    drop(c);
+    server.stop().await.unwrap();
+    let server = TestServer::start(cfg).await;
+    let mut c = admin(&server).await;
+    let history = c
+        .get_rule_history(with_token(
+            pb::GetRuleHistoryRequest {
+                id: "units-positive".into(),
+            },
+            VIEWER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(history.versions.iter().any(|v| v.action == "delete"));
+    let restored = c
+        .rollback_rule(with_token(
+            pb::RollbackRuleRequest {
+                id: "units-positive".into(),
+                version: v3.clone(),
+                comment: "restore".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(restored.accepted && restored.version == v3);
+    assert!(
+        zero_units_message(&server)
+            .await
+            .unwrap()
+            .contains("enter one unit")
+    );
+
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"action\":\"PutRule\"")
+        && l.contains(&format!("\"old_version\":\"{v1}\""))
+        && l.contains(&format!("\"new_version\":\"{v2}\""))));
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"action\":\"PutRule\"") && l.contains("refused"))
+    );
+    assert!(
+        !audit.contains(EDITOR) && !audit.contains("ED-1"),
+        "no tokens or claim data in the audit log"
+    );
+}

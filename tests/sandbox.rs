@@ -30,6 +30,7 @@ fn write_runaways(dir: &Path) {
         ("typo", "fn check(claim) { claim.linez }"),
         ("wrong-return", "fn check(claim) { 42 }"),
         ("bad-line", "fn check(claim) { finding(\"x\", [99]) }"),
+        ("sleeper", "fn check(claim) { sleep(10); }"),
     ];
     for (id, body) in files {
         std::fs::write(dir.join(format!("{id}.rhai")), rule(id, body)).unwrap();
@@ -79,6 +80,7 @@ async fn runaway_rules_are_cut_off_and_others_still_score() {
             ("forever".to_string(), K::Timeout as i32),
             ("hog".to_string(), K::LimitExceeded as i32),
             ("recurse".to_string(), K::LimitExceeded as i32),
+            ("sleeper".to_string(), K::Error as i32),
             ("typo".to_string(), K::Error as i32),
             ("wrong-return".to_string(), K::Error as i32),
         ]
