@@ -1,5 +1,6 @@
 //! The `claimscrub` command line: `serve`, `check FILE`, `rules check`, `rules test`.
 
+pub mod admin_cmd;
 pub mod check;
 pub mod health;
 pub mod rules_cmd;
@@ -75,6 +76,9 @@ pub enum RulesCommand {
     Check(RulesToolArgs),
     /// Run every rule's test cases; exit 1 if any case fails.
     Test(RulesToolArgs),
+    /// Commands that change or read the rules of a running server (need a token).
+    #[command(flatten)]
+    Remote(admin_cmd::AdminCommand),
 }
 
 /// Arguments of the rules tools.
@@ -88,4 +92,14 @@ pub struct RulesToolArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -2,6 +2,7 @@
 //! that runs a rule set over a claim with per-rule budgets.
 
 pub mod collect;
+pub mod hints;
 pub mod pool;
 pub mod sandbox;
 pub mod script_api;
@@ -195,6 +196,17 @@ pub fn describe_error(e: &EvalAltResult) -> String {
         }
         EvalAltResult::ErrorStackOverflow(..) => {
             "call depth limit exceeded (endless recursion?)".to_string()
+        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            let name = sig.split(['(', ' ']).next().unwrap_or(sig);
+            format!("unknown function `{name}`{}", hints::for_function(name))
+        }
+        EvalAltResult::ErrorPropertyNotFound(name, _) => {
+            format!("unknown property `{name}`{}", hints::for_property(name))
+        }
+        EvalAltResult::ErrorDotExpr(msg, _) if msg.contains("Unknown property '") => {
+            let name = msg.split('\'').nth(1).unwrap_or("");
+            format!("unknown property `{name}`{}", hints::for_property(name))
         }
         other => {
             let mut s = other.to_string();

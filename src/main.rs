@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(args),
             RulesCommand::Test(args) => rules_cmd::test(args),
+            RulesCommand::Remote(cmd) => claimscrub::cli::admin_cmd::run(cmd),
         },
     };
     match result {

@@ -481,3 +481,141 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
         "no tokens or claim data in the audit log"
     );
 }
+
+fn cli(args: &[&str], server: &str, token: &str) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(args)
+        .env("CLAIMSCRUB_SERVER", server)
+        .env("CLAIMSCRUB_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The staff command line against a running server: push (refused with a readable reason,
+/// then accepted), list, validate with samples, history, rollback, disable/enable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_cli_round_trip() {
+    let (dir, rules, cfg) = editor_setup();
+    let server = TestServer::start(cfg).await;
+    let url = server.url();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let original = std::fs::read_to_string(rules.join("units-positive.rhai")).unwrap();
+    let file = work.join("units-positive.rhai");
+    let run = |args: Vec<String>, token: &'static str| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            cli(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &url,
+                token,
+            )
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    // A typo is refused with the line, column and a suggestion; nothing changes.
+    std::fs::write(
+        &file,
+        original.replace("line.units <= 0.0", "line.unit <= 0.0"),
+    )
+    .unwrap();
+    let (ok, out) = run(
+        s(&["rules", "push", file.to_str().unwrap(), "-m", "typo"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("NOT changed") && out.contains("did you mean `units`?"),
+        "{out}"
+    );
+
+    // A viewer cannot push.
+    std::fs::write(
+        &file,
+        original.replace("units must be more than zero", "enter at least one unit"),
+    )
+    .unwrap();
+    let (ok, out) = run(s(&["rules", "push", file.to_str().unwrap()]), VIEWER)
+        .await
+        .unwrap();
+    assert!(!ok && out.contains("ask for the editor role"), "{out}");
+
+    // Validate with a sample claim, then push for real.
+    let samples = work.join("samples.json");
+    std::fs::write(&samples, r#"[{"claim_id": "S1", "lines": [{"procedure_code": "97110", "units": 0, "service_date": "2024-07-01"}]}]"#).unwrap();
+    let (ok, out) = run(
+        s(&[
+            "rules",
+            "validate",
+            file.to_str().unwrap(),
+            "--claims",
+            samples.to_str().unwrap(),
+        ]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(
+        ok && out.contains("sample S1") && out.contains("enter at least one unit"),
+        "{out}"
+    );
+    let (ok, out) = run(
+        s(&["rules", "push", file.to_str().unwrap(), "-m", "wording"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(ok && out.contains("is now active at version"), "{out}");
+
+    let (ok, out) = run(s(&["rules", "list"]), VIEWER).await.unwrap();
+    assert!(
+        ok && out.contains("units-positive") && out.contains("ncci-ptp"),
+        "{out}"
+    );
+    let (ok, out) = run(s(&["rules", "history", "units-positive", "--json"]), VIEWER)
+        .await
+        .unwrap();
+    assert!(ok, "{out}");
+    let history: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(history[0]["author"], "bo");
+    assert_eq!(history[0]["comment"], "wording");
+
+    // Roll back to the bundled version: the push kept the version it replaced.
+    let v_orig = claimscrub::rules::compile::content_version(&original);
+    let (ok, out) = run(s(&["rules", "rollback", "units-positive", &v_orig]), EDITOR)
+        .await
+        .unwrap();
+    assert!(
+        ok && out.contains(&format!("back at version {v_orig}")),
+        "{out}"
+    );
+    let (ok, out) = run(
+        s(&["rules", "rollback", "units-positive", "abcdefabcdef"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(!ok && out.contains("no stored version"), "{out}");
+    let (ok, out) = run(
+        s(&["rules", "disable", "units-positive", "-m", "pause"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(ok && out.contains("disabled"), "{out}");
+    let (ok, out) = run(s(&["rules", "enable", "units-positive"]), EDITOR)
+        .await
+        .unwrap();
+    assert!(ok && out.contains("enabled"), "{out}");
+}

@@ -330,6 +330,29 @@ impl AdminService {
                 }));
             }
         };
+        // Keep the version being replaced restorable, even if it was edited in the directory.
+        if let Some(cur) = &current
+            && self
+                .history
+                .version(&id, &cur.version)
+                .map_err(io_status)?
+                .is_none()
+        {
+            self.history
+                .record(
+                    &id,
+                    &cur.source,
+                    cur.tests_source.as_deref(),
+                    &Entry {
+                        version: cur.version.clone(),
+                        author: "file".into(),
+                        time: rfc3339(cur_changed_at(self, &cur.file)),
+                        comment: "version in the rules directory before this change".into(),
+                        action: "file".into(),
+                    },
+                )
+                .map_err(io_status)?;
+        }
         if !change.tests.trim().is_empty() {
             write_atomic(&tests_path, change.tests.as_bytes()).map_err(io_status)?;
         }
@@ -489,4 +512,9 @@ impl AdminService {
         self.done(&who, name, &id, "ok");
         Ok(Response::new(pb::RuleActionResponse { ruleset_version }))
     }
+}
+
+fn cur_changed_at(svc: &AdminService, file: &str) -> SystemTime {
+    svc.status_of(file)
+        .map_or_else(SystemTime::now, |s| s.changed_at)
 }

@@ -1,0 +1,450 @@
+//! Staff commands that talk to a running server's RuleAdmin API: `rules push`, `validate`,
+//! `list`, `history`, `rollback`, `disable`, `enable`. Output is written for people; `--json`
+//! prints the raw responses for scripts.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tonic::transport::Channel;
+
+use crate::claim::json::requests_from_str;
+use crate::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
+
+/// Where the server is and who is calling.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Remote {
+    /// The server's gRPC address.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// Your bearer token (from the server's token file).
+    #[arg(long, env = "CLAIMSCRUB_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the server's responses as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The admin subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Create or replace a rule on the server from FILE (and FILE's .tests.json beside it).
+    Push {
+        /// The rule file (NAME.rhai).
+        file: PathBuf,
+        /// The version you edited (from `rules list`); refused if someone changed it since.
+        /// Without it, the server's current version is replaced.
+        #[arg(long)]
+        expected_version: Option<String>,
+        /// Why you made the change (kept in the history).
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Check a rule file on the server without changing anything: compile, run its tests, and
+    /// show what it would find on sample claims.
+    Validate {
+        /// The rule file.
+        file: PathBuf,
+        /// Sample claims (JSON, as for `claimscrub check`).
+        #[arg(long)]
+        claims: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List the server's rules with their versions and status.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show every version of a rule.
+    History {
+        /// The rule id.
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Re-activate a previous version of a rule.
+    Rollback {
+        /// The rule id.
+        id: String,
+        /// The version (from `rules history`).
+        #[arg(value_name = "VERSION")]
+        to_version: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stop a rule from scoring claims.
+    Disable {
+        /// The rule id.
+        id: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Turn a disabled rule back on.
+    Enable {
+        /// The rule id.
+        id: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+fn request<T>(msg: T, remote: &Remote) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Some(t) = &remote.token
+        && let Ok(v) = format!("Bearer {}", t.trim()).parse()
+    {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+async fn connect(remote: &Remote) -> anyhow::Result<RuleAdminClient<Channel>> {
+    let channel = Channel::from_shared(remote.server.clone())
+        .with_context(|| {
+            format!(
+                "{:?} is not a server address (e.g. http://127.0.0.1:50051)",
+                remote.server
+            )
+        })?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the claimscrub server at {}", remote.server))?;
+    Ok(RuleAdminClient::new(channel))
+}
+
+/// Turns a refused call into a sentence with the fix.
+fn explain(status: tonic::Status) -> anyhow::Error {
+    let hint = match status.code() {
+        tonic::Code::Unauthenticated => " (set your token with --token or CLAIMSCRUB_TOKEN)",
+        tonic::Code::PermissionDenied => " (ask for the editor role)",
+        tonic::Code::FailedPrecondition => "",
+        _ => "",
+    };
+    anyhow::anyhow!("{}{hint}", status.message())
+}
+
+fn read_rule(file: &Path) -> anyhow::Result<(String, String)> {
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let tests_path = file.with_file_name(format!("{}.tests.json", name.trim_end_matches(".rhai")));
+    Ok((
+        source,
+        std::fs::read_to_string(tests_path).unwrap_or_default(),
+    ))
+}
+
+fn print_diagnostics(file: &Path, errors: &[pb::Diagnostic], tests: &[pb::TestResult]) {
+    for e in errors {
+        if e.line > 0 {
+            println!(
+                "  {}: line {}, col {}: {}",
+                file.display(),
+                e.line,
+                e.column,
+                e.message
+            );
+        } else {
+            println!("  {}: {}", file.display(), e.message);
+        }
+    }
+    for t in tests {
+        if t.passed {
+            println!("  pass    {}", t.name);
+        } else {
+            println!("  FAILED  {}", t.message);
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Runs an admin command.
+pub fn run(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_async(cmd))
+}
+
+async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AdminCommand::Push {
+            file,
+            expected_version,
+            comment,
+            remote,
+        } => {
+            let (source, tests) = read_rule(file)?;
+            let mut c = connect(remote).await?;
+            let check = c
+                .validate_rule(request(
+                    pb::ValidateRuleRequest {
+                        source: source.clone(),
+                        tests: tests.clone(),
+                        sample_claims: vec![],
+                    },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if check.rule_id.is_empty() {
+                println!("{} was not pushed: it does not load.", file.display());
+                print_diagnostics(file, &check.errors, &check.tests);
+                return Ok(ExitCode::FAILURE);
+            }
+            let expected = match expected_version {
+                Some(v) => v.clone(),
+                None => c
+                    .get_rule(request(
+                        pb::GetRuleRequest {
+                            id: check.rule_id.clone(),
+                        },
+                        remote,
+                    ))
+                    .await
+                    .map(|r| r.into_inner().rule.map(|r| r.version).unwrap_or_default())
+                    .unwrap_or_default(),
+            };
+            let resp = c
+                .put_rule(request(
+                    pb::PutRuleRequest {
+                        id: check.rule_id.clone(),
+                        source,
+                        tests,
+                        expected_version: expected,
+                        comment: comment.clone(),
+                    },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if remote.json {
+                json(
+                    &serde_json::json!({"accepted": resp.accepted, "version": resp.version, "ruleset_version": resp.ruleset_version,
+                    "errors": resp.errors.iter().map(|e| serde_json::json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>()}),
+                );
+            } else if resp.accepted {
+                println!(
+                    "rule {} is now active at version {} (rule set {}).",
+                    check.rule_id, resp.version, resp.ruleset_version
+                );
+            } else {
+                println!(
+                    "rule {} was NOT changed; version {} stays active. Fix these and push again:",
+                    check.rule_id, resp.version
+                );
+                print_diagnostics(file, &resp.errors, &resp.tests);
+            }
+            Ok(if resp.accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        AdminCommand::Validate {
+            file,
+            claims,
+            remote,
+        } => {
+            let (source, tests) = read_rule(file)?;
+            let sample_claims = match claims {
+                Some(p) => requests_from_str(
+                    &std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?,
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                None => vec![],
+            };
+            let mut c = connect(remote).await?;
+            let resp = c
+                .validate_rule(request(
+                    pb::ValidateRuleRequest {
+                        source,
+                        tests,
+                        sample_claims,
+                    },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if remote.json {
+                json(
+                    &serde_json::json!({"valid": resp.valid, "rule_id": resp.rule_id, "version": resp.version,
+                    "errors": resp.errors.iter().map(|e| serde_json::json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
+                    "tests": resp.tests.iter().map(|t| serde_json::json!({"name": t.name, "passed": t.passed, "message": t.message})).collect::<Vec<_>>(),
+                    "samples": resp.samples.iter().map(|s| serde_json::json!({"claim_id": s.claim_id, "error": s.error,
+                        "findings": s.findings.iter().map(|f| serde_json::json!({"message": f.message, "lines": f.line_numbers})).collect::<Vec<_>>()})).collect::<Vec<_>>()}),
+                );
+            } else {
+                println!(
+                    "{} {}",
+                    file.display(),
+                    if resp.valid {
+                        "is valid"
+                    } else {
+                        "has problems:"
+                    }
+                );
+                print_diagnostics(file, &resp.errors, &resp.tests);
+                for s in &resp.samples {
+                    if !s.error.is_empty() {
+                        println!("  sample {}: {}", s.claim_id, s.error);
+                    } else if s.findings.is_empty() {
+                        println!("  sample {}: no findings", s.claim_id);
+                    }
+                    for f in &s.findings {
+                        println!(
+                            "  sample {}: lines {:?}: {}",
+                            s.claim_id, f.line_numbers, f.message
+                        );
+                    }
+                }
+            }
+            Ok(if resp.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        AdminCommand::List { remote } => {
+            let mut c = connect(remote).await?;
+            let resp = c
+                .list_rules(request(pb::ListRulesRequest {}, remote))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if remote.json {
+                json(&resp.rules.iter().map(|r| serde_json::json!({"id": r.id, "version": r.version, "enabled": r.enabled,
+                    "status": r.load_status, "category": r.category, "carc": r.carc, "last_error": r.last_error})).collect::<Vec<_>>());
+            } else {
+                println!(
+                    "{:<28} {:<13} {:<19} {:<8} name",
+                    "rule", "version", "status", "carc"
+                );
+                for r in &resp.rules {
+                    println!(
+                        "{:<28} {:<13} {:<19} {:<8} {}",
+                        r.id, r.version, r.load_status, r.carc, r.name
+                    );
+                    if !r.last_error.is_empty() {
+                        println!("{:<28} newest edit rejected: {}", "", r.last_error);
+                    }
+                }
+                println!("\nrule set {}", resp.ruleset_version);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::History { id, remote } => {
+            let mut c = connect(remote).await?;
+            let resp = c
+                .get_rule_history(request(
+                    pb::GetRuleHistoryRequest { id: id.clone() },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if remote.json {
+                json(&resp.versions.iter().map(|v| serde_json::json!({"version": v.version, "author": v.author, "time": v.time,
+                    "action": v.action, "comment": v.comment})).collect::<Vec<_>>());
+            } else {
+                for v in &resp.versions {
+                    println!(
+                        "{}  {:<9} {:<20} by {:<12} {}",
+                        v.version, v.action, v.time, v.author, v.comment
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Rollback {
+            id,
+            to_version: version,
+            comment,
+            remote,
+        } => {
+            let mut c = connect(remote).await?;
+            let resp = c
+                .rollback_rule(request(
+                    pb::RollbackRuleRequest {
+                        id: id.clone(),
+                        version: version.clone(),
+                        comment: comment.clone(),
+                    },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if resp.accepted {
+                println!(
+                    "rule {id} is back at version {} (rule set {}).",
+                    resp.version, resp.ruleset_version
+                );
+            } else {
+                println!("rule {id} was NOT rolled back:");
+                print_diagnostics(Path::new(id), &resp.errors, &resp.tests);
+            }
+            Ok(if resp.accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        AdminCommand::Disable {
+            id,
+            comment,
+            remote,
+        }
+        | AdminCommand::Enable {
+            id,
+            comment,
+            remote,
+        } => {
+            let enable = matches!(cmd, AdminCommand::Enable { .. });
+            let mut c = connect(remote).await?;
+            let req = request(
+                pb::RuleActionRequest {
+                    id: id.clone(),
+                    comment: comment.clone(),
+                },
+                remote,
+            );
+            let resp = if enable {
+                c.enable_rule(req).await
+            } else {
+                c.disable_rule(req).await
+            }
+            .map_err(explain)?
+            .into_inner();
+            println!(
+                "rule {id} is {} (rule set {}).",
+                if enable { "enabled" } else { "disabled" },
+                resp.ruleset_version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
