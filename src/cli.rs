@@ -5,6 +5,7 @@ pub mod check;
 pub mod health;
 pub mod rules_cmd;
 pub mod tables_cmd;
+pub mod tls;
 
 use std::path::PathBuf;
 

@@ -172,6 +172,36 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     pub audit_log: PathBuf,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key. Without it, plain text.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+    /// With --tls-client-ca: accept clients without a certificate too (verify those that send one).
+    #[arg(long, env = "CLAIMSCRUB_TLS_CLIENT_AUTH_OPTIONAL")]
+    pub tls_client_auth_optional: bool,
+    /// Require a bearer token with the scrubber role on the scrub API as well.
+    #[arg(long, env = "CLAIMSCRUB_SCRUB_REQUIRES_TOKEN")]
+    pub scrub_requires_token: bool,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -231,6 +261,23 @@ pub struct Config {
     pub auth_tokens: Option<PathBuf>,
     /// Audit log path (`-` = standard output).
     pub audit_log: PathBuf,
+    /// TLS settings; `None` serves plain text.
+    pub tls: Option<TlsFiles>,
+    /// Whether the scrub API needs a scrubber token.
+    pub scrub_requires_token: bool,
+}
+
+/// TLS files for the server.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+    /// CA for client certificates (mutual TLS), if required.
+    pub client_ca: Option<PathBuf>,
+    /// Accept clients without certificates when a client CA is set.
+    pub client_auth_optional: bool,
 }
 
 /// Default number of evaluation threads: the available cores.
@@ -275,6 +322,16 @@ impl ServeArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             auth_tokens: self.auth_tokens.clone(),
             audit_log: self.audit_log.clone(),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                    client_auth_optional: self.tls_client_auth_optional,
+                }),
+                _ => None,
+            },
+            scrub_requires_token: self.scrub_requires_token,
         })
     }
 }
@@ -302,6 +359,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(20),
             auth_tokens: None,
             audit_log: PathBuf::from("-"),
+            tls: None,
+            scrub_requires_token: false,
         }
     }
 }

@@ -12,7 +12,7 @@ use tonic_health::ServingStatus;
 
 use crate::admin::AdminService;
 use crate::admin::audit::AuditLog;
-use crate::admin::auth::Tokens;
+use crate::admin::auth::{Role, Tokens};
 use crate::api::ScrubberService;
 use crate::config::Config;
 use crate::engine::{EvalPool, Evaluator};
@@ -44,6 +44,7 @@ pub enum ServeError {
 
 /// A loaded, ready-to-serve service.
 pub struct App {
+    tls: Option<tonic::transport::ServerTlsConfig>,
     config: Config,
     registry: Arc<RuleRegistry>,
     scrubber: Scrubber,
@@ -84,10 +85,12 @@ impl App {
                 config.audit_log.display()
             ))
         })?);
+        let tls = config.tls.as_ref().map(server_tls).transpose()?;
         if config.auth_tokens.is_none() {
             tracing::warn!("no --auth-tokens file: the RuleAdmin API refuses every call");
         }
         Ok(Self {
+            tls,
             config,
             registry,
             scrubber,
@@ -174,11 +177,25 @@ pub async fn serve(
             let _ = stop_tx.send(true);
         }
     };
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = app.tls.clone() {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| ServeError::Setup(format!("TLS: {e}")))?;
+    }
+    let scrub_tokens = app.tokens.clone();
+    let require_token = app.config.scrub_requires_token;
+    let scrub_auth = move |req: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
+        if require_token {
+            scrub_tokens.authorize(req.metadata(), Role::Scrubber)?;
+        }
+        Ok(req)
+    };
+    let server = builder
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(ClaimScrubberServer::new(service))
+        .add_service(ClaimScrubberServer::with_interceptor(service, scrub_auth))
         .add_service(RuleAdminServer::new(AdminService::new(
             app.registry.clone(),
             app.tokens.clone(),
@@ -249,4 +266,23 @@ fn spawn_table_poller(
             }
         }
     })
+}
+
+/// Reads the TLS files into a server configuration (mutual TLS when a client CA is given).
+fn server_tls(
+    files: &crate::config::TlsFiles,
+) -> Result<tonic::transport::ServerTlsConfig, ServeError> {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let read = |p: &std::path::Path| {
+        std::fs::read(p)
+            .map_err(|e| ServeError::Setup(format!("cannot read TLS file {}: {e}", p.display())))
+    };
+    let mut tls =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
+        tls = tls
+            .client_ca_root(Certificate::from_pem(read(ca)?))
+            .client_auth_optional(files.client_auth_optional);
+    }
+    Ok(tls)
 }

@@ -27,6 +27,8 @@ pub struct Remote {
     /// Print the server's responses as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: super::tls::ClientTls,
 }
 
 /// The admin subcommands.

@@ -23,6 +23,8 @@ pub struct HealthArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3)]
     pub timeout_secs: u64,
+    #[command(flatten)]
+    pub tls: super::tls::ClientTls,
 }
 
 async fn probe(args: &HealthArgs) -> Result<i32, String> {
@@ -31,12 +33,7 @@ async fn probe(args: &HealthArgs) -> Result<i32, String> {
     } else {
         format!("http://{}", args.addr)
     };
-    let channel = tonic::transport::Endpoint::from_shared(url)
-        .map_err(|e| format!("bad address {:?}: {e}", args.addr))?
-        .connect_timeout(Duration::from_secs(args.timeout_secs))
-        .connect()
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", args.addr))?;
+    let channel = args.tls.connect(&url).await.map_err(|e| format!("{e:#}"))?;
     let resp = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: args.service.clone(),
