@@ -299,6 +299,42 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
     assert_eq!(stale.code(), Code::FailedPrecondition);
     assert!(stale.message().contains(&v1), "{}", stale.message());
 
+    // A script that does not compile is refused with its position; nothing changes.
+    let syntax = c
+        .put_rule(with_token(
+            put("fn check(claim {".into(), v1.clone(), "oops"),
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !syntax.accepted && syntax.version == v1 && syntax.errors[0].line == 1,
+        "{syntax:?}"
+    );
+    let already = c
+        .enable_rule(with_token(
+            pb::RuleActionRequest {
+                id: "units-positive".into(),
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(already.code(), Code::FailedPrecondition);
+    let unknown = c
+        .disable_rule(with_token(
+            pb::RuleActionRequest {
+                id: "no-such-rule".into(),
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
     // A version whose own tests fail is refused; the old one keeps scoring.
     let broken = original.replace("line.units <= 0.0", "line.units < 0.0");
     let refused = c
