@@ -44,20 +44,6 @@ RUN RUSTFLAGS="-C target-feature=+crt-static" \
  && strip /out/claimscrub
 
 # ---- runtime from the source build (default target) -----------------------------------------
-FROM scratch AS runtime
+# Same image as `host`, with the binary built above.
+FROM host AS runtime
 COPY --from=builder /out/ /opt/claimscrub/bin/
-COPY rules/ /rules/
-COPY data/ /opt/claimscrub/data/
-ENV CLAIMSCRUB_LISTEN=0.0.0.0:50051 \
-    CLAIMSCRUB_RULES=/rules \
-    CLAIMSCRUB_TABLES=/opt/claimscrub/data/tables.toml \
-    CLAIMSCRUB_METRICS_LISTEN=0.0.0.0:9090 \
-    CLAIMSCRUB_LOG_FORMAT=json \
-    CLAIMSCRUB_HEALTH_ADDR=127.0.0.1:50051
-USER 65532:65532
-EXPOSE 50051 9090
-HEALTHCHECK --interval=10s --timeout=4s --start-period=20s --retries=3 \
-  CMD ["/opt/claimscrub/bin/claimscrub", "health"]
-STOPSIGNAL SIGTERM
-ENTRYPOINT ["/opt/claimscrub/bin/claimscrub"]
-CMD ["serve"]

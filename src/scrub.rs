@@ -177,7 +177,8 @@ fn build_response(
     }
 }
 
-fn finding_to_pb(f: Finding) -> pb::Finding {
+/// A domain finding in its wire form.
+pub fn finding_to_pb(f: Finding) -> pb::Finding {
     pb::Finding {
         rule_id: f.rule_id,
         rule_version: f.rule_version,

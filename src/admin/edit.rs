@@ -10,7 +10,7 @@ use tonic::{Response, Status};
 use super::history::{Entry, write_atomic};
 use super::{AdminService, rfc3339};
 use crate::claim;
-use crate::finding::{FailureKind, Finding, Severity};
+use crate::finding::FailureKind;
 use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
 use crate::rules::{RuleFile, RuleLoadError};
@@ -60,24 +60,15 @@ fn diagnostic(e: &RuleLoadError) -> pb::Diagnostic {
     }
 }
 
-fn finding_pb(f: Finding) -> pb::Finding {
-    pb::Finding {
-        rule_id: f.rule_id,
-        rule_version: f.rule_version,
-        category: f.category,
-        severity: match f.severity {
-            Severity::Info => pb::Severity::Info as i32,
-            Severity::Warning => pb::Severity::Warning as i32,
-            Severity::Error => pb::Severity::Error as i32,
-        },
-        message: f.message,
-        line_numbers: f.lines,
-        carc: f.carc,
-        denial_probability: f.denial_probability,
-        suggestion: f.suggestion,
-        details: f.details.into_iter().collect(),
-        field: f.field,
-    }
+fn test_results(results: crate::registry::CaseResults) -> Vec<pb::TestResult> {
+    results
+        .into_iter()
+        .map(|(name, r)| pb::TestResult {
+            passed: r.is_ok(),
+            message: r.err().unwrap_or_default(),
+            name,
+        })
+        .collect()
 }
 
 fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
@@ -97,14 +88,7 @@ pub fn validate(
 ) -> pb::ValidateRuleResponse {
     let (compiled, results) =
         registry.check_candidate(&candidate("proposed.rhai", &req.source, &req.tests));
-    let tests: Vec<pb::TestResult> = results
-        .into_iter()
-        .map(|(name, r)| pb::TestResult {
-            name,
-            passed: r.is_ok(),
-            message: r.err().unwrap_or_default(),
-        })
-        .collect();
+    let tests = test_results(results);
     let rule = match compiled {
         Ok(rule) => rule,
         Err(e) => {
@@ -151,7 +135,10 @@ pub fn validate(
         let result = match run {
             Ok(findings) => pb::SampleResult {
                 claim_id: c.id.clone(),
-                findings: findings.into_iter().map(finding_pb).collect(),
+                findings: findings
+                    .into_iter()
+                    .map(crate::scrub::finding_to_pb)
+                    .collect(),
                 error: String::new(),
             },
             Err(f) => pb::SampleResult {
@@ -282,14 +269,7 @@ impl AdminService {
             tokio::task::spawn_blocking(move || registry.check_candidate(&file))
                 .await
                 .map_err(|e| Status::internal(e.to_string()))?;
-        let test_results: Vec<pb::TestResult> = results
-            .into_iter()
-            .map(|(name, r)| pb::TestResult {
-                name,
-                passed: r.is_ok(),
-                message: r.err().unwrap_or_default(),
-            })
-            .collect();
+        let test_results = test_results(results);
         let mut errors = Vec::new();
         match &compiled {
             Err(e) => errors.push(diagnostic(e)),
