@@ -3,6 +3,7 @@
 pub mod admin_cmd;
 pub mod check;
 pub mod health;
+pub mod loadgen;
 pub mod rules_cmd;
 pub mod tables_cmd;
 pub mod tls;
@@ -31,6 +32,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Probe a running server's gRPC health (exit 0 when SERVING); for container health checks.
     Health(health::HealthArgs),
+    /// Generate load against a running server on this machine and report latency.
+    Loadgen(loadgen::LoadgenArgs),
     /// Load the reference tables of a manifest and report versions, rows, time and memory.
     Tables(TablesCmdArgs),
     /// Work with rule files.

@@ -16,6 +16,7 @@
 //! - [`config`]    — flags and environment variables.
 //! - [`server`]    — wiring and graceful shutdown.
 //! - [`telemetry`] — logging setup.
+//! - [`synth`]     — synthetic claims for benchmarks and the load generator.
 //! - [`cli`]       — the `claimscrub` command line (serve, check, rules check/test).
 
 pub mod admin;
@@ -30,6 +31,7 @@ pub mod rules;
 pub mod scoring;
 pub mod scrub;
 pub mod server;
+pub mod synth;
 pub mod tables;
 pub mod telemetry;
 pub mod watcher;

@@ -8,15 +8,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Check(args) => check::run(args),
-        Command::Tables(args) => tables_cmd::run(args),
-        Command::Health(args) => health::run(args),
+    let result = match cli.command {
+        Command::Serve(args) => serve(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Tables(args) => tables_cmd::run(&args),
+        Command::Health(args) => health::run(&args),
+        Command::Loadgen(args) => claimscrub::cli::loadgen::run(args),
         Command::Rules { command } => match command {
-            RulesCommand::Check(args) => rules_cmd::check(args),
-            RulesCommand::Test(args) => rules_cmd::test(args),
-            RulesCommand::Remote(cmd) => claimscrub::cli::admin_cmd::run(cmd),
+            RulesCommand::Check(args) => rules_cmd::check(&args),
+            RulesCommand::Test(args) => rules_cmd::test(&args),
+            RulesCommand::Remote(cmd) => claimscrub::cli::admin_cmd::run(&cmd),
         },
     };
     match result {

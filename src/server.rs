@@ -202,7 +202,7 @@ pub async fn serve(
             app.audit.clone(),
             app.config.rules_dir.clone(),
         )))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(incoming(listener), signal);
 
     let grace = app.config.shutdown_grace;
     let mut stopped = stop_rx;
@@ -285,4 +285,20 @@ fn server_tls(
             .client_auth_optional(files.client_auth_optional);
     }
     Ok(tls)
+}
+
+/// Accepted connections with TCP_NODELAY: gRPC sends small frames, and with Nagle's algorithm
+/// and delayed ACKs every unary call would wait ~40 ms. (tonic only sets it on listeners it
+/// binds itself; ours is bound by the caller.)
+fn incoming(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|s| {
+            if let Err(e) = s.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        })
+    })
 }

@@ -270,3 +270,56 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// The load generator runs against a real server in all three modes and reports no errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg =
+        claimscrub::config::Config::with_rules(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"));
+    cfg.tables = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tables.toml"));
+    cfg.audit_log = dir.path().join("audit.jsonl");
+    let app = tokio::task::spawn_blocking(move || claimscrub::App::load(cfg))
+        .await
+        .unwrap()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(claimscrub::serve(app, listener, async {
+        let _ = stopped.await;
+    }));
+    for mode in ["unary", "stream", "health"] {
+        let url = format!("http://{addr}");
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+                .args([
+                    "loadgen",
+                    "--server",
+                    &url,
+                    "--mode",
+                    mode,
+                    "--concurrency",
+                    "2",
+                    "--requests",
+                    "200",
+                    "--json",
+                ])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["requests_ok"], 200, "{mode}: {report}");
+        assert_eq!(report["errors"], 0);
+        assert!(report["p99_us"].as_u64().unwrap() >= report["p50_us"].as_u64().unwrap());
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
