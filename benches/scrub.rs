@@ -99,6 +99,27 @@ fn bench(c: &mut Criterion) {
         1e6 * micros.len() as f64 / micros.iter().sum::<f64>()
     );
 
+    // Cost of each rule alone over the mix: where the time goes.
+    let mut per_rule: Vec<(f64, String)> = set
+        .rules
+        .iter()
+        .map(|rule| {
+            let one = claimscrub::rules::RuleSet::new(vec![rule.clone()]);
+            let t = Instant::now();
+            for claim in &mix {
+                std::hint::black_box(eval.scrub(&one, tables.clone(), claim.clone(), as_of));
+            }
+            (
+                t.elapsed().as_secs_f64() * 1e6 / mix.len() as f64,
+                rule.meta.id.clone(),
+            )
+        })
+        .collect();
+    per_rule.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (us, id) in &per_rule {
+        println!("  {us:>7.1} µs/claim  {id}");
+    }
+
     let mut group = c.benchmark_group("scrub");
     group
         .measurement_time(Duration::from_secs(5))

@@ -150,6 +150,20 @@ pub fn pattern_ok(pattern: &str) -> bool {
     body_ok(p)
 }
 
+/// The CMS Place of Service code set (cms.gov "Place of Service Code Set", as of 2024; 27
+/// Outreach Site/Street and 66 PACE Center were added in 2023). Codes not listed are unassigned.
+pub const CMS_PLACES_OF_SERVICE: &[&str] = &[
+    "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "31", "32", "33", "34", "41",
+    "42", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "65", "66",
+    "71", "72", "81", "99",
+];
+
+/// True for an assigned CMS place-of-service code.
+pub fn pos_assigned(pos: &str) -> bool {
+    CMS_PLACES_OF_SERVICE.binary_search(&pos).is_ok()
+}
+
 /// True for a two-digit CMS place-of-service code shape (`01`–`99`).
 pub fn pos_shape_ok(pos: &str) -> bool {
     pos.len() == 2 && pos.bytes().all(|b| b.is_ascii_digit())
@@ -202,6 +216,16 @@ mod tests {
         assert!(!npi_check_digit_ok("1234567890"));
         assert!(!npi_check_digit_ok("123456789"));
         assert!(!npi_check_digit_ok("12345678a3"));
+    }
+
+    #[test]
+    fn places_of_service() {
+        assert!(
+            CMS_PLACES_OF_SERVICE.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
+        assert!(pos_assigned("11") && pos_assigned("27") && pos_assigned("99"));
+        assert!(!pos_assigned("35") && !pos_assigned("00") && !pos_assigned("1"));
     }
 
     #[test]

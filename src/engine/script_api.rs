@@ -422,6 +422,9 @@ pub fn register(engine: &mut Engine) {
             strings(&patterns).any(|p| code_matches(code, &p))
         })
         .register_fn("npi_valid", |npi: &str| npi_check_digit_ok(npi))
+        .register_fn("pos_assigned", |pos: &str| {
+            crate::claim::codes::pos_assigned(pos)
+        })
         .register_fn("text", |value: Dynamic| friendly_text(&value))
         .register_fn("is_date", |text: &str| parse_date(text).is_ok())
         .register_fn("days_between", |from: &str, to: &str| -> Fallible<i64> {
