@@ -46,6 +46,10 @@ pub struct LoadgenArgs {
     /// Run for this many seconds instead of a fixed count.
     #[arg(long)]
     pub duration_secs: Option<u64>,
+    /// Target total request rate per second (paced, open loop per worker); default: as fast
+    /// as the workers can go. Latency is measured from the scheduled send time.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Rewrite this rule file during the run (hot reload under load).
     #[arg(long)]
     pub edit_rule: Option<PathBuf>,
@@ -96,8 +100,18 @@ async fn worker(
     match args.mode {
         Mode::Unary => {
             let mut client = ClaimScrubberClient::new(channel);
+            let mut pace = args.rate.map(|r| {
+                let mut i = tokio::time::interval(Duration::from_secs_f64(
+                    args.concurrency.max(1) as f64 / r.max(0.001),
+                ));
+                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                i
+            });
             while let Some(n) = take(&shared, limit) {
-                let t = Instant::now();
+                let t = match pace.as_mut() {
+                    Some(p) => p.tick().await.into_std(),
+                    None => Instant::now(),
+                };
                 match client.scrub_claim(request(n)).await {
                     Ok(_) => local.push(t.elapsed().as_micros() as u32),
                     Err(_) => {
@@ -218,6 +232,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             "throughput_per_s": ok / elapsed.as_secs_f64(),
             "p50_us": pct(0.5), "p90_us": pct(0.9), "p99_us": pct(0.99), "max_us": lat.last().copied().unwrap_or(0),
             "rule_edits": edits.load(Ordering::Relaxed),
+            "target_rate": args.rate,
         });
         if args.json {
             println!("{report}");
