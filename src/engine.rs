@@ -138,6 +138,24 @@ impl Evaluator {
         out
     }
 
+    /// Runs one rule on one claim as production would: a claim outside the rule's declared
+    /// scope or effective dates gets no findings.
+    pub fn run_on(
+        &self,
+        rule: &CompiledRule,
+        claim: &Arc<Claim>,
+        as_of: NaiveDate,
+        tables: &Arc<Tables>,
+    ) -> Result<Vec<Finding>, RuleFailure> {
+        if !rule.meta.applies(claim) {
+            return Ok(Vec::new());
+        }
+        self.run_rule(
+            rule,
+            &ScriptClaim::new(claim.clone(), as_of, tables.clone()),
+        )
+    }
+
     /// Runs a rule's own test cases: each case's name and its outcome (`Err` says why it
     /// failed).
     pub fn run_cases(
@@ -148,17 +166,12 @@ impl Evaluator {
         rule.cases
             .iter()
             .map(|case| {
-                let outcome = if !rule.meta.applies(&case.claim) {
-                    cases::check_case(case, &[])
-                } else {
-                    let claim = ScriptClaim::new(case.claim.clone(), case.as_of, tables.clone());
-                    match self.run_rule(rule, &claim) {
-                        Ok(findings) => cases::check_case(case, &findings),
-                        Err(f) => Err(format!(
-                            "case {:?}: the rule failed: {}",
-                            case.name, f.message
-                        )),
-                    }
+                let outcome = match self.run_on(rule, &case.claim, case.as_of, tables) {
+                    Ok(findings) => cases::check_case(case, &findings),
+                    Err(f) => Err(format!(
+                        "case {:?}: the rule failed: {}",
+                        case.name, f.message
+                    )),
                 };
                 (case.name.clone(), outcome)
             })

@@ -232,13 +232,7 @@ impl RuleRegistry {
         self.pool.run_blocking(|| {
             claims
                 .iter()
-                .map(|(claim, as_of)| {
-                    if !rule.meta.applies(claim) {
-                        return Ok(Vec::new());
-                    }
-                    let sc = crate::engine::ScriptClaim::new(claim.clone(), *as_of, tables.clone());
-                    self.evaluator.run_rule(rule, &sc)
-                })
+                .map(|(claim, as_of)| self.evaluator.run_on(rule, claim, *as_of, &tables))
                 .collect()
         })
     }

@@ -27,20 +27,10 @@ async fn admin(server: &TestServer) -> RuleAdminClient<Channel> {
 
 #[tokio::test]
 async fn viewer_reads_rules_status_and_every_call_is_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer ana {VIEWER}\nscrubber billing-system {SCRUBBER}\n"),
-    )
-    .unwrap();
+    let (dir, rules, cfg) = setup(&format!(
+        "viewer ana {VIEWER}\nscrubber billing-system {SCRUBBER}\n"
+    ));
     let audit = dir.path().join("audit.jsonl");
-    let mut cfg = config(&rules);
-    cfg.auth_tokens = Some(tokens);
-    cfg.audit_log = audit.clone();
     let server = TestServer::start(cfg).await;
     let mut client = admin(&server).await;
 
@@ -173,7 +163,11 @@ async fn without_a_token_file_every_admin_call_is_refused() {
 const EDITOR: &str = "editor-token-0123456789";
 const EDITOR2: &str = "editor2-token-0123456789";
 
-fn editor_setup() -> (
+/// A rules directory with the bundled rules, a token file with `tokens`, and an audit log,
+/// all in a temporary directory.
+fn setup(
+    tokens: &str,
+) -> (
     tempfile::TempDir,
     std::path::PathBuf,
     claimscrub::config::Config,
@@ -182,16 +176,22 @@ fn editor_setup() -> (
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
     copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\neditor cy {EDITOR2}\n"),
-    )
-    .unwrap();
+    let token_file = dir.path().join("tokens");
+    std::fs::write(&token_file, tokens).unwrap();
     let mut cfg = config(&rules);
-    cfg.auth_tokens = Some(tokens);
+    cfg.auth_tokens = Some(token_file);
     cfg.audit_log = dir.path().join("audit.jsonl");
     (dir, rules, cfg)
+}
+
+fn editor_setup() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    claimscrub::config::Config,
+) {
+    setup(&format!(
+        "viewer ana {VIEWER}\neditor bo {EDITOR}\neditor cy {EDITOR2}\n"
+    ))
 }
 
 async fn zero_units_message(server: &TestServer) -> Option<String> {

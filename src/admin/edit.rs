@@ -12,8 +12,10 @@ use super::{AdminService, rfc3339};
 use crate::claim;
 use crate::finding::FailureKind;
 use crate::proto::v1 as pb;
+use crate::registry::CaseResults;
 use crate::registry::RuleRegistry;
-use crate::rules::{RuleFile, RuleLoadError};
+use crate::rules::source::{RULE_SUFFIX, TESTS_SUFFIX};
+use crate::rules::{CompiledRule, RuleFile, RuleLoadError};
 
 /// A proposed new version of a rule.
 pub struct Change {
@@ -60,7 +62,7 @@ fn diagnostic(e: &RuleLoadError) -> pb::Diagnostic {
     }
 }
 
-fn test_results(results: crate::registry::CaseResults) -> Vec<pb::TestResult> {
+fn test_results(results: CaseResults) -> Vec<pb::TestResult> {
     results
         .into_iter()
         .map(|(name, r)| pb::TestResult {
@@ -71,13 +73,16 @@ fn test_results(results: crate::registry::CaseResults) -> Vec<pb::TestResult> {
         .collect()
 }
 
+/// The test file beside rule file `name` (`x.rhai` → `x.tests.json`).
+fn tests_name(name: &str) -> String {
+    format!("{}{TESTS_SUFFIX}", name.trim_end_matches(RULE_SUFFIX))
+}
+
 fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
-    let stem = name.trim_end_matches(".rhai");
     RuleFile {
         name: name.to_string(),
         source: Ok(source.to_string()),
-        tests: (!tests.trim().is_empty())
-            .then(|| (format!("{stem}.tests.json"), Ok(tests.to_string()))),
+        tests: (!tests.trim().is_empty()).then(|| (tests_name(name), Ok(tests.to_string()))),
     }
 }
 
@@ -207,6 +212,17 @@ impl AdminService {
         })
     }
 
+    /// Compiles a candidate and runs its tests on a blocking thread.
+    async fn check(
+        &self,
+        file: RuleFile,
+    ) -> Result<(Result<CompiledRule, RuleLoadError>, CaseResults), Status> {
+        let registry = self.registry.clone();
+        tokio::task::spawn_blocking(move || registry.check_candidate(&file))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+
     async fn reload(&self) -> Result<String, Status> {
         let registry = self.registry.clone();
         let report = tokio::task::spawn_blocking(move || registry.reload())
@@ -256,19 +272,15 @@ impl AdminService {
         let file_name = current
             .as_ref()
             .map_or_else(|| format!("{id}.rhai"), |r| r.file.clone());
-        let stem = file_name.trim_end_matches(".rhai").to_string();
-        let tests_path = self.rules_dir.join(format!("{stem}.tests.json"));
+        let tests_path = self.rules_dir.join(tests_name(&file_name));
         let tests = if change.tests.trim().is_empty() {
             std::fs::read_to_string(&tests_path).unwrap_or_default()
         } else {
             change.tests.clone()
         };
-        let registry = self.registry.clone();
-        let file = candidate(&file_name, &change.source, &tests);
-        let (compiled, results) =
-            tokio::task::spawn_blocking(move || registry.check_candidate(&file))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?;
+        let (compiled, results) = self
+            .check(candidate(&file_name, &change.source, &tests))
+            .await?;
         let test_results = test_results(results);
         let mut errors = Vec::new();
         match &compiled {
@@ -401,37 +413,32 @@ impl AdminService {
             action: what.to_string(),
         };
         match (action, current) {
-            (Action::Disable, Some(rule)) => {
+            (Action::Disable | Action::Delete, Some(rule)) => {
+                let what = if action == Action::Disable {
+                    "disable"
+                } else {
+                    "delete"
+                };
+                // Recorded first: whatever happens to the file, the version stays restorable.
+                self.history
+                    .record(
+                        &id,
+                        &rule.source,
+                        rule.tests_source.as_deref(),
+                        &entry(&rule.version, what),
+                    )
+                    .map_err(io_status)?;
                 let path = self.rules_dir.join(&rule.file);
-                std::fs::rename(
-                    &path,
-                    self.rules_dir.join(format!("{}.disabled", rule.file)),
-                )
-                .map_err(io_status)?;
-                self.history
-                    .record(
-                        &id,
-                        &rule.source,
-                        rule.tests_source.as_deref(),
-                        &entry(&rule.version, "disable"),
+                if action == Action::Disable {
+                    std::fs::rename(
+                        &path,
+                        self.rules_dir.join(format!("{}.disabled", rule.file)),
                     )
                     .map_err(io_status)?;
-            }
-            (Action::Delete, Some(rule)) => {
-                self.history
-                    .record(
-                        &id,
-                        &rule.source,
-                        rule.tests_source.as_deref(),
-                        &entry(&rule.version, "delete"),
-                    )
-                    .map_err(io_status)?;
-                std::fs::remove_file(self.rules_dir.join(&rule.file)).map_err(io_status)?;
-                let tests = self.rules_dir.join(format!(
-                    "{}.tests.json",
-                    rule.file.trim_end_matches(".rhai")
-                ));
-                let _ = std::fs::remove_file(tests);
+                } else {
+                    std::fs::remove_file(&path).map_err(io_status)?;
+                    let _ = std::fs::remove_file(self.rules_dir.join(tests_name(&rule.file)));
+                }
             }
             (Action::Enable, Some(_)) => {
                 self.done(&who, name, &id, "already enabled");
@@ -451,17 +458,9 @@ impl AdminService {
                     .and_then(|n| n.to_str())
                     .unwrap_or("rule.rhai")
                     .to_string();
-                let tests = std::fs::read_to_string(self.rules_dir.join(format!(
-                    "{}.tests.json",
-                    file_name.trim_end_matches(".rhai")
-                )))
-                .unwrap_or_default();
-                let registry = self.registry.clone();
-                let file = candidate(&file_name, &text, &tests);
-                let (compiled, results) =
-                    tokio::task::spawn_blocking(move || registry.check_candidate(&file))
-                        .await
-                        .map_err(|e| Status::internal(e.to_string()))?;
+                let tests = std::fs::read_to_string(self.rules_dir.join(tests_name(&file_name)))
+                    .unwrap_or_default();
+                let (compiled, results) = self.check(candidate(&file_name, &text, &tests)).await?;
                 let failed = results.iter().find_map(|(_, r)| r.clone().err());
                 let rule = match (compiled, failed) {
                     (Ok(rule), None) => rule,

@@ -175,6 +175,13 @@ fn print_diagnostics(file: &Path, errors: &[pb::Diagnostic], tests: &[pb::TestRe
     }
 }
 
+fn diagnostics_json(errors: &[pb::Diagnostic]) -> serde_json::Value {
+    errors
+        .iter()
+        .map(|e| serde_json::json!({"line": e.line, "column": e.column, "message": e.message}))
+        .collect()
+}
+
 fn json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
@@ -244,7 +251,7 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
             if remote.json {
                 json(
                     &serde_json::json!({"accepted": resp.accepted, "version": resp.version, "ruleset_version": resp.ruleset_version,
-                    "errors": resp.errors.iter().map(|e| serde_json::json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>()}),
+                    "errors": diagnostics_json(&resp.errors)}),
                 );
             } else if resp.accepted {
                 println!(
@@ -294,7 +301,7 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
             if remote.json {
                 json(
                     &serde_json::json!({"valid": resp.valid, "rule_id": resp.rule_id, "version": resp.version,
-                    "errors": resp.errors.iter().map(|e| serde_json::json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
+                    "errors": diagnostics_json(&resp.errors),
                     "tests": resp.tests.iter().map(|t| serde_json::json!({"name": t.name, "passed": t.passed, "message": t.message})).collect::<Vec<_>>(),
                     "samples": resp.samples.iter().map(|s| serde_json::json!({"claim_id": s.claim_id, "error": s.error,
                         "findings": s.findings.iter().map(|f| serde_json::json!({"message": f.message, "lines": f.line_numbers})).collect::<Vec<_>>()})).collect::<Vec<_>>()}),
