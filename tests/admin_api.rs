@@ -83,7 +83,9 @@ async fn viewer_reads_rules_status_and_every_call_is_audited() {
                 .await
                 .unwrap()
                 .into_inner();
-            s.errors.iter().any(|e| e.file == "broken.rhai")
+            s.errors
+                .iter()
+                .any(|e| e.file == "broken.rhai" && e.message.starts_with("broken.rhai:1:"))
         }
     })
     .await;

@@ -85,7 +85,11 @@ async fn add_break_fix_delete() {
             .registry
             .file_statuses()
             .iter()
-            .any(|(f, s)| f == "always.rhai" && s.error.is_some())
+            // A plain write is not atomic: the watcher may first see a truncated file. Wait for
+            // the complete edit's error.
+            .any(|(f, s)| {
+                f == "always.rhai" && matches!(s.error, Some(RuleLoadError::Syntax { .. }))
+            })
     })
     .await
     .expect("the broken edit is reported");
