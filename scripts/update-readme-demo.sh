@@ -3,7 +3,7 @@
 # that the README matches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(cargo run -q -- check samples/demo-claims.json --as-of 2024-08-01)
+out=$(cargo run -q -- check samples/demo-claims.json --as-of 2025-08-01)
 python3 - "$out" <<'PY'
 import sys, re
 out = sys.argv[1].rstrip()

@@ -233,11 +233,7 @@ impl RuleAdmin for AdminService {
             .snapshot()
             .versions
             .iter()
-            .map(|v| pb::TableVersion {
-                kind: v.kind.as_str().into(),
-                setting: v.setting.map_or(String::new(), |s| s.as_str().into()),
-                version: v.version.clone(),
-            })
+            .map(crate::scrub::table_version_to_pb)
             .collect();
         self.done(&who, "GetRulesetStatus", "", "ok");
         Ok(Response::new(pb::GetRulesetStatusResponse {

@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::claim::Limits;
 use crate::engine::EngineLimits;
+use crate::pricing::PricingSettings;
 use crate::scoring::{Bands, FailurePolicy};
 use crate::scrub::ScrubSettings;
 use crate::watcher::WatchConfig;
@@ -103,6 +104,11 @@ pub struct ScrubArgs {
     /// Lowest denial risk reported as HIGH.
     #[arg(long, env = "CLAIMSCRUB_RISK_HIGH", default_value_t = 0.6)]
     pub risk_high: f64,
+    /// Medicare PFS locality for claims that name none: the 5-digit MAC number and 2-digit
+    /// locality number from CMS's GPCI file (e.g. 1320201). Without it such claims are priced
+    /// at national amounts.
+    #[arg(long, env = "CLAIMSCRUB_DEFAULT_LOCALITY", value_name = "MMMMMLL")]
+    pub default_locality: Option<String>,
 }
 
 impl ScrubArgs {
@@ -116,6 +122,14 @@ impl ScrubArgs {
         if self.max_lines == 0 {
             return Err(ConfigError("--max-lines must be at least 1".into()));
         }
+        let default_locality = match self.default_locality.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(crate::claim::codes::locality_key(text).ok_or_else(|| {
+                ConfigError(format!(
+                    "--default-locality {text:?} must be the 5-digit MAC number and 2-digit locality number, e.g. 1320201"
+                ))
+            })?),
+        };
         Ok(ScrubSettings {
             limits: Limits {
                 max_lines: self.max_lines,
@@ -123,6 +137,7 @@ impl ScrubArgs {
             },
             bands,
             policy: self.failure_policy,
+            pricing: PricingSettings { default_locality },
         })
     }
 }
@@ -349,6 +364,7 @@ impl Config {
                 limits: Limits::default(),
                 bands: Bands::default(),
                 policy: FailurePolicy::Open,
+                pricing: PricingSettings::default(),
             },
             eval_threads: default_threads(),
             stream_window: 16,

@@ -2,6 +2,7 @@
 //! that runs a rule set over a claim with per-rule budgets.
 
 pub mod collect;
+pub mod contract;
 pub mod hints;
 pub mod pool;
 pub mod sandbox;
@@ -18,7 +19,7 @@ use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
 use crate::claim::Claim;
 use crate::finding::{FailureKind, Finding, RuleFailure};
 use crate::rules::compile::CHECK_FN;
-use crate::rules::{CompiledRule, RuleSet, cases};
+use crate::rules::{CompiledRule, RuleKind, RuleSet, cases};
 use crate::tables::Tables;
 
 pub use pool::EvalPool;
@@ -117,12 +118,16 @@ impl Evaluator {
         claim: Arc<Claim>,
         as_of: NaiveDate,
     ) -> Evaluation {
-        let script_claim = ScriptClaim::new(claim.clone(), as_of, tables);
+        self.scrub_prepared(set, &ScriptClaim::new(claim, as_of, tables))
+    }
+
+    /// Scores a prepared claim with every applicable edit rule of `set`.
+    pub fn scrub_prepared(&self, set: &RuleSet, script_claim: &ScriptClaim) -> Evaluation {
         let mut out = Evaluation::default();
-        for rule in set.candidates(&claim) {
+        for rule in set.candidates(script_claim.claim()) {
             out.rules_evaluated += 1;
             let started = Instant::now();
-            let outcome = self.run_rule(rule, &script_claim);
+            let outcome = self.run_rule(rule, script_claim);
             rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
             match outcome {
                 Ok(mut f) => {
@@ -139,7 +144,7 @@ impl Evaluator {
     }
 
     /// Runs one rule on one claim as production would: a claim outside the rule's declared
-    /// scope or effective dates gets no findings.
+    /// scope or effective dates gets no findings, and a reimbursement rule never makes any.
     pub fn run_on(
         &self,
         rule: &CompiledRule,
@@ -147,7 +152,7 @@ impl Evaluator {
         as_of: NaiveDate,
         tables: &Arc<Tables>,
     ) -> Result<Vec<Finding>, RuleFailure> {
-        if !rule.meta.applies(claim) {
+        if rule.meta.kind != RuleKind::Edit || !rule.meta.applies(claim) {
             return Ok(Vec::new());
         }
         self.run_rule(
@@ -166,6 +171,26 @@ impl Evaluator {
         rule.cases
             .iter()
             .map(|case| {
+                if rule.meta.kind == RuleKind::Reimbursement {
+                    let claim = ScriptClaim::new(case.claim.clone(), case.as_of, tables.clone());
+                    let medicare = crate::pricing::medicare::price_claim(&case.claim, tables, None);
+                    let priced = if rule.meta.applies(&case.claim) {
+                        self.price_with(rule, &claim, medicare)
+                    } else {
+                        contract::Priced {
+                            lines: medicare,
+                            ..Default::default()
+                        }
+                    };
+                    let outcome = match priced.failure {
+                        Some(f) => Err(format!(
+                            "case {:?}: the rule failed: {}",
+                            case.name, f.message
+                        )),
+                        None => cases::check_prices(case, &priced.lines),
+                    };
+                    return (case.name.clone(), outcome);
+                }
                 let outcome = match self.run_on(rule, &case.claim, case.as_of, tables) {
                     Ok(findings) => cases::check_case(case, &findings),
                     Err(f) => Err(format!(

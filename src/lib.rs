@@ -10,9 +10,11 @@
 //! - [`registry`]  — the concurrent rule cache and the atomically swapped active rule set.
 //! - [`watcher`]   — notices rules-directory changes and triggers reloads.
 //! - [`engine`]    — the sandboxed Rhai engine, the script-facing claim API, the evaluator.
-//! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS), hot-swapped.
+//! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS, PFS, fees).
 //! - [`finding`]   — findings and rule failures.
 //! - [`scoring`]   — denial-risk model and bands (pure).
+//! - [`pricing`]   — expected allowed amounts: Medicare PFS methodology, payer contracts (pure).
+//! - [`money`]     — integer cents, fixed-point table values, the one rounding rule.
 //! - [`config`]    — flags and environment variables.
 //! - [`server`]    — wiring and graceful shutdown.
 //! - [`telemetry`] — logging setup.
@@ -26,6 +28,8 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod money;
+pub mod pricing;
 pub mod registry;
 pub mod rules;
 pub mod scoring;

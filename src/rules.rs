@@ -1,8 +1,9 @@
-//! Edit rules: what a rule file declares, where rule files come from, their compiled form,
+//! Edit and reimbursement rules: what a rule file declares, where rule files come from, their compiled form,
 //! the applicability index and a rule set snapshot.
 //!
 //! A rule is one `.rhai` file: a `let rule = #{ ... };` metadata map and a `fn check(claim)`
-//! that returns findings. Optional test cases sit beside it in `<name>.tests.json`.
+//! that returns findings (an edit) or `fn price(claim, line, medicare)` that returns a line's
+//! contract price (a reimbursement rule, `kind: "reimbursement"`). Optional test cases sit beside it in `<name>.tests.json`.
 //! `rules/README.md` is the authors' guide.
 
 pub mod cases;
@@ -17,6 +18,6 @@ pub use cases::TestCase;
 pub use compile::{CompiledRule, compile_rule};
 pub use error::RuleLoadError;
 pub use index::RuleIndex;
-pub use meta::{AppliesTo, RuleMeta};
+pub use meta::{AppliesTo, RuleKind, RuleMeta};
 pub use set::RuleSet;
 pub use source::{FsSource, MemorySource, RuleFile, RuleSource};

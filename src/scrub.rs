@@ -1,5 +1,5 @@
 //! The scrub pipeline shared by the gRPC API and the offline `check` command:
-//! validate the wire claim, evaluate the active rule set on the pool, score, build the
+//! validate the wire claim, evaluate the active rule set on the pool, score, price, build the
 //! response.
 
 use std::sync::Arc;
@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 
 use crate::claim::{self, ValidationError};
 use crate::engine::pool::PoolError;
-use crate::engine::{EvalPool, Evaluation};
+use crate::engine::{EvalPool, Evaluation, ScriptClaim};
 use crate::finding::{FailureKind, Finding, RuleFailure, Severity};
+use crate::pricing::{self, ClaimPrice, PricingSettings};
 use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
 use crate::scoring::{self, Bands, FailurePolicy, RiskBand};
@@ -37,7 +38,7 @@ pub enum ScrubError {
 }
 
 /// Scoring settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScrubSettings {
     /// Structural limits.
     pub limits: claim::Limits,
@@ -45,6 +46,8 @@ pub struct ScrubSettings {
     pub bands: Bands,
     /// Fail-open or fail-closed.
     pub policy: FailurePolicy,
+    /// Pricing defaults.
+    pub pricing: PricingSettings,
 }
 
 /// Scrubs claims with the registry's active rule set. Cheap to clone.
@@ -121,24 +124,21 @@ impl Scrubber {
         let started = Instant::now();
         let set = self.registry.snapshot();
         let tables = self.registry.tables().snapshot();
-        let eval = self
-            .registry
-            .evaluator()
-            .scrub(&set, tables.clone(), claim.clone(), as_of);
+        let evaluator = self.registry.evaluator();
+        let script_claim = ScriptClaim::new(claim.clone(), as_of, tables.clone());
+        let mut eval = evaluator.scrub_prepared(&set, &script_claim);
+        let priced = evaluator.price(&set, &script_claim, &self.settings.pricing);
+        let mut pricing = pricing::summarize(&claim, priced.lines, &eval.findings);
+        pricing.contract = priced.contract;
+        pricing.locality = pricing_locality(&claim, &self.settings.pricing);
+        eval.failures.extend(priced.failure);
         for f in &eval.failures {
             tracing::warn!(claim_id = %claim.id, rule_id = %f.rule_id, rule_version = %f.rule_version,
                 kind = ?f.kind, error = %f.message, "rule failed on claim");
         }
         let mut resp = build_response(&claim.id, &set.version, as_of, eval, &self.settings);
-        resp.table_versions = tables
-            .versions
-            .iter()
-            .map(|v| pb::TableVersion {
-                kind: v.kind.as_str().to_string(),
-                setting: v.setting.map_or(String::new(), |s| s.as_str().to_string()),
-                version: v.version.clone(),
-            })
-            .collect();
+        resp.pricing = Some(pricing_to_pb(pricing));
+        resp.table_versions = tables.versions.iter().map(table_version_to_pb).collect();
         crate::telemetry::metrics::scrub_seconds(started.elapsed().as_secs_f64());
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,
             findings = resp.findings.len(), denial_risk = resp.denial_risk,
@@ -174,6 +174,59 @@ fn build_response(
         rules_evaluated: eval.rules_evaluated,
         as_of_date: as_of.to_string(),
         table_versions: Vec::new(),
+        pricing: None,
+    }
+}
+
+/// The locality pricing used: the claim's, else the configured default ("" = national).
+fn pricing_locality(claim: &claim::Claim, settings: &PricingSettings) -> String {
+    if claim.locality.is_empty() {
+        settings
+            .default_locality
+            .as_deref()
+            .and_then(claim::codes::locality_key)
+            .unwrap_or_default()
+    } else {
+        claim.locality.clone()
+    }
+}
+
+/// A claim's pricing in its wire form.
+pub fn pricing_to_pb(p: ClaimPrice) -> pb::ClaimPricing {
+    let (contract_rule_id, contract_rule_version) = p.contract.unwrap_or_default();
+    pb::ClaimPricing {
+        total_allowed_cents: p.total_allowed_cents,
+        total_charge_cents: p.total_charge_cents,
+        expected_revenue_cents: p.expected_revenue_cents,
+        complete: p.complete,
+        lines: p
+            .lines
+            .into_iter()
+            .map(|l| pb::LinePricing {
+                line_number: l.line_number,
+                allowed_cents: l.allowed_cents,
+                medicare_allowed_cents: l.medicare_cents,
+                fee_schedule: l.schedule,
+                fee_schedule_version: l.schedule_version,
+                trace: l.trace,
+                reason: l.reason,
+                denial_probability: l.denial_probability,
+                expected_cents: l.expected_cents,
+            })
+            .collect(),
+        contract_rule_id,
+        contract_rule_version,
+        locality: p.locality,
+    }
+}
+
+/// A loaded table's version in its wire form.
+pub fn table_version_to_pb(v: &crate::tables::TableVersion) -> pb::TableVersion {
+    pb::TableVersion {
+        kind: v.kind.as_str().to_string(),
+        setting: v.setting.map_or(String::new(), |s| s.as_str().to_string()),
+        version: v.version.clone(),
+        name: v.name.clone(),
     }
 }
 

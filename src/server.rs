@@ -76,7 +76,7 @@ impl App {
         watcher::log_report(&report);
         metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
         metrics::tables_loaded(true, &registry.tables().snapshot().versions);
-        let scrubber = Scrubber::new(registry.clone(), pool, config.scrub);
+        let scrubber = Scrubber::new(registry.clone(), pool, config.scrub.clone());
         let tokens =
             Arc::new(Tokens::load(config.auth_tokens.as_deref()).map_err(ServeError::Setup)?);
         let audit = Arc::new(AuditLog::open(&config.audit_log).map_err(|e| {

@@ -1,14 +1,17 @@
-//! Reference tables the rules query: NCCI PTP edits, MUEs, add-on codes, ICD-10-CM, MCE lists
-//! and HCPCS Level II codes — loaded from a TOML manifest, indexed and packed, and published
+//! Reference tables the rules and pricing query: NCCI PTP edits, MUEs, add-on codes,
+//! ICD-10-CM, MCE lists, HCPCS Level II codes, the Medicare PFS (RVUs, GPCIs) and payer fee
+//! tables — loaded from a TOML manifest, indexed and packed, and published
 //! as one immutable snapshot that is swapped atomically when files change.
 
 pub mod aoc;
 pub mod code;
+pub mod fee;
 pub mod hcpcs;
 pub mod icd10;
 pub mod manifest;
 pub mod mce;
 pub mod mue;
+pub mod pfs;
 pub mod ptp;
 pub mod read;
 pub mod store;
@@ -70,21 +73,47 @@ pub struct TableVersion {
     pub setting: Option<Setting>,
     /// The manifest's version label.
     pub version: String,
+    /// Fee schedule name (fee_schedule tables); empty otherwise.
+    pub name: String,
     /// Rows loaded.
     pub rows: usize,
     /// True when the table is a sample (a missing code is unknown, not invalid).
     pub partial: bool,
 }
 
-/// An ICD-10-CM code set with the dates of service it is valid for.
+/// A table with the dates of service it is in force for (ICD-10-CM fiscal years, PFS
+/// calendar years).
 #[derive(Debug)]
-pub struct DatedIcd10 {
+pub struct Dated<T> {
     /// Validity window (open when the manifest gives none).
     pub window: Window,
-    /// The code set.
-    pub table: Arc<icd10::Icd10Table>,
+    /// The table.
+    pub table: Arc<T>,
     /// Its version label.
     pub version: String,
+}
+
+/// An ICD-10-CM code set with the dates of service it is valid for.
+pub type DatedIcd10 = Dated<icd10::Icd10Table>;
+
+/// A named payer fee table.
+#[derive(Debug)]
+pub struct NamedFees {
+    /// The table.
+    pub table: Arc<fee::FeeTable>,
+    /// Its version label.
+    pub version: String,
+}
+
+/// The dated table for `date`: the one whose window contains it, else the latest one
+/// starting before it, else the earliest. `list` is sorted by window start.
+fn dated_for<T>(list: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
+    let d = code::day(date);
+    list.iter()
+        .rev()
+        .find(|t| t.window.contains(d))
+        .or_else(|| list.iter().rev().find(|t| t.window.start <= d))
+        .or(list.first())
 }
 
 /// One immutable snapshot of every loaded table. Missing tables are `None`: rules check
@@ -103,6 +132,12 @@ pub struct Tables {
     pub mce: Option<Arc<mce::MceTable>>,
     /// HCPCS Level II codes.
     pub hcpcs: Option<Arc<hcpcs::HcpcsTable>>,
+    /// Medicare PFS relative value files, by start of validity.
+    pub pfs_rvu: Vec<Dated<pfs::RvuTable>>,
+    /// Medicare PFS GPCI files, by start of validity.
+    pub pfs_gpci: Vec<Dated<pfs::GpciTable>>,
+    /// Payer fee tables by name.
+    pub fees: std::collections::BTreeMap<String, NamedFees>,
     /// Every loaded table's version, for responses and audit.
     pub versions: Vec<TableVersion>,
 }
@@ -135,13 +170,18 @@ impl Tables {
     /// The ICD-10-CM code set for a date of service: the one whose window contains it,
     /// else the latest one starting before it, else the earliest.
     pub fn icd10_for(&self, date: NaiveDate) -> Option<&DatedIcd10> {
-        let d = code::day(date);
-        self.icd10
-            .iter()
-            .rev()
-            .find(|t| t.window.contains(d))
-            .or_else(|| self.icd10.iter().rev().find(|t| t.window.start <= d))
-            .or(self.icd10.first())
+        dated_for(&self.icd10, date)
+    }
+
+    /// The PFS relative value file for a date of service: the one in force, else the latest
+    /// one starting before it, else the earliest.
+    pub fn pfs_rvu_for(&self, date: NaiveDate) -> Option<&Dated<pfs::RvuTable>> {
+        dated_for(&self.pfs_rvu, date)
+    }
+
+    /// The GPCI file for a date of service (chosen like [`Tables::pfs_rvu_for`]).
+    pub fn pfs_gpci_for(&self, date: NaiveDate) -> Option<&Dated<pfs::GpciTable>> {
+        dated_for(&self.pfs_gpci, date)
     }
 
     /// True when the loaded table of `kind` is marked partial in the manifest.

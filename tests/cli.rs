@@ -97,7 +97,7 @@ fn readme_demo_output_is_what_check_prints() {
         .nth(1)
         .and_then(|b| b.split("```").next())
         .expect("a text block");
-    let (ok, out) = claimscrub(&["check", "samples/demo-claims.json", "--as-of", "2024-08-01"]);
+    let (ok, out) = claimscrub(&["check", "samples/demo-claims.json", "--as-of", "2025-08-01"]);
     assert!(ok, "{out}");
     assert_eq!(
         normalise(shown),
@@ -112,18 +112,24 @@ fn check_json_output_and_invalid_claims() {
         "check",
         "samples/demo-claims.json",
         "--as-of",
-        "2024-08-01",
+        "2025-08-01",
         "--json",
     ]);
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 5);
+    assert_eq!(v.as_array().unwrap().len(), 7);
     assert_eq!(
         v[3]["table_versions"].as_array().unwrap().len(),
-        9,
+        12,
         "every bundled table is reported"
     );
     assert_eq!(v[1]["findings"][0]["rule_id"], "duplicate-line");
+    // Pricing is in the JSON too: the Acme claim is priced by its contract rule, line 2 by
+    // the 90471 carve-out (a flat 25.00), and every line carries its calculation.
+    let acme = &v[6]["pricing"];
+    assert_eq!(acme["contract_rule_id"], "contract-acme-commercial");
+    assert_eq!(acme["lines"][1]["allowed_cents"], "2500");
+    assert!(acme["lines"][1]["trace"].as_array().unwrap().len() >= 2);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.json");

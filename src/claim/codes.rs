@@ -169,6 +169,17 @@ pub fn pos_shape_ok(pos: &str) -> bool {
     pos.len() == 2 && pos.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The canonical locality key from `MMMMMLL`, `MMMMM-LL` or `MMMMM LL` (MAC and locality
+/// numbers with their leading zeros); `None` when it has another shape.
+pub fn locality_key(text: &str) -> Option<String> {
+    let digits: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '/'))
+        .collect();
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,7 +265,16 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         c.fail("type_of_bill", "must be 3 or 4 characters (e.g. 0131)");
     }
     let prior_authorization = c.text("prior_authorization", &claim.prior_authorization);
-    let locality = c.text("locality", &claim.locality);
+    let mut locality = c.text("locality", &claim.locality);
+    if !locality.is_empty() {
+        match super::codes::locality_key(&locality) {
+            Some(key) => locality = key,
+            None => c.fail(
+                "locality",
+                "must be the 5-digit MAC number followed by the 2-digit locality number, e.g. 1320201 (MAC 13202, locality 01)",
+            ),
+        }
+    }
 
     let max_dx = match claim_type {
         ClaimType::Professional => MAX_DX_PROFESSIONAL,

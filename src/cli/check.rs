@@ -144,6 +144,54 @@ pub fn render(r: &pb::ScrubClaimResponse) -> String {
     for fail in &r.rule_failures {
         let _ = writeln!(out, "  RULE FAILED [{}]: {}", fail.rule_id, fail.message);
     }
+    if let Some(p) = &r.pricing {
+        render_pricing(&mut out, p);
+    }
     out.push('\n');
     out
+}
+
+/// The pricing block: totals, then each line's amount (or why none) and its calculation.
+fn render_pricing(out: &mut String, p: &pb::ClaimPricing) {
+    use std::fmt::Write;
+    let money = crate::money::format_cents;
+    let by = if p.contract_rule_id.is_empty() {
+        "Medicare PFS".to_string()
+    } else {
+        format!("contract {}", p.contract_rule_id)
+    };
+    let locality = if p.locality.is_empty() {
+        "national".to_string()
+    } else {
+        format!("locality {}", p.locality)
+    };
+    let _ = writeln!(
+        out,
+        "  pricing ({by}, {locality}): allowed {}{} of {} charged; expected revenue {} after denial risk",
+        money(p.total_allowed_cents),
+        if p.complete {
+            ""
+        } else {
+            " (some lines unpriced)"
+        },
+        money(p.total_charge_cents),
+        money(p.expected_revenue_cents),
+    );
+    for l in &p.lines {
+        let amount = match l.allowed_cents {
+            Some(c) => money(c),
+            None => "not priced".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "    line {}: {amount} [{}]",
+            l.line_number, l.fee_schedule
+        );
+        for step in &l.trace {
+            let _ = writeln!(out, "            {step}");
+        }
+        if !l.reason.is_empty() {
+            let _ = writeln!(out, "            why: {}", l.reason);
+        }
+    }
 }

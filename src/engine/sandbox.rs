@@ -13,7 +13,7 @@ use rhai::packages::{
 };
 use rhai::{Engine, OptimizationLevel};
 
-use super::{script_api, table_api};
+use super::{contract, script_api, table_api};
 
 /// Resource limits for every rule evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,5 +90,6 @@ pub fn build_engine(limits: &EngineLimits) -> Engine {
     engine.on_debug(|_, _, _| {});
     script_api::register(&mut engine);
     table_api::register(&mut engine);
+    contract::register(&mut engine);
     engine
 }

@@ -48,6 +48,18 @@ pub struct ClaimView {
 #[derive(Clone)]
 pub struct ScriptLine(Arc<LineView>);
 
+impl ScriptLine {
+    /// The line's number.
+    pub fn number(&self) -> i64 {
+        self.0.number
+    }
+
+    /// The line's units.
+    pub fn units(&self) -> f64 {
+        self.0.units
+    }
+}
+
 /// Pre-built script values for one line.
 pub struct LineView {
     number: i64,
@@ -156,6 +168,11 @@ impl ScriptClaim {
             tables,
         };
         Self(Arc::new(view))
+    }
+
+    /// The script handle of the line at `index` (claim order).
+    pub fn line_value(&self, index: usize) -> Dynamic {
+        self.0.lines.get(index).cloned().unwrap_or(Dynamic::UNIT)
     }
 
     /// The underlying claim.

@@ -39,6 +39,11 @@ fn with_claim<T>(default: T, f: impl FnOnce(&ScriptClaim) -> T) -> T {
     CURRENT.with(|c| c.borrow().as_ref().map_or(default, f))
 }
 
+/// Runs `f` with the claim being evaluated on this thread, if any.
+pub(crate) fn with_current<T>(f: impl FnOnce(&ScriptClaim) -> T) -> Option<T> {
+    CURRENT.with(|c| c.borrow().as_ref().map(f))
+}
+
 /// Modifiers that may bypass a PTP edit with modifier indicator 1 (NCCI Policy Manual,
 /// Ch. I §E "Modifiers and Modifier Indicators"): anatomic E1–E4, FA, F1–F9, TA, T1–T9, LT,
 /// RT, LC, LD, RC, LM, RI; global surgery 24, 25, 57, 58, 78, 79; and 27, 59, 91, XE, XS,
@@ -453,6 +458,9 @@ pub fn register(engine: &mut Engine) {
                     Some(Kind::Icd10cm) => !t.icd10.is_empty(),
                     Some(Kind::Mce) => t.mce.is_some(),
                     Some(Kind::Hcpcs) => t.hcpcs.is_some(),
+                    Some(Kind::PfsRvu) => !t.pfs_rvu.is_empty(),
+                    Some(Kind::PfsGpci) => !t.pfs_gpci.is_empty(),
+                    Some(Kind::FeeSchedule) => !t.fees.is_empty(),
                     None => false,
                 }
             })
@@ -464,6 +472,12 @@ pub fn register(engine: &mut Engine) {
                 match kind_of(name) {
                     Some(Kind::Icd10cm) => t
                         .icd10_for(c.claim().first_service_date())
+                        .map(|x| x.version.as_str()),
+                    Some(Kind::PfsRvu) => t
+                        .pfs_rvu_for(c.claim().first_service_date())
+                        .map(|x| x.version.as_str()),
+                    Some(Kind::PfsGpci) => t
+                        .pfs_gpci_for(c.claim().first_service_date())
                         .map(|x| x.version.as_str()),
                     Some(k @ (Kind::NcciPtp | Kind::Mue)) => t.version_of(k, Some(setting)),
                     Some(k) => t.version_of(k, None),

@@ -11,6 +11,13 @@
 //! ] }
 //! ```
 //! The claim is proto3 JSON, exactly what `claimscrub check` and grpcurl accept.
+//!
+//! Reimbursement rules (payer contracts) list the prices they must produce instead:
+//! ```json
+//! { "name": "office visit at 115% of Medicare", "claim": { ... },
+//!   "prices": [ { "line": 1, "allowed_cents": 10229, "trace_contains": "115%" },
+//!               { "line": 2, "unpriced": true } ] }
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +40,24 @@ pub struct TestCase {
     pub claim: Arc<Claim>,
     /// Expected findings of this rule, in order (sorted by first line, then message).
     pub expect: Vec<Expected>,
+    /// Expected line prices (reimbursement rules).
+    pub prices: Vec<ExpectedPrice>,
+}
+
+/// One expected line price; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedPrice {
+    /// The line's number.
+    pub line: u32,
+    /// Expected allowed amount, cents.
+    pub allowed_cents: Option<i64>,
+    /// True when the line must be unpriced.
+    pub unpriced: Option<bool>,
+    /// A substring of the calculation trace or reason (case-insensitive).
+    pub trace_contains: Option<String>,
+    /// Fee schedule label ("Medicare PFS" or "contract <rule id>").
+    pub fee_schedule: Option<String>,
 }
 
 /// One expected finding; every given field must match.
@@ -58,7 +83,10 @@ struct RawCase {
     #[serde(default)]
     as_of_date: Option<String>,
     claim: serde_json::Value,
+    #[serde(default)]
     expect: Vec<Expected>,
+    #[serde(default)]
+    prices: Vec<ExpectedPrice>,
 }
 
 #[derive(Deserialize)]
@@ -111,13 +139,72 @@ pub fn parse_cases(text: &str) -> Result<Vec<TestCase>, String> {
                 as_of,
                 claim: Arc::new(claim),
                 expect: c.expect,
+                prices: c.prices,
             })
         })
         .collect()
 }
 
+/// Compares a reimbursement rule's line prices on a case with what the case expects.
+pub fn check_prices(case: &TestCase, prices: &[crate::pricing::LinePrice]) -> Result<(), String> {
+    if case.prices.is_empty() {
+        return Err(format!(
+            "case {:?}: a reimbursement rule's case lists the `prices` it expects (e.g. [{{\"line\": 1, \"allowed_cents\": 2500}}])",
+            case.name
+        ));
+    }
+    if !case.expect.is_empty() {
+        return Err(format!(
+            "case {:?}: a reimbursement rule makes no findings; put expectations in `prices`",
+            case.name
+        ));
+    }
+    for e in &case.prices {
+        let fail = |what: String| Err(format!("case {:?}, line {}: {what}", case.name, e.line));
+        let Some(p) = prices.iter().find(|p| p.line_number == e.line) else {
+            return fail("the claim has no such line".into());
+        };
+        let shown = || match p.allowed_cents {
+            Some(c) => format!("{c} cents ({})", p.trace.join("; ")),
+            None => format!("unpriced ({})", p.reason),
+        };
+        if let Some(c) = e.allowed_cents
+            && p.allowed_cents != Some(c)
+        {
+            return fail(format!("expected {c} cents, got {}", shown()));
+        }
+        if let Some(u) = e.unpriced
+            && u != p.allowed_cents.is_none()
+        {
+            return fail(format!(
+                "expected the line {}, got {}",
+                if u { "unpriced" } else { "priced" },
+                shown()
+            ));
+        }
+        if let Some(part) = &e.trace_contains {
+            let all = format!("{}\n{}", p.trace.join("\n"), p.reason).to_lowercase();
+            if !all.contains(&part.to_lowercase()) {
+                return fail(format!("the trace does not contain {part:?}: {}", shown()));
+            }
+        }
+        if let Some(s) = &e.fee_schedule
+            && *s != p.schedule
+        {
+            return fail(format!("expected fee schedule {s:?}, got {:?}", p.schedule));
+        }
+    }
+    Ok(())
+}
+
 /// Compares a rule's findings on a case with what the case expects.
 pub fn check_case(case: &TestCase, findings: &[Finding]) -> Result<(), String> {
+    if !case.prices.is_empty() {
+        return Err(format!(
+            "case {:?}: `prices` are checked for reimbursement rules only (kind: \"reimbursement\"); an edit rule's case lists the findings it expects in `expect`",
+            case.name
+        ));
+    }
     let describe = |f: &Finding| format!("lines {:?}: {:?}", f.lines, f.message);
     if findings.len() != case.expect.len() {
         return Err(format!(

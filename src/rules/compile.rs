@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::cases::{TestCase, parse_cases};
 use super::error::RuleLoadError;
-use super::meta::{RuleMeta, parse_meta};
+use super::meta::{RuleKind, RuleMeta, parse_meta};
 use super::source::RuleFile;
 use crate::telemetry::metrics::RuleMetrics;
 
@@ -40,8 +40,10 @@ pub fn content_version(text: &str) -> String {
 
 /// Name of the metadata variable every rule defines.
 pub const META_VAR: &str = "rule";
-/// Name of the function every rule defines.
+/// Name of the function every edit rule defines.
 pub const CHECK_FN: &str = "check";
+/// Name of the function every reimbursement rule defines.
+pub const PRICE_FN: &str = "price";
 
 /// Compiles `file` with `engine` and parses its metadata and test cases. Does not run the
 /// test cases (that needs the evaluator; see the registry).
@@ -61,14 +63,6 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         column: e.1.position().unwrap_or(0),
         message: e.0.to_string(),
     })?;
-    if !ast
-        .iter_functions()
-        .any(|f| f.name == CHECK_FN && f.params.len() == 1)
-    {
-        return Err(meta_err(
-            "the rule needs a `fn check(claim) { ... }` that returns its findings".into(),
-        ));
-    }
     let mut scope = Scope::new();
     engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
         meta_err(format!(
@@ -82,6 +76,24 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         )
     })?;
     let meta = parse_meta(&map).map_err(meta_err)?;
+    let (wanted, arity, shape) = match meta.kind {
+        RuleKind::Edit => (
+            CHECK_FN,
+            1,
+            "the rule needs a `fn check(claim) { ... }` that returns its findings",
+        ),
+        RuleKind::Reimbursement => (
+            PRICE_FN,
+            3,
+            "a reimbursement rule needs a `fn price(claim, line, medicare) { ... }` that returns the line's contract price",
+        ),
+    };
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == wanted && f.params.len() == arity)
+    {
+        return Err(meta_err(shape.into()));
+    }
     let cases = match &file.tests {
         None => Vec::new(),
         Some((tests_name, text)) => {

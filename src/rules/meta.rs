@@ -7,9 +7,31 @@ use crate::claim::codes::{code_matches, pattern_ok};
 use crate::claim::{Claim, ClaimType, PayerType};
 use crate::finding::Severity;
 
+/// What a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleKind {
+    /// An edit: `fn check(claim)` returns findings.
+    #[default]
+    Edit,
+    /// A payer contract: `fn price(claim, line, medicare)` returns the contract price of a line.
+    Reimbursement,
+}
+
+impl RuleKind {
+    /// The name used in rule files (`kind: "reimbursement"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Edit => "edit",
+            RuleKind::Reimbursement => "reimbursement",
+        }
+    }
+}
+
 /// What a rule declares about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleMeta {
+    /// Edit or reimbursement rule (`kind`, default `"edit"`).
+    pub kind: RuleKind,
     /// Stable identifier: lower-case letters, digits, `-`, `_`, `.`; at most 64 characters.
     pub id: String,
     /// Short human-readable name.
@@ -86,6 +108,7 @@ impl AppliesTo {
 
 const KEYS: &[&str] = &[
     "id",
+    "kind",
     "name",
     "category",
     "severity",
@@ -220,17 +243,34 @@ pub fn parse_meta(map: &Map) -> Result<RuleMeta, String> {
             "`id` {id:?} must be 1-64 lower-case letters, digits, '-', '_' or '.'"
         ));
     }
-    let severity_text = string(map, "severity", true)?;
-    let severity = Severity::parse(&severity_text).ok_or_else(|| {
-        format!("`severity` must be \"info\", \"warning\" or \"error\", not {severity_text:?}")
-    })?;
-    let carc = string(map, "carc", true)?;
-    if !carc_ok(&carc) {
+    let kind = match string(map, "kind", false)?.as_str() {
+        "" | "edit" => RuleKind::Edit,
+        "reimbursement" => RuleKind::Reimbursement,
+        other => {
+            return Err(format!(
+                "`kind` must be \"edit\" (the default) or \"reimbursement\", not {other:?}"
+            ));
+        }
+    };
+    // Severity, CARC and denial probability describe findings; a reimbursement rule makes
+    // none, so they are optional there.
+    let edit = kind == RuleKind::Edit;
+    let severity_text = string(map, "severity", edit)?;
+    let severity = if severity_text.is_empty() && !edit {
+        Severity::Info
+    } else {
+        Severity::parse(&severity_text).ok_or_else(|| {
+            format!("`severity` must be \"info\", \"warning\" or \"error\", not {severity_text:?}")
+        })?
+    };
+    let carc = string(map, "carc", edit)?;
+    if (edit || !carc.is_empty()) && !carc_ok(&carc) {
         return Err(format!(
             "`carc` must be a group code and reason code like \"CO-16\", not {carc:?}"
         ));
     }
     let denial_probability = match map.get("denial_probability") {
+        None if !edit => 0.0,
         None => {
             return Err("rule metadata needs `denial_probability` (a number from 0 to 1)".into());
         }
@@ -256,6 +296,7 @@ pub fn parse_meta(map: &Map) -> Result<RuleMeta, String> {
         Some(v) => parse_scope(v)?,
     };
     Ok(RuleMeta {
+        kind,
         name: {
             let n = string(map, "name", true)?;
             if n.is_empty() { id.clone() } else { n }

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::compile::CompiledRule;
 use super::index::RuleIndex;
+use super::meta::RuleKind;
 use crate::claim::Claim;
 
 /// An immutable, consistent set of rules. A claim is scored by exactly one `RuleSet`; reloads
@@ -39,14 +40,25 @@ impl RuleSet {
         }
     }
 
-    /// The rules that can apply to `claim` (scope and effective dates), in id order.
+    /// The edit rules that can apply to `claim` (scope and effective dates), in id order.
     pub fn candidates(&self, claim: &Claim) -> impl Iterator<Item = &Arc<CompiledRule>> {
         let dos = claim.first_service_date();
         self.index
             .candidates(claim, |i| &self.rules[i].meta.applies_to)
             .into_iter()
             .map(|i| &self.rules[i])
-            .filter(move |r| r.meta.in_effect(dos))
+            .filter(move |r| r.meta.kind == RuleKind::Edit && r.meta.in_effect(dos))
+    }
+
+    /// The payer contracts (reimbursement rules) whose scope and dates admit `claim`, in id
+    /// order. The first one prices the claim.
+    pub fn contracts<'a>(
+        &'a self,
+        claim: &'a Claim,
+    ) -> impl Iterator<Item = &'a Arc<CompiledRule>> {
+        self.rules
+            .iter()
+            .filter(move |r| r.meta.kind == RuleKind::Reimbursement && r.meta.applies(claim))
     }
 
     /// Looks a rule up by id.

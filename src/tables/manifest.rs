@@ -2,13 +2,16 @@
 //!
 //! ```toml
 //! [[table]]
-//! kind = "ncci_ptp"              # ncci_ptp, mue, aoc, icd10cm, mce, hcpcs
+//! kind = "ncci_ptp"              # ncci_ptp, mue, aoc, icd10cm, mce, hcpcs,
+//!                                # pfs_rvu, pfs_gpci, fee_schedule
 //! setting = "practitioner"       # ncci_ptp: practitioner | outpatient_hospital;
 //!                                # mue: also dme_supplier; other kinds: none
 //! path = "ncci/ptp_practitioner.tsv.gz"   # relative to this file; .gz and CMS .zip read directly
 //! format = "tsv"                 # "cms" (CMS's own layout) or "tsv" (plain layout)
 //! version = "NCCI 2024Q3"        # shown in responses and messages
-//! # effective = "2024-10-01"     # optional validity window (e.g. an ICD-10-CM fiscal year)
+//! # name = "acme-2025"           # fee_schedule only: the name reimbursement rules use
+//! # effective = "2024-10-01"     # optional validity window (icd10cm, pfs_rvu, pfs_gpci:
+//!                                # e.g. an ICD-10-CM fiscal year, a PFS calendar year)
 //! # end = "2025-09-30"
 //! # partial = true             # a sample: codes missing from it are unknown, not invalid
 //! ```
@@ -38,6 +41,12 @@ pub enum Kind {
     Mce,
     /// HCPCS Level II codes.
     Hcpcs,
+    /// Medicare PFS national relative value file (PPRRVU).
+    PfsRvu,
+    /// Medicare PFS geographic practice cost indices by locality.
+    PfsGpci,
+    /// A payer's own fee table (named).
+    FeeSchedule,
 }
 
 impl Kind {
@@ -50,6 +59,9 @@ impl Kind {
             Kind::Icd10cm => "icd10cm",
             Kind::Mce => "mce",
             Kind::Hcpcs => "hcpcs",
+            Kind::PfsRvu => "pfs_rvu",
+            Kind::PfsGpci => "pfs_gpci",
+            Kind::FeeSchedule => "fee_schedule",
         }
     }
 
@@ -62,6 +74,9 @@ impl Kind {
             Kind::Icd10cm,
             Kind::Mce,
             Kind::Hcpcs,
+            Kind::PfsRvu,
+            Kind::PfsGpci,
+            Kind::FeeSchedule,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -106,6 +121,7 @@ pub enum Format {
 struct RawEntry {
     kind: Kind,
     setting: Option<Setting>,
+    name: Option<String>,
     path: String,
     format: Format,
     version: String,
@@ -129,6 +145,8 @@ pub struct Entry {
     pub kind: Kind,
     /// Setting (required for PTP and MUE, absent otherwise).
     pub setting: Option<Setting>,
+    /// Fee schedule name (fee_schedule only; empty otherwise).
+    pub name: String,
     /// Absolute or manifest-relative path, resolved.
     pub path: PathBuf,
     /// Layout.
@@ -175,9 +193,32 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
                 "CMS distributes this list as a spreadsheet; convert it to the plain TSV layout (format = \"tsv\")",
             ));
         }
-        if e.kind != Kind::Icd10cm && (e.effective.is_some() || e.end.is_some()) {
+        if e.format == Format::Tsv && matches!(e.kind, Kind::PfsRvu | Kind::PfsGpci) {
             return Err(at(
-                "effective/end apply to icd10cm code sets only; other tables carry their dates in their rows",
+                "PFS tables are read in CMS's own CSV layout (format = \"cms\"), as CMS publishes them",
+            ));
+        }
+        if e.format == Format::Cms && e.kind == Kind::FeeSchedule {
+            return Err(at(
+                "a payer fee schedule is a plain TSV (format = \"tsv\"): code, modifier, amount, effective_date, end_date",
+            ));
+        }
+        let name = e.name.as_deref().map(str::trim).unwrap_or("").to_string();
+        match (e.kind, name.is_empty()) {
+            (Kind::FeeSchedule, true) => {
+                return Err(at(
+                    "fee_schedule needs a name (reimbursement rules look the table up by it)",
+                ));
+            }
+            (Kind::FeeSchedule, false) => {}
+            (_, false) => return Err(at("only fee_schedule tables have a name")),
+            (_, true) => {}
+        }
+        if !matches!(e.kind, Kind::Icd10cm | Kind::PfsRvu | Kind::PfsGpci)
+            && (e.effective.is_some() || e.end.is_some())
+        {
+            return Err(at(
+                "effective/end apply to icd10cm, pfs_rvu and pfs_gpci tables only; other tables carry their dates in their rows",
             ));
         }
         if e.version.trim().is_empty() {
@@ -192,6 +233,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
         out.push(Entry {
             kind: e.kind,
             setting: e.setting,
+            name,
             path: if p.is_absolute() { p } else { base.join(p) },
             format: e.format,
             version: e.version.trim().to_string(),

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use super::Window;
 use super::code::pack_proc;
-use super::read::{Header, Input, TableError, field, for_each_tsv_line, row_err};
+use super::read::{
+    Header, Input, TableError, field, for_each_csv_record, for_each_tsv_line, row_err,
+};
 
 /// One MUE row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,29 +131,9 @@ impl MueTable {
     /// HCPCS/CPT code, MUE value, MAI ("2 Date of Service Edit: Policy"), rationale.
     pub fn load_cms(&mut self, input: &mut Input) -> Result<(), TableError> {
         let name = input.name.clone();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&mut input.reader);
-        let mut record = csv::ByteRecord::new();
-        loop {
-            let more = reader.read_byte_record(&mut record).map_err(|e| {
-                row_err(
-                    &name,
-                    record.position().map_or(0, |p| p.line()),
-                    e.to_string(),
-                )
-            })?;
-            if !more {
-                return Ok(());
-            }
-            let line = record.position().map_or(0, |p| p.line());
-            let f: Vec<String> = record
-                .iter()
-                .map(|b| String::from_utf8_lossy(b).trim().to_string())
-                .collect();
+        for_each_csv_record(input, |line, f| {
             if f.first().is_none_or(|c| pack_proc(c).is_none()) {
-                continue; // notice and header
+                return Ok(()); // notice and header
             }
             if f.len() < 3 {
                 return Err(row_err(
@@ -166,8 +148,8 @@ impl MueTable {
                 f[2].as_str(),
                 f.get(3).map_or("", String::as_str),
             ];
-            self.parse_row(&name, line, fields, Window::OPEN)?;
-        }
+            self.parse_row(&name, line, fields, Window::OPEN)
+        })
     }
 
     /// Plain TSV: `hcpcs_code mue_value mue_adjudication_indicator [mue_rationale]

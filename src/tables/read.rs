@@ -182,3 +182,55 @@ pub fn row_err(input: &str, line: u64, message: impl Into<String>) -> TableError
         message: message.into(),
     }
 }
+
+/// Calls `row(line_number, fields)` for every record of a comma-separated input (quoted
+/// fields and CRLF line ends as CMS's spreadsheet exports write them; rows may differ in
+/// length). Fields are trimmed; bytes that are not UTF-8 are replaced. Line numbers are
+/// counted here from the record's byte offset (the csv crate miscounts lines ending in CRLF).
+pub fn for_each_csv_record(
+    input: &mut Input,
+    mut row: impl FnMut(u64, &[String]) -> Result<(), TableError>,
+) -> Result<(), TableError> {
+    let name = input.name.clone();
+    let mut data = Vec::new();
+    input
+        .reader
+        .read_to_end(&mut data)
+        .map_err(|e| io_err(&name, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data.as_slice());
+    let mut record = csv::ByteRecord::new();
+    let mut fields: Vec<String> = Vec::with_capacity(32);
+    let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut line_at = |byte: usize| {
+        // With CRLF the reported start can be the `\n` ending the previous record.
+        let mut end = byte.min(data.len());
+        while end < data.len() && matches!(data[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end > counted_to {
+            line += data[counted_to..end]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            counted_to = end;
+        }
+        line
+    };
+    loop {
+        let more = reader.read_byte_record(&mut record);
+        let at = line_at(record.position().map_or(0, |p| p.byte() as usize));
+        if !more.map_err(|e| row_err(&name, at, e.to_string()))? {
+            return Ok(());
+        }
+        fields.clear();
+        fields.extend(
+            record
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).trim().to_string()),
+        );
+        row(at, &fields)?;
+    }
+}

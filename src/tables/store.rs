@@ -11,9 +11,11 @@ use arc_swap::ArcSwap;
 
 use super::manifest::{self, Entry, Format, Kind, Setting};
 use super::read::{TableError, open};
-use super::{DatedIcd10, TableVersion, Tables, Window, aoc, hcpcs, icd10, mce, mue, ptp};
+use super::{
+    Dated, NamedFees, TableVersion, Tables, Window, aoc, fee, hcpcs, icd10, mce, mue, pfs, ptp,
+};
 
-type GroupKey = (Kind, Option<Setting>, Window);
+type GroupKey = (Kind, Option<Setting>, Window, String);
 type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
 #[derive(Clone)]
@@ -24,6 +26,9 @@ enum Loaded {
     Icd10(Arc<icd10::Icd10Table>),
     Mce(Arc<mce::MceTable>),
     Hcpcs(Arc<hcpcs::HcpcsTable>),
+    Rvu(Arc<pfs::RvuTable>),
+    Gpci(Arc<pfs::GpciTable>),
+    Fees(Arc<fee::FeeTable>),
 }
 
 impl Loaded {
@@ -35,6 +40,9 @@ impl Loaded {
             Loaded::Icd10(t) => t.len(),
             Loaded::Mce(t) => t.len(),
             Loaded::Hcpcs(t) => t.len(),
+            Loaded::Rvu(t) => t.len(),
+            Loaded::Gpci(t) => t.len(),
+            Loaded::Fees(t) => t.len(),
         }
     }
 }
@@ -75,6 +83,8 @@ fn fingerprint(paths: impl IntoIterator<Item = PathBuf>) -> Fingerprint {
 fn load_group(kind: Kind, entries: &[&Entry]) -> Result<Loaded, TableError> {
     let zip_filter: &dyn Fn(&str) -> bool = match kind {
         Kind::Mue => &|n: &str| n.ends_with(".csv"),
+        Kind::PfsRvu => &|n: &str| n.ends_with(".csv") && n.contains("pprrvu"),
+        Kind::PfsGpci => &|n: &str| n.ends_with(".csv") && n.contains("gpci"),
         Kind::Icd10cm => &|n: &str| n.ends_with(".txt") && n.contains("order"),
         _ => &|n: &str| n.ends_with(".txt"),
     };
@@ -143,6 +153,33 @@ fn load_group(kind: Kind, entries: &[&Entry]) -> Result<Loaded, TableError> {
             }
             Loaded::Hcpcs(Arc::new(t))
         }
+        Kind::PfsRvu => {
+            let mut t = pfs::RvuTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load_cms(&mut input)?;
+                }
+            }
+            Loaded::Rvu(Arc::new(t))
+        }
+        Kind::PfsGpci => {
+            let mut t = pfs::GpciTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load_cms(&mut input)?;
+                }
+            }
+            Loaded::Gpci(Arc::new(t))
+        }
+        Kind::FeeSchedule => {
+            let mut t = fee::FeeTable::default();
+            for e in entries {
+                for mut input in inputs(e)? {
+                    t.load_tsv(&mut input)?;
+                }
+            }
+            Loaded::Fees(Arc::new(t))
+        }
     })
 }
 
@@ -203,7 +240,7 @@ impl TableStore {
         let mut groups: BTreeMap<GroupKey, Vec<&Entry>> = BTreeMap::new();
         for e in &entries {
             groups
-                .entry((e.kind, e.setting, e.window))
+                .entry((e.kind, e.setting, e.window, e.name.clone()))
                 .or_default()
                 .push(e);
         }
@@ -216,9 +253,9 @@ impl TableStore {
             match old.get(key) {
                 Some((old_fp, loaded)) if *old_fp == fp => {
                     report.reused += 1;
-                    done.insert(*key, (fp, loaded.clone()));
+                    done.insert(key.clone(), (fp, loaded.clone()));
                 }
-                _ => todo.push((*key, es.clone(), fp)),
+                _ => todo.push((key.clone(), es.clone(), fp)),
             }
         }
         report.loaded = todo.len();
@@ -249,7 +286,7 @@ impl TableStore {
 
         let mut tables = Tables::default();
         for (key, (_, loaded)) in &done {
-            let (kind, setting, window) = *key;
+            let (kind, setting, window, ref name) = *key;
             let version = groups[key]
                 .iter()
                 .map(|e| e.version.as_str())
@@ -259,6 +296,7 @@ impl TableStore {
                 kind,
                 setting,
                 version: version.clone(),
+                name: name.clone(),
                 rows: loaded.rows(),
                 partial: groups[key].iter().any(|e| e.partial),
             });
@@ -269,17 +307,38 @@ impl TableStore {
                 }
                 (Loaded::Mue(t), Some(s)) => tables.mue[s as usize] = Some(t.clone()),
                 (Loaded::Aoc(t), _) => tables.aoc = Some(t.clone()),
-                (Loaded::Icd10(t), _) => tables.icd10.push(DatedIcd10 {
+                (Loaded::Icd10(t), _) => tables.icd10.push(Dated {
                     window,
                     table: t.clone(),
                     version,
                 }),
+                (Loaded::Rvu(t), _) => tables.pfs_rvu.push(Dated {
+                    window,
+                    table: t.clone(),
+                    version,
+                }),
+                (Loaded::Gpci(t), _) => tables.pfs_gpci.push(Dated {
+                    window,
+                    table: t.clone(),
+                    version,
+                }),
+                (Loaded::Fees(t), _) => {
+                    tables.fees.insert(
+                        name.clone(),
+                        NamedFees {
+                            table: t.clone(),
+                            version,
+                        },
+                    );
+                }
                 (Loaded::Mce(t), _) => tables.mce = Some(t.clone()),
                 (Loaded::Hcpcs(t), _) => tables.hcpcs = Some(t.clone()),
                 _ => {}
             }
         }
         tables.icd10.sort_by_key(|t| t.window.start);
+        tables.pfs_rvu.sort_by_key(|t| t.window.start);
+        tables.pfs_gpci.sort_by_key(|t| t.window.start);
         report.versions = tables.versions.clone();
         let mut paths: Vec<PathBuf> = vec![manifest_path.clone()];
         paths.extend(entries.iter().map(|e| e.path.clone()));
