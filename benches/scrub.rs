@@ -1,6 +1,7 @@
 //! In-process scoring benchmarks (criterion): the bundled edit pack over a generated claim mix,
 //! with the full CMS 2024 Q3 tables from ../shared/data when present (else the bundled
-//! sample tables), and the cost of a claim by its number of lines.
+//! sample tables), the cost of a claim by its number of lines and by the number of loaded
+//! rules, and the cost of pricing relative to a scrub.
 //!
 //! Run: `cargo bench --bench scrub`. Results and machine: docs/BENCHMARKS.md.
 
@@ -27,6 +28,32 @@ fn validated(wire: pb::Claim) -> Claim {
         },
     )
     .expect("generated claims are valid")
+}
+
+/// The mix moved to `date` (inside the PFS file's window) and billed to `payer`, for pricing.
+fn pricing_mix(n: usize, date: &str, payer: &str, kind: pb::PayerType) -> Vec<Arc<Claim>> {
+    synth::mix(n, 0x5eed_cafe)
+        .into_iter()
+        .map(|mut c| {
+            c.lines
+                .iter_mut()
+                .for_each(|l| l.service_date = date.to_string());
+            c.payer = Some(pb::Payer {
+                payer_id: payer.into(),
+                r#type: kind as i32,
+            });
+            Arc::new(validated(c))
+        })
+        .collect()
+}
+
+/// Mean microseconds of `f` over `claims`.
+fn mean_micros(claims: &[Arc<Claim>], mut f: impl FnMut(&Arc<Claim>)) -> f64 {
+    let t = Instant::now();
+    for c in claims {
+        f(c);
+    }
+    t.elapsed().as_secs_f64() * 1e6 / claims.len() as f64
 }
 
 /// The benchmark's claim mix (claimscrub::synth::mix).
@@ -119,6 +146,48 @@ fn bench(c: &mut Criterion) {
     for (us, id) in &per_rule {
         println!("  {us:>7.1} µs/claim  {id}");
     }
+
+    // Pricing (issue #8): the same mix moved into the PFS file's dates, priced with the
+    // Medicare methodology alone and through the example Acme contract, against a scrub.
+    let pfs_day = if which.starts_with("full") {
+        "2025-11-03"
+    } else {
+        "2025-07-15"
+    };
+    let settings = claimscrub::pricing::PricingSettings::default();
+    let medicare_mix = pricing_mix(1_000, pfs_day, "MCR", pb::PayerType::Medicare);
+    let acme_mix = pricing_mix(1_000, pfs_day, "ACME", pb::PayerType::Commercial);
+    let script =
+        |c: &Arc<Claim>| claimscrub::engine::ScriptClaim::new(c.clone(), as_of, tables.clone());
+    let priced = eval.price(&set, &script(&medicare_mix[0]), &settings);
+    let priced_lines: usize = medicare_mix
+        .iter()
+        .map(|c| {
+            eval.price(&set, &script(c), &settings)
+                .lines
+                .iter()
+                .filter(|l| l.allowed_cents.is_some())
+                .count()
+        })
+        .sum();
+    let all_lines: usize = medicare_mix.iter().map(|c| c.lines.len()).sum();
+    assert!(priced.failure.is_none());
+    let scrub_us = mean_micros(&medicare_mix, |c| {
+        std::hint::black_box(eval.scrub(&set, tables.clone(), c.clone(), as_of));
+    });
+    let medicare_us = mean_micros(&medicare_mix, |c| {
+        std::hint::black_box(eval.price(&set, &script(c), &settings));
+    });
+    let acme_us = mean_micros(&acme_mix, |c| {
+        let p = eval.price(&set, &script(c), &settings);
+        assert!(p.failure.is_none() && p.contract.is_some());
+        std::hint::black_box(p);
+    });
+    println!(
+        "pricing on {pfs_day} ({all_lines} lines, {priced_lines} priced): scrub {scrub_us:.1} µs/claim; Medicare PFS pricing {medicare_us:.1} µs ({:.0}% of the scrub); with the Acme contract rule {acme_us:.1} µs ({:.0}%)",
+        100.0 * medicare_us / scrub_us,
+        100.0 * acme_us / scrub_us
+    );
 
     // Rules that cannot apply: N code-specific policy rules (codes absent from the mix) on top
     // of the bundled pack; the applicability index should make them nearly free.
