@@ -75,6 +75,7 @@ fn info(rule: &CompiledRule, status: Option<&FileStatus>) -> pb::RuleInfo {
         last_changed_at: status.map(|s| rfc3339(s.changed_at)).unwrap_or_default(),
         carc: rule.meta.carc.clone(),
         denial_probability: rule.meta.denial_probability,
+        kind: rule.meta.kind.as_str().into(),
     }
 }
 

@@ -41,7 +41,14 @@ async fn viewer_reads_rules_status_and_every_call_is_audited() {
         .into_inner();
     assert_eq!(list.rules.len(), server.registry.snapshot().rules.len());
     assert_eq!(list.ruleset_version, server.registry.snapshot().version);
+    let contract = list
+        .rules
+        .iter()
+        .find(|r| r.id == "contract-acme-commercial")
+        .unwrap();
+    assert_eq!(contract.kind, "reimbursement");
     let ptp = list.rules.iter().find(|r| r.id == "ncci-ptp").unwrap();
+    assert_eq!(ptp.kind, "edit");
     assert_eq!(
         (
             ptp.load_status.as_str(),

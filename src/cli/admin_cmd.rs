@@ -346,16 +346,21 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                 .into_inner();
             if remote.json {
                 json(&resp.rules.iter().map(|r| serde_json::json!({"id": r.id, "version": r.version, "enabled": r.enabled,
-                    "status": r.load_status, "category": r.category, "carc": r.carc, "last_error": r.last_error})).collect::<Vec<_>>());
+                    "status": r.load_status, "kind": r.kind, "category": r.category, "carc": r.carc, "last_error": r.last_error})).collect::<Vec<_>>());
             } else {
                 println!(
                     "{:<28} {:<13} {:<19} {:<8} name",
                     "rule", "version", "status", "carc"
                 );
                 for r in &resp.rules {
+                    let carc = if r.kind == "reimbursement" {
+                        "contract"
+                    } else {
+                        r.carc.as_str()
+                    };
                     println!(
                         "{:<28} {:<13} {:<19} {:<8} {}",
-                        r.id, r.version, r.load_status, r.carc, r.name
+                        r.id, r.version, r.load_status, carc, r.name
                     );
                     if !r.last_error.is_empty() {
                         println!("{:<28} newest edit rejected: {}", "", r.last_error);

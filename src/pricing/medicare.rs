@@ -19,13 +19,16 @@
 //!   (20 % TC) MPPR, therapy MPPR (50 % PE): RVUPUF indicator definitions 4-7.
 //! - Lower of charge and fee schedule: 42 CFR 414.20(a) / Pub. 100-04, Ch. 12, §20.
 //!
-//! What is deliberately not modelled: the geographic locality from the provider's ZIP code (the
-//! claim or configuration names it), anesthesia (status J), carrier-priced (C) and by-report
-//! amounts (no national number exists), the HPSA/PSA bonuses, sequestration and the
+//! - Global surgery split (54/55/56): Pub. 100-04, Ch. 12, §40.2, with the PRE/INTRA/POST OP
+//!   shares of the RVU file.
+//!
+//! What is deliberately not modelled: the locality from the provider's ZIP code (the claim or
+//! the configuration names it), anesthesia (status J), carrier-priced (C) and by-report
+//! amounts (no national number exists), the HPSA/PSA bonuses, sequestration, the
 //! beneficiary's deductible and coinsurance (this is the *allowed* amount, not the payment),
-//! the non-participating-provider 95 % rate and limiting charge, and the global surgery package
-//! modifiers 54/55/56 (their percentages are in the RVU file's PRE/INTRA/POST columns and are
-//! applied here: see [`split_global`]).
+//! the non-participating-provider 95 % rate and limiting charge, the OPPS cap on
+//! non-facility imaging (the RVU file's OPPS columns), and the TC reduction of global-only
+//! codes whose components are separate codes (e.g. 93000: the file has no TC row for it).
 
 use std::collections::BTreeMap;
 
