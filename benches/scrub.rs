@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench scrub`. Results and machine: docs/BENCHMARKS.md.
 
+mod native;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,6 +126,39 @@ fn bench(c: &mut Criterion) {
         pct(0.99),
         micros.iter().sum::<f64>() / micros.len() as f64,
         1e6 * micros.len() as f64 / micros.iter().sum::<f64>()
+    );
+
+    // Native baseline (issue #7): the same pack hand-written in Rust (benches/native), on the
+    // same claims; both must find the same thing on every claim before the ratio counts.
+    for claim in &mix {
+        let mut scripted: Vec<(String, Vec<u32>, String, String)> = eval
+            .scrub(&set, tables.clone(), claim.clone(), as_of)
+            .findings
+            .into_iter()
+            .map(|f| (f.rule_id, f.lines, f.severity.as_str().to_string(), f.carc))
+            .collect();
+        scripted.sort();
+        let native: Vec<(String, Vec<u32>, String, String)> = native::scrub(claim, &tables, as_of)
+            .into_iter()
+            .map(|f| (f.rule_id.into(), f.lines, f.severity.into(), f.carc.into()))
+            .collect();
+        assert_eq!(
+            native, scripted,
+            "native and scripted findings differ on {}",
+            claim.id
+        );
+    }
+    let script_us = mean_micros(&mix, |c| {
+        std::hint::black_box(eval.scrub(&set, tables.clone(), c.clone(), as_of));
+    });
+    let native_us = mean_micros(&mix, |c| {
+        std::hint::black_box(native::scrub(c, &tables, as_of));
+    });
+    println!(
+        "native baseline: {native_us:.1} µs/claim ({:.0} claims/s); scripted {script_us:.1} µs/claim: scripting costs {:.1}x native (same findings on all {} claims)",
+        1e6 / native_us,
+        script_us / native_us,
+        mix.len()
     );
 
     // Cost of each rule alone over the mix: where the time goes.
@@ -251,6 +286,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for claim in &mix {
                 std::hint::black_box(eval.scrub(&set, tables.clone(), claim.clone(), as_of));
+            }
+        })
+    });
+    group.bench_function("native_claim_mix_1000", |b| {
+        b.iter(|| {
+            for claim in &mix {
+                std::hint::black_box(native::scrub(claim, &tables, as_of));
             }
         })
     });

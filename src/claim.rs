@@ -182,6 +182,32 @@ impl Claim {
             .expect("a validated claim has at least one line")
     }
 
+    /// Groups (of two or more line numbers) of exact duplicate lines: same code, modifiers,
+    /// dates, units, charge, place of service and rendering provider.
+    pub fn duplicate_line_groups(&self) -> Vec<Vec<u32>> {
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut by_key = std::collections::HashMap::new();
+        for l in &self.lines {
+            let key = (
+                l.procedure_code.as_str(),
+                &l.modifiers,
+                l.service_date,
+                l.service_date_to,
+                l.units.to_bits(),
+                l.charge_cents,
+                l.place_of_service.as_str(),
+                l.rendering_provider.npi.as_str(),
+            );
+            let slot = *by_key.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[slot].push(l.number);
+        }
+        groups.retain(|g| g.len() > 1);
+        groups
+    }
+
     /// The patient's age in whole years on `date`, if the birth date is known.
     pub fn patient_age_on(&self, date: NaiveDate) -> Option<u32> {
         self.birth_date.and_then(|b| date.years_since(b))

@@ -63,8 +63,9 @@ pub struct EngineArgs {
     /// Maximum script function call depth.
     #[arg(long, env = "CLAIMSCRUB_MAX_CALL_LEVELS", default_value_t = 48)]
     pub max_call_levels: usize,
-    /// Maximum string length a script may build.
-    #[arg(long, env = "CLAIMSCRUB_MAX_STRING_SIZE", default_value_t = 65_536)]
+    /// Maximum string bytes a script may hold in one value (all the strings of a returned
+    /// findings array count together).
+    #[arg(long, env = "CLAIMSCRUB_MAX_STRING_SIZE", default_value_t = 1_048_576)]
     pub max_string_size: usize,
     /// Maximum array length a script may build.
     #[arg(long, env = "CLAIMSCRUB_MAX_ARRAY_SIZE", default_value_t = 100_000)]

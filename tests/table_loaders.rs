@@ -143,33 +143,7 @@ fn malformed_file_is_rejected_with_its_line_and_old_tables_stay() {
 async fn running_server_swaps_changed_tables() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    std::fs::create_dir_all(data.join("ncci")).unwrap();
-    std::fs::create_dir_all(data.join("icd10cm")).unwrap();
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    for f in [
-        "tables.toml",
-        "icd10cm/icd10cm_fy2026.tsv.gz",
-        "ncci/ptp_practitioner_sample.tsv",
-        "ncci/ptp_outpatient_hospital_sample.tsv",
-        "ncci/mue_practitioner_sample.tsv",
-        "ncci/mue_outpatient_hospital_sample.tsv",
-        "ncci/mue_dme_supplier_sample.tsv",
-        "ncci/aoc_sample.tsv",
-    ] {
-        std::fs::copy(bundled.join(f), data.join(f)).unwrap();
-    }
-    std::fs::create_dir_all(data.join("mce")).unwrap();
-    std::fs::create_dir_all(data.join("hcpcs")).unwrap();
-    std::fs::copy(
-        bundled.join("mce/mce_sample.tsv"),
-        data.join("mce/mce_sample.tsv"),
-    )
-    .unwrap();
-    std::fs::copy(
-        bundled.join("hcpcs/hcpcs_sample.tsv"),
-        data.join("hcpcs/hcpcs_sample.tsv"),
-    )
-    .unwrap();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data"), &data);
 
     let mut cfg = config(&bundled_rules());
     cfg.tables = Some(data.join("tables.toml"));
@@ -217,4 +191,18 @@ async fn running_server_swaps_changed_tables() {
     .await
     .expect("the new table is used");
     println!("table change picked up after {took:?}");
+}
+
+/// Copies a directory tree (the bundled data) so a test can change it.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -24,7 +24,9 @@ pub struct EngineLimits {
     pub max_call_levels: usize,
     /// Maximum expression nesting depth (global and in functions).
     pub max_expr_depth: usize,
-    /// Maximum string length in characters.
+    /// Maximum string length in bytes. Rhai applies it to the total of all strings held in one
+    /// value, so it also caps the text of all findings a rule returns at once: a 200-line claim
+    /// with hundreds of NCCI pairs returns a few hundred KiB of messages, hence 1 MiB.
     pub max_string_size: usize,
     /// Maximum array length.
     pub max_array_size: usize,
@@ -40,7 +42,7 @@ impl Default for EngineLimits {
             max_operations: 1_000_000,
             max_call_levels: 48,
             max_expr_depth: 64,
-            max_string_size: 64 * 1024,
+            max_string_size: 1024 * 1024,
             max_array_size: 100_000,
             max_map_size: 10_000,
             rule_timeout: Duration::from_millis(100),

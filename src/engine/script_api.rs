@@ -215,28 +215,9 @@ fn finding_map(message: ImmutableString) -> Map {
 /// units, charge, place of service and rendering provider), each group in line order, groups
 /// ordered by their first line. Hash-based: linear in the number of lines.
 fn duplicate_groups(claim: &Claim) -> Array {
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    let mut by_key = std::collections::HashMap::new();
-    for l in &claim.lines {
-        let key = (
-            l.procedure_code.as_str(),
-            &l.modifiers,
-            l.service_date,
-            l.service_date_to,
-            l.units.to_bits(),
-            l.charge_cents,
-            l.place_of_service.as_str(),
-            l.rendering_provider.npi.as_str(),
-        );
-        let slot = *by_key.entry(key).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[slot].push(l.number);
-    }
-    groups
+    claim
+        .duplicate_line_groups()
         .into_iter()
-        .filter(|g| g.len() > 1)
         .map(|g| {
             Dynamic::from(
                 g.into_iter()

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 
 use super::script_api::ScriptClaim;
-use crate::claim::Sex;
 use crate::claim::codes::{code_matches, dotted_icd10};
+use crate::claim::{Claim, Sex};
 use crate::tables::code::{date_of, day, pack_proc, unpack_proc};
-use crate::tables::{Kind, Window, setting_for};
+use crate::tables::{Kind, Tables, Window, setting_for};
 
 thread_local! {
     static CURRENT: RefCell<Option<ScriptClaim>> = const { RefCell::new(None) };
@@ -113,12 +113,36 @@ fn pair_bypass<'a>(a: &'a crate::claim::Line, b: &'a crate::claim::Line) -> Opti
     None
 }
 
-fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
-    let claim = c.claim();
-    let tables = c.tables();
+/// One NCCI PTP edit that applies to a line of a claim: the column-two line and every
+/// column-one line billed by the same provider on the same date.
+#[derive(Debug, Clone)]
+pub struct PtpHit<'a> {
+    /// Column-one code (packed).
+    pub column1: u32,
+    /// Column-two code (packed).
+    pub column2: u32,
+    /// The column-two line's number.
+    pub line: u32,
+    /// The column-one lines' numbers.
+    pub column1_lines: Vec<u32>,
+    /// The shared date of service.
+    pub date: chrono::NaiveDate,
+    /// Modifier indicator 0, 1 or 9.
+    pub modifier_indicator: u8,
+    /// CMS's rationale.
+    pub rationale: &'a str,
+    /// The edit's effective window.
+    pub window: Window,
+    /// The NCCI-associated modifier that bypasses the edit for every pairing, or "".
+    pub bypass: &'a str,
+}
+
+/// The PTP edits that apply to `claim` (indexed lookups per date and provider, no pair
+/// loops in scripts): what `claim.ptp_conflicts()` returns to rules, and the table version.
+pub fn ptp_hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a str) {
     let setting = setting_for(claim.claim_type);
     let Some(table) = tables.ptp(setting) else {
-        return Array::new();
+        return (Vec::new(), "");
     };
     let version = tables
         .version_of(Kind::NcciPtp, Some(setting))
@@ -140,7 +164,7 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
                 .push((i, code));
         }
     }
-    let mut out = Array::new();
+    let mut out = Vec::new();
     let mut edits = Vec::new();
     for ((date, _), lines) in groups {
         let mut codes: Vec<u32> = lines.iter().map(|(_, c)| *c).collect();
@@ -170,34 +194,53 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
                 } else {
                     ""
                 };
-                let mut m = Map::new();
-                m.insert("column1".into(), s(&unpack_proc(e.column1)));
-                m.insert("column2".into(), s(&unpack_proc(e.column2)));
-                m.insert("line".into(), Dynamic::from(i64::from(l2.number)));
-                m.insert(
-                    "column1_lines".into(),
-                    Dynamic::from(
-                        col1_lines
-                            .iter()
-                            .map(|i| Dynamic::from(i64::from(claim.lines[*i].number)))
-                            .collect::<Array>(),
-                    ),
-                );
-                m.insert("date".into(), s(&date.to_string()));
-                m.insert(
-                    "modifier_indicator".into(),
-                    Dynamic::from(i64::from(e.modifier_indicator)),
-                );
-                m.insert("rationale".into(), s(e.rationale));
-                m.insert("effective".into(), date_text(e.window.start));
-                m.insert("deletion".into(), date_text(e.window.end));
-                m.insert("bypass_modifier".into(), s(bypass));
-                m.insert("table_version".into(), s(version));
-                out.push(Dynamic::from(m));
+                out.push(PtpHit {
+                    column1: e.column1,
+                    column2: e.column2,
+                    line: l2.number,
+                    column1_lines: col1_lines.iter().map(|i| claim.lines[*i].number).collect(),
+                    date,
+                    modifier_indicator: e.modifier_indicator,
+                    rationale: e.rationale,
+                    window: e.window,
+                    bypass,
+                });
             }
         }
     }
-    out
+    (out, version)
+}
+
+fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
+    let (hits, version) = ptp_hits(c.claim(), c.tables());
+    hits.into_iter()
+        .map(|h| {
+            let mut m = Map::new();
+            m.insert("column1".into(), s(&unpack_proc(h.column1)));
+            m.insert("column2".into(), s(&unpack_proc(h.column2)));
+            m.insert("line".into(), Dynamic::from(i64::from(h.line)));
+            m.insert(
+                "column1_lines".into(),
+                Dynamic::from(
+                    h.column1_lines
+                        .iter()
+                        .map(|n| Dynamic::from(i64::from(*n)))
+                        .collect::<Array>(),
+                ),
+            );
+            m.insert("date".into(), s(&h.date.to_string()));
+            m.insert(
+                "modifier_indicator".into(),
+                Dynamic::from(i64::from(h.modifier_indicator)),
+            );
+            m.insert("rationale".into(), s(h.rationale));
+            m.insert("effective".into(), date_text(h.window.start));
+            m.insert("deletion".into(), date_text(h.window.end));
+            m.insert("bypass_modifier".into(), s(h.bypass));
+            m.insert("table_version".into(), s(version));
+            Dynamic::from(m)
+        })
+        .collect()
 }
 
 fn mue_on(code: &str, day: u16) -> Dynamic {
@@ -364,27 +407,39 @@ fn mce(code: &str) -> Dynamic {
     })
 }
 
-fn mce_conflicts(c: &mut ScriptClaim) -> Array {
-    let claim = c.claim();
-    let tables = c.tables();
+/// One Medicare Code Editor conflict of a claim's diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MceHit {
+    /// The diagnosis code.
+    pub code: String,
+    /// Its 1-based position on the claim.
+    pub position: usize,
+    /// "age", "sex" or "manifestation".
+    pub kind: &'static str,
+    /// The rule, in words.
+    pub rule: String,
+}
+
+/// The MCE age, sex and manifestation conflicts of `claim`: what `claim.mce_conflicts()`
+/// returns to rules, and the table version.
+pub fn mce_hits<'a>(claim: &Claim, tables: &'a Tables) -> (Vec<MceHit>, &'a str) {
     let Some(table) = tables.mce.as_deref() else {
-        return Array::new();
+        return (Vec::new(), "");
     };
     let version = tables.version_of(Kind::Mce, None).unwrap_or("");
     let age = claim.patient_age_on(claim.first_service_date());
-    let mut out = Array::new();
+    let mut out = Vec::new();
     for (i, dx) in claim.diagnoses.iter().enumerate() {
         let Some(flags) = table.get(&dx.code) else {
             continue;
         };
-        let mut push = |kind: &str, rule: String| {
-            let mut m = Map::new();
-            m.insert("code".into(), s(&dx.code));
-            m.insert("position".into(), Dynamic::from(i as i64 + 1));
-            m.insert("kind".into(), s(kind));
-            m.insert("rule".into(), s(&rule));
-            m.insert("table_version".into(), s(version));
-            out.push(Dynamic::from(m));
+        let mut push = |kind: &'static str, rule: String| {
+            out.push(MceHit {
+                code: dx.code.clone(),
+                position: i + 1,
+                kind,
+                rule,
+            })
         };
         if let (Some(edit), Some(age)) = (flags.age, age)
             && (age < u32::from(edit.min) || age > u32::from(edit.max))
@@ -411,7 +466,22 @@ fn mce_conflicts(c: &mut ScriptClaim) -> Array {
             );
         }
     }
-    out
+    (out, version)
+}
+
+fn mce_conflicts(c: &mut ScriptClaim) -> Array {
+    let (hits, version) = mce_hits(c.claim(), c.tables());
+    hits.into_iter()
+        .map(|h| {
+            let mut m = Map::new();
+            m.insert("code".into(), s(&h.code));
+            m.insert("position".into(), Dynamic::from(h.position as i64));
+            m.insert("kind".into(), s(h.kind));
+            m.insert("rule".into(), s(&h.rule));
+            m.insert("table_version".into(), s(version));
+            Dynamic::from(m)
+        })
+        .collect()
 }
 
 fn kind_of(name: &str) -> Option<Kind> {

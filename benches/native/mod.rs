@@ -1,0 +1,459 @@
+//! The bundled edit pack hand-written in plain Rust: the baseline the scripted rules are
+//! measured against (issue #7). Bench-only code, also compiled by `tests/native_baseline.rs`,
+//! which checks that it finds exactly what the scripts find.
+//!
+//! Each function mirrors one file in `rules/` and uses the same indexed table helpers the
+//! scripts call (`ptp_hits`, `mce_hits`, the table lookups), so the measured ratio is the cost
+//! of scripting, not of a different algorithm. Messages are not built: a finding here is the
+//! rule, the lines, the severity and the CARC — what the equality check compares.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{Months, NaiveDate};
+use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned};
+use claimscrub::claim::{Claim, ClaimType, Line, PayerType};
+use claimscrub::engine::table_api::{mce_hits, ptp_hits};
+use claimscrub::finding::Severity;
+use claimscrub::tables::code::{day, pack_proc};
+use claimscrub::tables::{Kind, Tables, setting_for};
+
+/// What the equality check compares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NativeFinding {
+    /// Rule id.
+    pub rule_id: &'static str,
+    /// Sorted, unique line numbers.
+    pub lines: Vec<u32>,
+    /// Severity name.
+    pub severity: &'static str,
+    /// CARC.
+    pub carc: &'static str,
+}
+
+fn f(
+    rule_id: &'static str,
+    mut lines: Vec<u32>,
+    severity: Severity,
+    carc: &'static str,
+) -> NativeFinding {
+    lines.sort_unstable();
+    lines.dedup();
+    NativeFinding {
+        rule_id,
+        lines,
+        severity: severity.as_str(),
+        carc,
+    }
+}
+
+/// Every rule of the pack on one claim, findings sorted.
+pub fn scrub(claim: &Claim, tables: &Tables, today: NaiveDate) -> Vec<NativeFinding> {
+    let mut out = Vec::new();
+    addon_code(claim, tables, &mut out);
+    charge_positive(claim, &mut out);
+    diagnosis_pointer(claim, &mut out);
+    duplicate_line(claim, &mut out);
+    future_date_of_service(claim, today, &mut out);
+    icd10_validity(claim, tables, &mut out);
+    mce_age_sex(claim, tables, &mut out);
+    modifier_conflicts(claim, &mut out);
+    mue(claim, tables, &mut out);
+    ncci_ptp(claim, tables, &mut out);
+    necessity(
+        claim,
+        "necessity-b12-folate",
+        &["82607", "82746"],
+        &[
+            "D51.*", "D52.*", "D53.*", "D64.9", "E53.8", "E56.*", "F01-F03", "G30.*", "G62.*",
+            "G63", "K90.*", "K91.2", "R41.*", "R53.8*", "Z79.899",
+        ],
+        &mut out,
+    );
+    necessity(
+        claim,
+        "necessity-hba1c",
+        &["83036", "83037"],
+        &[
+            "E08-E13", "O24.*", "R73.*", "R81", "Z79.4", "Z79.84", "E16.*", "E88.81",
+        ],
+        &mut out,
+    );
+    necessity(
+        claim,
+        "necessity-vitamin-d",
+        &["82306", "82652"],
+        &[
+            "E20.*", "E21.*", "E55.*", "E83.3*", "E83.51", "E83.52", "E84.*", "M81.*", "M83.*",
+            "M85.9", "N18.3*", "N18.4", "N18.5", "N18.6", "N25.81", "K90.*",
+        ],
+        &mut out,
+    );
+    npi_check_digit(claim, &mut out);
+    place_of_service(claim, &mut out);
+    procedure_code_validity(claim, tables, &mut out);
+    timely_filing(claim, today, &mut out);
+    units_positive(claim, &mut out);
+    out.sort();
+    out
+}
+
+fn lines_pointing_at(claim: &Claim, position: u32) -> Vec<u32> {
+    claim
+        .lines
+        .iter()
+        .filter(|l| l.diagnosis_pointers.contains(&position))
+        .map(|l| l.number)
+        .collect()
+}
+
+fn addon_code(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let Some(table) = tables.aoc.as_deref() else {
+        return;
+    };
+    let rows = |l: &Line| {
+        pack_proc(&l.procedure_code)
+            .map(|c| table.rows(c, day(l.service_date)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let mut primaries_on: BTreeMap<NaiveDate, u32> = BTreeMap::new();
+    for l in &claim.lines {
+        if rows(l).is_empty() {
+            *primaries_on.entry(l.service_date).or_default() += 1;
+        }
+    }
+    for l in &claim.lines {
+        let rows = rows(l);
+        if rows.is_empty() {
+            continue;
+        }
+        let edit_type = rows.iter().map(|r| r.edit_type).min().unwrap_or(1);
+        if edit_type == 1 || edit_type == 3 {
+            let has_primary = rows.iter().filter_map(|r| r.primary).any(|p| {
+                claim.lines.iter().any(|o| {
+                    o.service_date == l.service_date && pack_proc(&o.procedure_code) == Some(p)
+                })
+            });
+            if has_primary {
+                continue;
+            }
+            if edit_type == 1 {
+                out.push(f("addon-code", vec![l.number], Severity::Error, "CO-107"));
+            } else {
+                out.push(f("addon-code", vec![l.number], Severity::Warning, "CO-107"));
+            }
+        } else if !primaries_on.contains_key(&l.service_date) {
+            out.push(f("addon-code", vec![l.number], Severity::Warning, "CO-107"));
+        }
+    }
+}
+
+fn charge_positive(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    for l in &claim.lines {
+        if l.charge_cents <= 0 {
+            out.push(f(
+                "charge-positive",
+                vec![l.number],
+                Severity::Error,
+                "CO-16",
+            ));
+        }
+    }
+}
+
+fn diagnosis_pointer(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    if claim.claim_type != ClaimType::Professional {
+        return;
+    }
+    if claim.diagnoses.is_empty() {
+        out.push(f("diagnosis-pointer", vec![], Severity::Error, "CO-16"));
+        return;
+    }
+    let missing: Vec<u32> = claim
+        .lines
+        .iter()
+        .filter(|l| l.diagnosis_pointers.is_empty())
+        .map(|l| l.number)
+        .collect();
+    if !missing.is_empty() {
+        out.push(f("diagnosis-pointer", missing, Severity::Error, "CO-16"));
+    }
+}
+
+fn duplicate_line(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    for group in claim.duplicate_line_groups() {
+        out.push(f("duplicate-line", group, Severity::Error, "CO-18"));
+    }
+}
+
+fn billed(claim: &Claim, today: NaiveDate) -> NaiveDate {
+    claim.submission_date.unwrap_or(today)
+}
+
+fn future_date_of_service(claim: &Claim, today: NaiveDate, out: &mut Vec<NativeFinding>) {
+    let billed = billed(claim, today);
+    let late: Vec<u32> = claim
+        .lines
+        .iter()
+        .filter(|l| l.service_date_to.unwrap_or(l.service_date) > billed)
+        .map(|l| l.number)
+        .collect();
+    if !late.is_empty() {
+        out.push(f("future-date-of-service", late, Severity::Error, "CO-110"));
+    }
+}
+
+fn icd10_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let Some(set) = tables.icd10_for(claim.first_service_date()) else {
+        return;
+    };
+    for (i, dx) in claim.diagnoses.iter().enumerate() {
+        let compact: String = dx.code.chars().filter(|c| *c != '.').collect();
+        let entry = set.table.get(&compact);
+        if entry.is_some_and(|e| e.billable) {
+            continue;
+        }
+        if entry.is_none() && tables.is_partial(Kind::Icd10cm) && !set.table.has_children(&compact)
+        {
+            continue;
+        }
+        let lines = lines_pointing_at(claim, i as u32 + 1);
+        let needs_more = entry.is_some() || set.table.has_children(&compact);
+        let carc = if needs_more { "CO-16" } else { "CO-146" };
+        out.push(f("icd10-validity", lines, Severity::Error, carc));
+    }
+}
+
+fn mce_age_sex(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    for hit in mce_hits(claim, tables).0 {
+        let carc = match hit.kind {
+            "age" => "CO-9",
+            "sex" => "CO-10",
+            _ => "CO-16",
+        };
+        let lines = lines_pointing_at(claim, hit.position as u32);
+        out.push(f("mce-age-sex", lines, Severity::Error, carc));
+    }
+}
+
+fn modifier_conflicts(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    let is_em = |code: &str| {
+        [
+            "99202-99499",
+            "92002-92014",
+            "G0463",
+            "G0402",
+            "G0438",
+            "G0439",
+        ]
+        .iter()
+        .any(|p| code_matches(code, p))
+    };
+    for l in &claim.lines {
+        let has = |m: &str| l.modifiers.iter().any(|x| x == m);
+        let any = |ms: &[&str]| ms.iter().any(|m| has(m));
+        let mut problems = 0;
+        problems += usize::from(has("26") && has("TC"));
+        problems += usize::from(has("50") && any(&["LT", "RT"]));
+        problems += usize::from(has("59") && any(&["XE", "XS", "XP", "XU"]));
+        problems += usize::from(has("25") && !is_em(&l.procedure_code));
+        for (i, m) in l.modifiers.iter().enumerate() {
+            problems += usize::from(l.modifiers[..i].contains(m));
+        }
+        for _ in 0..problems {
+            out.push(f(
+                "modifier-conflicts",
+                vec![l.number],
+                Severity::Error,
+                "CO-4",
+            ));
+        }
+    }
+}
+
+fn mue(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let Some(table) = tables.mue(setting_for(claim.claim_type)) else {
+        return;
+    };
+    let mut per_day: BTreeMap<(&str, NaiveDate), (f64, Vec<u32>, u32)> = BTreeMap::new();
+    for l in &claim.lines {
+        let Some(code) = pack_proc(&l.procedure_code) else {
+            continue;
+        };
+        let Some((row, _)) = table.get(code, day(l.service_date)) else {
+            continue;
+        };
+        if row.indicator == 1 {
+            if l.units > f64::from(row.value) {
+                out.push(f("mue", vec![l.number], Severity::Error, "CO-151"));
+            }
+        } else {
+            let e = per_day
+                .entry((l.procedure_code.as_str(), l.service_date))
+                .or_insert((0.0, Vec::new(), row.value));
+            e.0 += l.units;
+            e.1.push(l.number);
+        }
+    }
+    for (units, lines, value) in per_day.into_values() {
+        if units > f64::from(value) {
+            out.push(f("mue", lines, Severity::Error, "CO-151"));
+        }
+    }
+}
+
+fn ncci_ptp(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    for hit in ptp_hits(claim, tables).0 {
+        if hit.modifier_indicator == 9 || (hit.modifier_indicator == 1 && !hit.bypass.is_empty()) {
+            continue;
+        }
+        let mut lines = hit.column1_lines.clone();
+        lines.push(hit.line);
+        let carc = if hit.modifier_indicator == 0 {
+            "CO-236"
+        } else {
+            "CO-97"
+        };
+        out.push(f("ncci-ptp", lines, Severity::Error, carc));
+    }
+}
+
+fn necessity(
+    claim: &Claim,
+    rule_id: &'static str,
+    codes: &[&str],
+    covered: &[&str],
+    out: &mut Vec<NativeFinding>,
+) {
+    if claim.payer_type != PayerType::Medicare {
+        return;
+    }
+    for l in &claim.lines {
+        if !codes.iter().any(|c| code_matches(&l.procedure_code, c)) {
+            continue;
+        }
+        let supported = l.diagnosis_pointers.iter().any(|p| {
+            let dx = &claim.diagnoses[*p as usize - 1].code;
+            covered.iter().any(|c| code_matches(dx, c))
+        });
+        if supported {
+            continue;
+        }
+        let has = |m: &str| l.modifiers.iter().any(|x| x == m);
+        let (severity, carc) = if has("GA") {
+            (Severity::Info, "PR-50")
+        } else if has("GZ") {
+            (Severity::Warning, "CO-50")
+        } else if has("GY") {
+            (Severity::Info, "PR-96")
+        } else {
+            (Severity::Error, "CO-50")
+        };
+        out.push(f(rule_id, vec![l.number], severity, carc));
+    }
+}
+
+fn npi_check_digit(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    let npi = &claim.billing_provider.npi;
+    if npi.is_empty() || !npi_check_digit_ok(npi) {
+        out.push(f("npi-check-digit", vec![], Severity::Error, "CO-16"));
+    }
+    let mut bad: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for l in &claim.lines {
+        let npi = l.rendering_provider.npi.as_str();
+        if !npi.is_empty() && !npi_check_digit_ok(npi) {
+            bad.entry(npi).or_default().push(l.number);
+        }
+    }
+    for lines in bad.into_values() {
+        out.push(f("npi-check-digit", lines, Severity::Error, "CO-16"));
+    }
+}
+
+fn place_of_service(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    if claim.claim_type != ClaimType::Professional {
+        return;
+    }
+    let mut missing = Vec::new();
+    let mut invalid: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for l in &claim.lines {
+        let pos = l.place_of_service.as_str();
+        if pos.is_empty() {
+            missing.push(l.number);
+        } else if !pos_assigned(pos) {
+            invalid.entry(pos).or_default().push(l.number);
+        }
+    }
+    if !missing.is_empty() {
+        out.push(f("place-of-service", missing, Severity::Error, "CO-16"));
+    }
+    for lines in invalid.into_values() {
+        out.push(f("place-of-service", lines, Severity::Error, "CO-16"));
+    }
+}
+
+fn procedure_code_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let Some(table) = tables.hcpcs.as_deref() else {
+        return;
+    };
+    let partial = tables.is_partial(Kind::Hcpcs);
+    for l in &claim.lines {
+        if !code_matches(&l.procedure_code, "A0000-V9999") {
+            continue;
+        }
+        let entry = pack_proc(&l.procedure_code).and_then(|k| table.get(k));
+        match entry {
+            None if partial => continue,
+            Some(e) if e.window.contains(day(l.service_date)) => continue,
+            _ => out.push(f(
+                "procedure-code-validity",
+                vec![l.number],
+                Severity::Error,
+                "CO-181",
+            )),
+        }
+    }
+}
+
+fn timely_filing(claim: &Claim, today: NaiveDate, out: &mut Vec<NativeFinding>) {
+    if claim.payer_type != PayerType::Medicare {
+        return;
+    }
+    let billed = billed(claim, today);
+    let (mut late, mut soon) = (Vec::new(), Vec::new());
+    for l in &claim.lines {
+        let start = if claim.claim_type == ClaimType::Institutional {
+            claim.last_service_date()
+        } else {
+            l.service_date
+        };
+        let Some(limit) = start.checked_add_months(Months::new(12)) else {
+            continue;
+        };
+        if billed > limit {
+            late.push(l.number);
+        } else if (limit - billed).num_days() <= 30 {
+            soon.push(l.number);
+        }
+    }
+    if !late.is_empty() {
+        out.push(f("timely-filing", late, Severity::Error, "CO-29"));
+    }
+    if !soon.is_empty() {
+        out.push(f("timely-filing", soon, Severity::Info, "CO-29"));
+    }
+}
+
+fn units_positive(claim: &Claim, out: &mut Vec<NativeFinding>) {
+    for l in &claim.lines {
+        if l.units <= 0.0 {
+            out.push(f(
+                "units-positive",
+                vec![l.number],
+                Severity::Error,
+                "CO-16",
+            ));
+        }
+    }
+}
