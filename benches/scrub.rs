@@ -148,6 +148,18 @@ fn bench(c: &mut Criterion) {
             claim.id
         );
     }
+    let mut fired_by: std::collections::BTreeMap<&str, usize> = Default::default();
+    for claim in &mix {
+        let mut ids: Vec<&str> = native::scrub(claim, &tables, as_of)
+            .iter()
+            .map(|f| f.rule_id)
+            .collect();
+        ids.dedup();
+        for id in ids {
+            *fired_by.entry(id).or_default() += 1;
+        }
+    }
+    println!("claims of the mix each rule fires on: {fired_by:?}");
     let script_us = mean_micros(&mix, |c| {
         std::hint::black_box(eval.scrub(&set, tables.clone(), c.clone(), as_of));
     });

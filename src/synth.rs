@@ -1,16 +1,20 @@
 //! Synthetic claims for benchmarks and the load generator: a deterministic mix of typical
-//! professional claims (office visits, labs, therapy, injections, imaging), mostly 1–12 lines
-//! with a few 50- and 200-line claims, a share of them carrying a pair that fires an edit.
+//! professional claims (office visits, labs, therapy, injections, imaging) made of encounters
+//! of 1-6 services on successive days, mostly 1–12 lines with a few 50- and 200-line claims,
+//! 30% of them carrying a pair that fires an edit.
 //! Never used to score real claims.
 
 use crate::proto::v1 as pb;
 
-/// Codes of a typical professional claim mix.
-pub const CODES: &[&str] = &[
-    "99213", "99214", "99212", "99204", "36415", "85025", "80061", "84443", "97110", "97140",
-    "97112", "96372", "J1100", "71046", "73562", "93000", "81002", "87880", "90471", "90686",
-    "G0439",
+/// Office visits: at most one per encounter (NCCI pairs E/M codes with each other).
+pub const EM: &[&str] = &["99213", "99214", "99212", "99204"];
+/// Other services of a typical professional mix (labs, therapy, injections, imaging).
+pub const SERVICES: &[&str] = &[
+    "36415", "85025", "80061", "84443", "97110", "97140", "97112", "J1100", "71046", "73562",
+    "93000", "81002", "87880", "90686",
 ];
+/// Services NCCI bundles into a same-day office visit: only in encounters without one.
+pub const WITHOUT_EM: &[&str] = &["96372", "90471", "G0439"];
 /// Pairs that fire an edit (NCCI PTP, add-on code) when injected.
 pub const FIRING: &[(&str, &str)] = &[
     ("80053", "82947"),
@@ -49,12 +53,31 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
             present_on_admission: String::new(),
         })
         .collect();
-    let mut codes: Vec<&str> = (0..lines).map(|_| rng.pick(CODES)).collect();
+    // Encounters on successive earlier days, 1-6 distinct services each: clean unless a
+    // firing pair is injected into the first one.
+    let mut codes: Vec<(&str, u64)> = Vec::with_capacity(lines);
+    let mut day = 0u64;
+    while codes.len() < lines {
+        let size = (1 + rng.next_u64() % 6).min((lines - codes.len()) as u64) as usize;
+        let with_em = rng.next_u64() % 3 != 0;
+        let mut pool: Vec<&str> = SERVICES.to_vec();
+        if with_em {
+            codes.push((rng.pick(EM), day));
+        } else {
+            pool.extend_from_slice(WITHOUT_EM);
+        }
+        while codes.iter().filter(|(_, d)| *d == day).count() < size {
+            let i = (rng.next_u64() % pool.len() as u64) as usize;
+            codes.push((pool.swap_remove(i), day));
+        }
+        day += 1;
+    }
     if firing && lines >= 2 {
         let (a, b) = FIRING[(rng.next_u64() % FIRING.len() as u64) as usize];
-        codes[0] = a;
-        codes[1] = b;
+        codes[0] = (a, 0);
+        codes[1] = (b, 0);
     }
+    let base = chrono::NaiveDate::from_ymd_opt(2024, 7, 15).expect("valid date");
     let n_dx = dx.len() as u32;
     pb::Claim {
         claim_id: format!("SYN-{id}"),
@@ -76,12 +99,12 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
         lines: codes
             .iter()
             .enumerate()
-            .map(|(i, code)| pb::ServiceLine {
+            .map(|(i, (code, day))| pb::ServiceLine {
                 line_number: i as u32 + 1,
                 procedure_code: code.to_string(),
                 units: 1.0,
                 charge_cents: 10_000,
-                service_date: "2024-07-15".into(),
+                service_date: (base - chrono::Days::new(*day)).to_string(),
                 diagnosis_pointers: vec![1 + (i as u32 % n_dx)],
                 ..Default::default()
             })
