@@ -59,7 +59,7 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
     let mut day = 0u64;
     while codes.len() < lines {
         let size = (1 + rng.next_u64() % 6).min((lines - codes.len()) as u64) as usize;
-        let with_em = rng.next_u64() % 3 != 0;
+        let with_em = !rng.next_u64().is_multiple_of(3);
         let mut pool: Vec<&str> = SERVICES.to_vec();
         if with_em {
             codes.push((rng.pick(EM), day));
