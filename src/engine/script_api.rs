@@ -13,6 +13,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 use crate::claim::Claim;
 use crate::claim::codes::{code_matches, npi_check_digit_ok};
 use crate::tables::Tables;
+use crate::tables::code::iso;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -93,7 +94,7 @@ fn s(text: &str) -> ImmutableString {
 }
 
 fn date_str(d: Option<NaiveDate>) -> ImmutableString {
-    d.map(|d| s(&d.to_string())).unwrap_or_default()
+    d.map(|d| s(&iso(d))).unwrap_or_default()
 }
 
 impl ScriptClaim {
@@ -126,7 +127,7 @@ impl ScriptClaim {
                     modifiers: l.modifiers.iter().map(|m| Dynamic::from(s(m))).collect(),
                     units: l.units,
                     charge_cents: l.charge_cents,
-                    date: s(&l.service_date.to_string()),
+                    date: s(&iso(l.service_date)),
                     date_to: date_str(l.service_date_to),
                     pointers: l
                         .diagnosis_pointers
@@ -158,9 +159,9 @@ impl ScriptClaim {
             prior_authorization: s(&claim.prior_authorization),
             billing_npi: s(&claim.billing_provider.npi),
             rendering_npi: s(&claim.rendering_provider.npi),
-            today: s(&today.to_string()),
-            first_service_date: s(&claim.first_service_date().to_string()),
-            last_service_date: s(&claim.last_service_date().to_string()),
+            today: s(&iso(today)),
+            first_service_date: s(&iso(claim.first_service_date())),
+            last_service_date: s(&iso(claim.last_service_date())),
             lines,
             diagnoses,
             diagnosis_codes,
@@ -192,8 +193,11 @@ fn runtime_error(message: String) -> Box<EvalAltResult> {
 
 /// Parses a script date string, with an error message a rule author understands.
 fn parse_date(text: &str) -> Fallible<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| runtime_error("a date is not in YYYY-MM-DD form".into()))
+    let t = text.trim();
+    (t.len() == 10)
+        .then(|| crate::tables::code::parse_date(t))
+        .flatten()
+        .ok_or_else(|| runtime_error("a date is not in YYYY-MM-DD form".into()))
 }
 
 fn age_on(claim: &Claim, date: NaiveDate) -> i64 {
@@ -334,8 +338,9 @@ pub fn register(engine: &mut Engine) {
             "has_code_on",
             |c: &mut ScriptClaim, codes: Array, date: &str| {
                 let wanted: Vec<ImmutableString> = strings(&codes).collect();
+                let date = crate::tables::code::parse_date(date);
                 c.0.claim.lines.iter().any(|l| {
-                    l.service_date.to_string() == date
+                    Some(l.service_date) == date
                         && wanted
                             .iter()
                             .any(|w| w.eq_ignore_ascii_case(&l.procedure_code))
@@ -437,7 +442,7 @@ pub fn register(engine: &mut Engine) {
                             .ok_or_else(|| runtime_error("date out of range".into()))?,
                     )
                     .ok_or_else(|| runtime_error("date out of range".into()))?;
-                Ok(s(&d.to_string()))
+                Ok(s(&iso(d)))
             },
         )
         .register_fn(
@@ -451,7 +456,7 @@ pub fn register(engine: &mut Engine) {
                     d.checked_sub_months(n)
                 }
                 .ok_or_else(|| runtime_error("date out of range".into()))?;
-                Ok(s(&d.to_string()))
+                Ok(s(&iso(d)))
             },
         );
 }

@@ -11,7 +11,7 @@ use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use super::script_api::ScriptClaim;
 use crate::claim::codes::{code_matches, dotted_icd10};
 use crate::claim::{Claim, Sex};
-use crate::tables::code::{date_of, day, pack_proc, unpack_proc};
+use crate::tables::code::{date_of, day, iso, pack_proc, unpack_proc};
 use crate::tables::{Kind, Tables, Window, setting_for};
 
 thread_local! {
@@ -59,7 +59,7 @@ fn s(text: &str) -> Dynamic {
 }
 
 fn date_text(d: u16) -> Dynamic {
-    date_of(d).map_or_else(|| s(""), |d| s(&d.to_string()))
+    date_of(d).map_or_else(|| s(""), |d| s(&iso(d)))
 }
 
 fn parse_day(date: &str) -> Option<u16> {
@@ -228,7 +228,7 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
                         .collect::<Array>(),
                 ),
             );
-            m.insert("date".into(), s(&h.date.to_string()));
+            m.insert("date".into(), s(&iso(h.date)));
             m.insert(
                 "modifier_indicator".into(),
                 Dynamic::from(i64::from(h.modifier_indicator)),
@@ -237,6 +237,181 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
             m.insert("effective".into(), date_text(h.window.start));
             m.insert("deletion".into(), date_text(h.window.end));
             m.insert("bypass_modifier".into(), s(h.bypass));
+            m.insert("table_version".into(), s(version));
+            Dynamic::from(m)
+        })
+        .collect()
+}
+
+/// Units of one code counted against its MUE: one line (MAI 1) or every line of the code on
+/// one date (MAI 2 and 3).
+#[derive(Debug, Clone)]
+pub struct MueCount<'a> {
+    /// The code.
+    pub code: &'a str,
+    /// The date of service.
+    pub date: chrono::NaiveDate,
+    /// Units counted (summed per date for MAI 2 and 3).
+    pub units: f64,
+    /// The lines counted.
+    pub lines: Vec<u32>,
+    /// The MUE value.
+    pub value: u32,
+    /// MUE adjudication indicator 1, 2 or 3.
+    pub indicator: u8,
+    /// CMS's rationale.
+    pub rationale: &'a str,
+}
+
+/// Every line's units counted as CMS applies its MUE (MAI 1 per line; MAI 2/3 per code and
+/// date, summed), in claim order of first line; codes without an MUE are left out. What
+/// `claim.mue_units()` returns to rules, and the table version.
+pub fn mue_counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &'a str) {
+    let setting = setting_for(claim.claim_type);
+    let Some(table) = tables.mue(setting) else {
+        return (Vec::new(), "");
+    };
+    let version = tables.version_of(Kind::Mue, Some(setting)).unwrap_or("");
+    let mut out: Vec<MueCount<'a>> = Vec::new();
+    let mut per_day: std::collections::HashMap<(&str, chrono::NaiveDate), usize> =
+        std::collections::HashMap::new();
+    for l in &claim.lines {
+        let Some((row, rationale)) =
+            pack_proc(&l.procedure_code).and_then(|c| table.get(c, day(l.service_date)))
+        else {
+            continue;
+        };
+        if row.indicator != 1
+            && let Some(&i) = per_day.get(&(l.procedure_code.as_str(), l.service_date))
+        {
+            out[i].units += l.units;
+            out[i].lines.push(l.number);
+            continue;
+        }
+        if row.indicator != 1 {
+            per_day.insert((l.procedure_code.as_str(), l.service_date), out.len());
+        }
+        out.push(MueCount {
+            code: &l.procedure_code,
+            date: l.service_date,
+            units: l.units,
+            lines: vec![l.number],
+            value: row.value,
+            indicator: row.indicator,
+            rationale,
+        });
+    }
+    (out, version)
+}
+
+fn mue_units(c: &mut ScriptClaim) -> Array {
+    let (counts, version) = mue_counts(c.claim(), c.tables());
+    counts
+        .into_iter()
+        .map(|m| {
+            let mut map = Map::new();
+            map.insert("code".into(), s(m.code));
+            map.insert("date".into(), s(&iso(m.date)));
+            map.insert("units".into(), Dynamic::from(m.units));
+            map.insert(
+                "lines".into(),
+                Dynamic::from(
+                    m.lines
+                        .iter()
+                        .map(|n| Dynamic::from(i64::from(*n)))
+                        .collect::<Array>(),
+                ),
+            );
+            map.insert("value".into(), Dynamic::from(i64::from(m.value)));
+            map.insert("indicator".into(), Dynamic::from(i64::from(m.indicator)));
+            map.insert("rationale".into(), s(m.rationale));
+            map.insert("table_version".into(), s(version));
+            Dynamic::from(map)
+        })
+        .collect()
+}
+
+/// An add-on code line with what its AOC edit needs to know about the same date.
+#[derive(Debug, Clone)]
+pub struct AddonLine<'a> {
+    /// The add-on line.
+    pub line: &'a crate::claim::Line,
+    /// AOC edit type 1, 2 or 3 (the lowest of its rows).
+    pub edit_type: u8,
+    /// The primary codes CMS lists (packed).
+    pub primaries: Vec<u32>,
+    /// One of the listed primaries is billed on the same date.
+    pub primary_billed: bool,
+    /// Some procedure that is not an add-on code is billed on the same date.
+    pub other_procedure_billed: bool,
+}
+
+/// Every add-on code line of the claim (AOC rows in force on its date), with whether its
+/// primaries are billed that day: what `claim.addon_lines()` returns, and the table version.
+pub fn addon_lines<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<AddonLine<'a>>, &'a str) {
+    let Some(table) = tables.aoc.as_deref() else {
+        return (Vec::new(), "");
+    };
+    let version = tables.version_of(Kind::Aoc, None).unwrap_or("");
+    let all_rows: Vec<Option<(u32, Vec<&crate::tables::aoc::AocRow>)>> = claim
+        .lines
+        .iter()
+        .map(|l| {
+            let code = pack_proc(&l.procedure_code)?;
+            let rows: Vec<_> = table.rows(code, day(l.service_date)).collect();
+            (!rows.is_empty()).then_some((code, rows))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (l, r) in claim.lines.iter().zip(&all_rows) {
+        let Some((_, rows)) = r else {
+            continue;
+        };
+        let primaries: Vec<u32> = rows.iter().filter_map(|r| r.primary).collect();
+        let same_day = || {
+            claim
+                .lines
+                .iter()
+                .zip(&all_rows)
+                .filter(move |(o, _)| o.service_date == l.service_date)
+        };
+        out.push(AddonLine {
+            line: l,
+            edit_type: rows.iter().map(|r| r.edit_type).min().unwrap_or(1),
+            primary_billed: same_day().any(|(o, _)| {
+                pack_proc(&o.procedure_code).is_some_and(|c| primaries.contains(&c))
+            }),
+            other_procedure_billed: same_day().any(|(_, r)| r.is_none()),
+            primaries,
+        });
+    }
+    (out, version)
+}
+
+fn addon_lines_fn(c: &mut ScriptClaim) -> Array {
+    let (lines, version) = addon_lines(c.claim(), c.tables());
+    lines
+        .into_iter()
+        .map(|a| {
+            let mut m = Map::new();
+            m.insert("line".into(), Dynamic::from(i64::from(a.line.number)));
+            m.insert("code".into(), s(&a.line.procedure_code));
+            m.insert("date".into(), s(&iso(a.line.service_date)));
+            m.insert("edit_type".into(), Dynamic::from(i64::from(a.edit_type)));
+            m.insert(
+                "primaries".into(),
+                Dynamic::from(
+                    a.primaries
+                        .iter()
+                        .map(|p| s(&unpack_proc(*p)))
+                        .collect::<Array>(),
+                ),
+            );
+            m.insert("primary_billed".into(), Dynamic::from(a.primary_billed));
+            m.insert(
+                "other_procedure_billed".into(),
+                Dynamic::from(a.other_procedure_billed),
+            );
             m.insert("table_version".into(), s(version));
             Dynamic::from(m)
         })
@@ -493,6 +668,8 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_fn("ptp_conflicts", ptp_conflicts)
         .register_fn("mce_conflicts", mce_conflicts)
+        .register_fn("mue_units", mue_units)
+        .register_fn("addon_lines", addon_lines_fn)
         .register_fn("mue", |code: &str| mue_on(code, first_day()))
         .register_fn("mue", |code: &str, date: &str| {
             parse_day(date).map_or(Dynamic::UNIT, |d| mue_on(code, d))
