@@ -27,6 +27,7 @@ const FUNCTIONS: &[&str] = &[
     "mce_conflicts",
     "mue",
     "mue_units",
+    "mue_excess",
     "addon",
     "addon_lines",
     "addon_primaries",

@@ -89,8 +89,18 @@ pub struct DiagnosisView {
     position: i64,
 }
 
+thread_local! {
+    /// One shared empty string: most optional claim fields are empty, and each
+    /// `ImmutableString::from("")` would be its own allocation.
+    static EMPTY: ImmutableString = ImmutableString::from("");
+}
+
 fn s(text: &str) -> ImmutableString {
-    ImmutableString::from(text)
+    if text.is_empty() {
+        EMPTY.with(Clone::clone)
+    } else {
+        ImmutableString::from(text)
+    }
 }
 
 fn date_str(d: Option<NaiveDate>) -> ImmutableString {

@@ -304,10 +304,11 @@ pub fn mue_counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>
     (out, version)
 }
 
-fn mue_units(c: &mut ScriptClaim) -> Array {
+fn mue_units(c: &mut ScriptClaim, only_excess: bool) -> Array {
     let (counts, version) = mue_counts(c.claim(), c.tables());
     counts
         .into_iter()
+        .filter(|m| !only_excess || m.units > f64::from(m.value))
         .map(|m| {
             let mut map = Map::new();
             map.insert("code".into(), s(m.code));
@@ -378,9 +379,8 @@ pub fn addon_lines<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<AddonLine<'
         out.push(AddonLine {
             line: l,
             edit_type: rows.iter().map(|r| r.edit_type).min().unwrap_or(1),
-            primary_billed: same_day().any(|(o, _)| {
-                pack_proc(&o.procedure_code).is_some_and(|c| primaries.contains(&c))
-            }),
+            primary_billed: same_day()
+                .any(|(o, _)| pack_proc(&o.procedure_code).is_some_and(|c| primaries.contains(&c))),
             other_procedure_billed: same_day().any(|(_, r)| r.is_none()),
             primaries,
         });
@@ -668,7 +668,8 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_fn("ptp_conflicts", ptp_conflicts)
         .register_fn("mce_conflicts", mce_conflicts)
-        .register_fn("mue_units", mue_units)
+        .register_fn("mue_units", |c: &mut ScriptClaim| mue_units(c, false))
+        .register_fn("mue_excess", |c: &mut ScriptClaim| mue_units(c, true))
         .register_fn("addon_lines", addon_lines_fn)
         .register_fn("mue", |code: &str| mue_on(code, first_day()))
         .register_fn("mue", |code: &str, date: &str| {
