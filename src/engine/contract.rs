@@ -3,8 +3,8 @@
 //!
 //! `medicare` is a map: `allowed` (cents after every CMS adjustment and the lower-of-charge
 //! rule, or `()` when Medicare cannot price the line), `fee` (cents before the lower-of rule,
-//! or `()`), `priced` (bool), `reason` (why unpriced or zero), `trace` (array of steps) and
-//! `version` (the PFS tables used). `price` returns:
+//! or `()`), `priced` (bool), `reason` (why unpriced or zero) and `version` (the PFS tables
+//! used). The Medicare calculation steps stay in the line's trace, before the contract's. `price` returns:
 //! - `()` — the contract has no term for this line: the Medicare price stands;
 //! - an integer — the contract amount in cents;
 //! - `#{ amount: cents, trace: "…" }` — the amount with a trace step a biller can follow;
@@ -50,10 +50,6 @@ fn medicare_map(p: &LinePrice) -> Map {
         Dynamic::from_bool(p.allowed_cents.is_some()),
     );
     m.insert("reason".into(), Dynamic::from(p.reason.clone()));
-    m.insert(
-        "trace".into(),
-        Dynamic::from_array(p.trace.iter().map(|t| Dynamic::from(t.clone())).collect()),
-    );
     m.insert("version".into(), Dynamic::from(p.schedule_version.clone()));
     m
 }
@@ -268,7 +264,6 @@ fn fee_schedule(name: &str, line: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltR
     let Some(line) = line.try_cast::<super::script_api::ScriptLine>() else {
         return Err("fee_schedule(name, line): the second argument must be a claim line".into());
     };
-    let number = line.number();
     super::table_api::with_current(|c| {
         let tables = c.tables();
         let Some(fees) = tables.fees.get(name) else {
@@ -283,12 +278,7 @@ fn fee_schedule(name: &str, line: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltR
             )
             .into());
         };
-        let Some(l) = c
-            .claim()
-            .lines
-            .iter()
-            .find(|l| i64::from(l.number) == number)
-        else {
+        let Some(l) = c.claim().lines.get(line.index()) else {
             return Ok(Dynamic::UNIT);
         };
         let Some(code) = pack_proc(&l.procedure_code) else {

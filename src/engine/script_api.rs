@@ -55,6 +55,11 @@ impl ScriptLine {
         self.0.number
     }
 
+    /// The line's position in the claim (0-based).
+    pub fn index(&self) -> usize {
+        self.0.index
+    }
+
     /// The line's units.
     pub fn units(&self) -> f64 {
         self.0.units
@@ -63,6 +68,7 @@ impl ScriptLine {
 
 /// Pre-built script values for one line.
 pub struct LineView {
+    index: usize,
     number: i64,
     code: ImmutableString,
     modifiers: Array,
@@ -130,8 +136,10 @@ impl ScriptClaim {
         let lines = claim
             .lines
             .iter()
-            .map(|l| {
+            .enumerate()
+            .map(|(index, l)| {
                 Dynamic::from(ScriptLine(Arc::new(LineView {
+                    index,
                     number: i64::from(l.number),
                     code: s(&l.procedure_code),
                     modifiers: l.modifiers.iter().map(|m| Dynamic::from(s(m))).collect(),
