@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use arc_swap::ArcSwap;
 
 use super::manifest::{self, Entry, Format, Kind, Setting};
-use super::read::{TableError, open};
+use super::read::{Input, TableError, open};
 use super::{
     Dated, NamedFees, TableVersion, Tables, Window, aoc, fee, hcpcs, icd10, mce, mue, pfs, ptp,
 };
@@ -88,98 +88,79 @@ fn load_group(kind: Kind, entries: &[&Entry]) -> Result<Loaded, TableError> {
         Kind::Icd10cm => &|n: &str| n.ends_with(".txt") && n.contains("order"),
         _ => &|n: &str| n.ends_with(".txt"),
     };
-    let inputs = |e: &Entry| open(&e.path, zip_filter);
+    // Reads every input of every entry into one table with `read(table, format, input)`.
+    fn each<T: Default>(
+        entries: &[&Entry],
+        zip_filter: &dyn Fn(&str) -> bool,
+        mut read: impl FnMut(&mut T, Format, &mut Input) -> Result<(), TableError>,
+    ) -> Result<T, TableError> {
+        let mut table = T::default();
+        for e in entries {
+            for mut input in open(&e.path, zip_filter)? {
+                read(&mut table, e.format, &mut input)?;
+            }
+        }
+        Ok(table)
+    }
+    let f = zip_filter;
     Ok(match kind {
         Kind::NcciPtp => {
-            let mut b = ptp::PtpBuilder::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    match e.format {
-                        Format::Cms => b.load_cms(&mut input)?,
-                        Format::Tsv => b.load_tsv(&mut input)?,
-                    }
-                }
-            }
+            let b = each(
+                entries,
+                f,
+                |b: &mut ptp::PtpBuilder, format, i| match format {
+                    Format::Cms => b.load_cms(i),
+                    Format::Tsv => b.load_tsv(i),
+                },
+            )?;
             Loaded::Ptp(Arc::new(b.build()))
         }
-        Kind::Mue => {
-            let mut t = mue::MueTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    match e.format {
-                        Format::Cms => t.load_cms(&mut input)?,
-                        Format::Tsv => t.load_tsv(&mut input)?,
-                    }
-                }
-            }
-            Loaded::Mue(Arc::new(t))
-        }
-        Kind::Aoc => {
-            let mut t = aoc::AocTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load(&mut input)?;
-                }
-            }
-            Loaded::Aoc(Arc::new(t))
-        }
-        Kind::Icd10cm => {
-            let mut t = icd10::Icd10Table::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    match e.format {
-                        Format::Cms => t.load_cms(&mut input)?,
-                        Format::Tsv => t.load_tsv(&mut input)?,
-                    }
-                }
-            }
-            Loaded::Icd10(Arc::new(t))
-        }
-        Kind::Mce => {
-            let mut t = mce::MceTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load_tsv(&mut input)?;
-                }
-            }
-            Loaded::Mce(Arc::new(t))
-        }
-        Kind::Hcpcs => {
-            let mut t = hcpcs::HcpcsTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load_tsv(&mut input)?;
-                }
-            }
-            Loaded::Hcpcs(Arc::new(t))
-        }
-        Kind::PfsRvu => {
-            let mut t = pfs::RvuTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load_cms(&mut input)?;
-                }
-            }
-            Loaded::Rvu(Arc::new(t))
-        }
-        Kind::PfsGpci => {
-            let mut t = pfs::GpciTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load_cms(&mut input)?;
-                }
-            }
-            Loaded::Gpci(Arc::new(t))
-        }
-        Kind::FeeSchedule => {
-            let mut t = fee::FeeTable::default();
-            for e in entries {
-                for mut input in inputs(e)? {
-                    t.load_tsv(&mut input)?;
-                }
-            }
-            Loaded::Fees(Arc::new(t))
-        }
+        Kind::Mue => Loaded::Mue(Arc::new(each(
+            entries,
+            f,
+            |t: &mut mue::MueTable, format, i| match format {
+                Format::Cms => t.load_cms(i),
+                Format::Tsv => t.load_tsv(i),
+            },
+        )?)),
+        Kind::Aoc => Loaded::Aoc(Arc::new(each(
+            entries,
+            f,
+            |t: &mut aoc::AocTable, _, i| t.load(i),
+        )?)),
+        Kind::Icd10cm => Loaded::Icd10(Arc::new(each(
+            entries,
+            f,
+            |t: &mut icd10::Icd10Table, format, i| match format {
+                Format::Cms => t.load_cms(i),
+                Format::Tsv => t.load_tsv(i),
+            },
+        )?)),
+        Kind::Mce => Loaded::Mce(Arc::new(each(
+            entries,
+            f,
+            |t: &mut mce::MceTable, _, i| t.load_tsv(i),
+        )?)),
+        Kind::Hcpcs => Loaded::Hcpcs(Arc::new(each(
+            entries,
+            f,
+            |t: &mut hcpcs::HcpcsTable, _, i| t.load_tsv(i),
+        )?)),
+        Kind::PfsRvu => Loaded::Rvu(Arc::new(each(
+            entries,
+            f,
+            |t: &mut pfs::RvuTable, _, i| t.load_cms(i),
+        )?)),
+        Kind::PfsGpci => Loaded::Gpci(Arc::new(each(
+            entries,
+            f,
+            |t: &mut pfs::GpciTable, _, i| t.load_cms(i),
+        )?)),
+        Kind::FeeSchedule => Loaded::Fees(Arc::new(each(
+            entries,
+            f,
+            |t: &mut fee::FeeTable, _, i| t.load_tsv(i),
+        )?)),
     })
 }
 
