@@ -289,6 +289,35 @@ fn bench(c: &mut Criterion) {
         scaling[2] / scaling[0]
     );
 
+    // Fixed cost of running a rule: 20 rules that apply to every claim and do nothing, against
+    // an empty rule set (both build the script view of the claim once per claim).
+    let cost_of = |rules: usize| {
+        let source = Arc::new(claimscrub::rules::MemorySource::new());
+        for i in 0..rules {
+            source.put(
+                &format!("noop-{i}"),
+                &format!("let rule = #{{ id: \"noop-{i}\", name: \"noop\", category: \"x\", severity: \"info\", carc: \"CO-16\", denial_probability: 0.1 }};\nfn check(claim) {{ [] }}\n"),
+                None,
+            );
+        }
+        let reg = RuleRegistry::new(
+            source,
+            Evaluator::new(&EngineLimits::default()),
+            EvalPool::new(1, 4).unwrap(),
+            registry.tables().clone(),
+        );
+        let _ = reg.load_initial();
+        let s = reg.snapshot();
+        mean_micros(&mix, |c| {
+            std::hint::black_box(eval.scrub(&s, tables.clone(), c.clone(), as_of));
+        })
+    };
+    let (none, twenty) = (cost_of(0), cost_of(20));
+    println!(
+        "  fixed cost per rule call: {:.2} µs (20 no-op rules {twenty:.1} µs/claim, none {none:.1} µs/claim)",
+        (twenty - none) / 20.0
+    );
+
     let mut group = c.benchmark_group("scrub");
     group
         .measurement_time(Duration::from_secs(5))
