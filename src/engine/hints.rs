@@ -20,6 +20,7 @@ const FUNCTIONS: &[&str] = &[
     "has_diagnosis",
     "has_procedure",
     "lines_with_code",
+    "lines_where",
     "line",
     "duplicate_lines",
     "has_code_on",

@@ -250,6 +250,114 @@ fn duplicate_groups(claim: &Claim) -> Array {
         .collect()
 }
 
+/// Line fields `claim.lines_where` can filter on.
+const WHERE_FIELDS: &[&str] = &[
+    "units",
+    "charge_cents",
+    "pointers",
+    "modifiers",
+    "date",
+    "last_date",
+    "place_of_service",
+    "code",
+    "rendering_npi",
+];
+
+/// `claim.lines_where(field, op, value)`: the lines whose `field` compares to `value` with `op`
+/// (`<`, `<=`, `>`, `>=`, `==`, `!=`), filtered natively so that a rule checking one field of
+/// every line does not loop in script. Numbers compare as numbers (`pointers` and `modifiers`
+/// are counts), dates as dates, text as text.
+fn lines_where(c: &mut ScriptClaim, field: &str, op: &str, value: Dynamic) -> Fallible<Array> {
+    use std::cmp::Ordering;
+    let wanted: &[Ordering] = match op {
+        "<" => &[Ordering::Less],
+        "<=" => &[Ordering::Less, Ordering::Equal],
+        ">" => &[Ordering::Greater],
+        ">=" => &[Ordering::Greater, Ordering::Equal],
+        "==" => &[Ordering::Equal],
+        "!=" => &[Ordering::Less, Ordering::Greater],
+        other => {
+            return Err(runtime_error(format!(
+                "lines_where: {other:?} is not a comparison; use <, <=, >, >=, == or !="
+            )));
+        }
+    };
+    let number = || {
+        value
+            .as_float()
+            .or_else(|_| value.as_int().map(|i| i as f64))
+            .map_err(|_| runtime_error(format!("lines_where: `{field}` is compared with a number")))
+    };
+    let text = || {
+        value
+            .clone()
+            .into_immutable_string()
+            .map_err(|_| runtime_error(format!("lines_where: `{field}` is compared with text")))
+    };
+    let claim = &c.0.claim;
+    let keys: Vec<Option<Ordering>> = match field {
+        "units" | "charge_cents" | "pointers" | "modifiers" => {
+            let v = number()?;
+            claim
+                .lines
+                .iter()
+                .map(|l| {
+                    let x = match field {
+                        "units" => l.units,
+                        "charge_cents" => l.charge_cents as f64,
+                        "pointers" => l.diagnosis_pointers.len() as f64,
+                        _ => l.modifiers.len() as f64,
+                    };
+                    x.partial_cmp(&v)
+                })
+                .collect()
+        }
+        "date" | "last_date" => {
+            let t = text()?;
+            let d = parse_date(&t)?;
+            claim
+                .lines
+                .iter()
+                .map(|l| {
+                    let x = if field == "date" {
+                        l.service_date
+                    } else {
+                        l.service_date_to.unwrap_or(l.service_date)
+                    };
+                    Some(x.cmp(&d))
+                })
+                .collect()
+        }
+        "place_of_service" | "code" | "rendering_npi" => {
+            let t = text()?;
+            claim
+                .lines
+                .iter()
+                .map(|l| {
+                    let x = match field {
+                        "place_of_service" => l.place_of_service.as_str(),
+                        "code" => l.procedure_code.as_str(),
+                        _ => l.rendering_provider.npi.as_str(),
+                    };
+                    Some(x.cmp(t.as_str()))
+                })
+                .collect()
+        }
+        other => {
+            return Err(runtime_error(format!(
+                "lines_where: unknown line field {other:?}; use one of {}",
+                WHERE_FIELDS.join(", ")
+            )));
+        }
+    };
+    Ok(keys
+        .into_iter()
+        .zip(&c.0.lines)
+        .filter(|(k, _)| k.is_some_and(|k| wanted.contains(&k)))
+        .map(|(_, line)| line.clone())
+        .collect())
+}
+
 /// Friendly text for messages: whole floats without ".0", lists as "1, 2 and 3".
 fn friendly_text(value: &Dynamic) -> String {
     if let Ok(f) = value.as_float() {
@@ -368,6 +476,7 @@ pub fn register(engine: &mut Engine) {
         .register_fn("duplicate_lines", |c: &mut ScriptClaim| {
             duplicate_groups(&c.0.claim)
         })
+        .register_fn("lines_where", lines_where)
         .register_fn("line", |c: &mut ScriptClaim, number: i64| -> Dynamic {
             c.0.claim
                 .lines
@@ -477,4 +586,95 @@ pub fn register(engine: &mut Engine) {
                 Ok(s(&iso(d)))
             },
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+    use rhai::Scope;
+
+    use super::ScriptClaim;
+    use crate::claim::{self, Limits};
+    use crate::engine::{EngineLimits, sandbox};
+    use crate::proto::v1 as pb;
+    use crate::tables::Tables;
+
+    fn run(script: &str) -> Result<rhai::Dynamic, String> {
+        let engine = sandbox::build_engine(&EngineLimits::default());
+        let line = |n: u32, units: f64, date: &str, to: &str| pb::ServiceLine {
+            line_number: n,
+            procedure_code: "97110".into(),
+            units,
+            charge_cents: 100,
+            service_date: date.into(),
+            service_date_to: to.into(),
+            ..Default::default()
+        };
+        let wire = pb::Claim {
+            claim_id: "T".into(),
+            lines: vec![
+                line(1, 0.0, "2024-07-01", ""),
+                line(2, 2.0, "2024-07-01", "2024-07-09"),
+                line(3, 1.0, "2024-07-05", ""),
+            ],
+            ..Default::default()
+        };
+        let claim = claim::validate::validate(&wire, Limits::default()).unwrap();
+        let view = ScriptClaim::new(
+            Arc::new(claim),
+            NaiveDate::from_ymd_opt(2024, 8, 1).unwrap(),
+            Arc::new(Tables::default()),
+        );
+        let ast = engine
+            .compile(format!("fn t(claim) {{ {script} }}"))
+            .unwrap();
+        engine
+            .call_fn::<rhai::Dynamic>(&mut Scope::new(), &ast, "t", (view,))
+            .map_err(|e| e.to_string())
+    }
+
+    fn numbers(script: &str) -> Vec<i64> {
+        run(&format!(
+            "let n = []; for l in {script} {{ n.push(l.number); }} n"
+        ))
+        .unwrap()
+        .into_array()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.as_int().unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn lines_where_filters_natively() {
+        assert_eq!(numbers(r#"claim.lines_where("units", "<=", 0)"#), [1]);
+        assert_eq!(numbers(r#"claim.lines_where("units", ">", 0.5)"#), [2, 3]);
+        assert_eq!(
+            numbers(r#"claim.lines_where("last_date", ">", "2024-07-05")"#),
+            [2]
+        );
+        assert_eq!(
+            numbers(r#"claim.lines_where("date", "==", "2024-07-01")"#),
+            [1, 2]
+        );
+        assert_eq!(
+            numbers(r#"claim.lines_where("pointers", "==", 0)"#),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            numbers(r#"claim.lines_where("code", "!=", "97110")"#),
+            Vec::<i64>::new()
+        );
+        let e = run(r#"claim.lines_where("unit", "<=", 0)"#).unwrap_err();
+        assert!(
+            e.contains("unknown line field") && e.contains("units"),
+            "{e}"
+        );
+        let e = run(r#"claim.lines_where("units", "=<", 0)"#).unwrap_err();
+        assert!(e.contains("not a comparison"), "{e}");
+        let e = run(r#"claim.lines_where("units", "<", "zero")"#).unwrap_err();
+        assert!(e.contains("compared with a number"), "{e}");
+    }
 }
