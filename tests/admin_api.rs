@@ -345,7 +345,8 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
     assert_eq!(unknown.code(), Code::NotFound);
 
     // A version whose own tests fail is refused; the old one keeps scoring.
-    let broken = original.replace("line.units <= 0.0", "line.units < 0.0");
+    let broken = original.replace(r#""units", "<=", 0"#, r#""units", "<", 0"#);
+    assert_ne!(broken, original);
     let refused = c
         .put_rule(with_token(put(broken, v1.clone(), "try"), EDITOR))
         .await
@@ -570,7 +571,7 @@ async fn staff_cli_round_trip() {
     // A typo is refused with the line, column and a suggestion; nothing changes.
     std::fs::write(
         &file,
-        original.replace("line.units <= 0.0", "line.unit <= 0.0"),
+        original.replace("text(line.units)", "text(line.unit)"),
     )
     .unwrap();
     let (ok, out) = run(
