@@ -37,6 +37,11 @@ pub fn times_units(cents: i64, milli_units: i64) -> i64 {
     round_div(i128::from(cents) * i128::from(milli_units), 1000)
 }
 
+/// Units of service in thousandths (2.5 units = 2,500), for [`times_units`].
+pub fn milli_units(units: f64) -> i64 {
+    (units * 1000.0).round() as i64
+}
+
 /// Parses a plain decimal ("1.35", "-0.5", "12", ".869") into an integer scaled by
 /// 10^`scale`. More fractional digits than `scale` are refused, not rounded (table values are
 /// exact). Thousands separators and signs other than a leading `-` are refused.

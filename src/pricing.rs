@@ -156,6 +156,16 @@ pub fn apply_contract(
         .collect()
 }
 
+/// The locality text that prices `claim`: the claim's own, else the configured default;
+/// `None` means national amounts.
+pub fn locality_text<'a>(claim: &'a Claim, default_locality: Option<&'a str>) -> Option<&'a str> {
+    if claim.locality.is_empty() {
+        default_locality.filter(|d| !d.is_empty())
+    } else {
+        Some(claim.locality.as_str())
+    }
+}
+
 /// Probability that a line is denied: `1 − Π(1 − p)` over the findings that name the line
 /// and the claim-level findings (which concern every line).
 pub fn line_denial_probability(line: u32, findings: &[Finding]) -> f64 {

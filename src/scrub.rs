@@ -178,17 +178,11 @@ fn build_response(
     }
 }
 
-/// The locality pricing used: the claim's, else the configured default ("" = national).
+/// The locality pricing used, canonical ("" = national amounts).
 fn pricing_locality(claim: &claim::Claim, settings: &PricingSettings) -> String {
-    if claim.locality.is_empty() {
-        settings
-            .default_locality
-            .as_deref()
-            .and_then(claim::codes::locality_key)
-            .unwrap_or_default()
-    } else {
-        claim.locality.clone()
-    }
+    pricing::locality_text(claim, settings.default_locality.as_deref())
+        .and_then(claim::codes::locality_key)
+        .unwrap_or_default()
 }
 
 /// A claim's pricing in its wire form.

@@ -105,13 +105,17 @@ pub struct NamedFees {
     pub version: String,
 }
 
+/// The dated table whose window contains `date` (the latest starting one when several do).
+fn dated_in_force<T>(list: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
+    let d = code::day(date);
+    list.iter().rev().find(|t| t.window.contains(d))
+}
+
 /// The dated table for `date`: the one whose window contains it, else the latest one
 /// starting before it, else the earliest. `list` is sorted by window start.
 fn dated_for<T>(list: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
     let d = code::day(date);
-    list.iter()
-        .rev()
-        .find(|t| t.window.contains(d))
+    dated_in_force(list, date)
         .or_else(|| list.iter().rev().find(|t| t.window.start <= d))
         .or(list.first())
 }
@@ -173,15 +177,16 @@ impl Tables {
         dated_for(&self.icd10, date)
     }
 
-    /// The PFS relative value file for a date of service: the one in force, else the latest
-    /// one starting before it, else the earliest.
+    /// The PFS relative value file in force on a date of service, if one is loaded. Strict:
+    /// a payment is never computed with another period's values.
     pub fn pfs_rvu_for(&self, date: NaiveDate) -> Option<&Dated<pfs::RvuTable>> {
-        dated_for(&self.pfs_rvu, date)
+        dated_in_force(&self.pfs_rvu, date)
     }
 
-    /// The GPCI file for a date of service (chosen like [`Tables::pfs_rvu_for`]).
+    /// The GPCI file in force on a date of service, if one is loaded (strict, like
+    /// [`Tables::pfs_rvu_for`]).
     pub fn pfs_gpci_for(&self, date: NaiveDate) -> Option<&Dated<pfs::GpciTable>> {
-        dated_for(&self.pfs_gpci, date)
+        dated_in_force(&self.pfs_gpci, date)
     }
 
     /// True when the loaded table of `kind` is marked partial in the manifest.

@@ -295,7 +295,7 @@ fn fee_schedule(name: &str, line: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltR
             .map_or(Dynamic::UNIT, |f| {
                 Dynamic::from_int(crate::money::times_units(
                     f.cents,
-                    (l.units * 1000.0).round() as i64,
+                    crate::money::milli_units(l.units),
                 ))
             }))
     })
@@ -313,7 +313,7 @@ pub fn register(engine: &mut Engine) {
         .register_fn(
             "for_units",
             |cents: i64, line: super::script_api::ScriptLine| -> i64 {
-                crate::money::times_units(cents, (line.units() * 1000.0).round() as i64)
+                crate::money::times_units(cents, crate::money::milli_units(line.units()))
             },
         )
         .register_fn("money", |cents: i64| -> ImmutableString {

@@ -50,11 +50,6 @@ pub struct ClaimView {
 pub struct ScriptLine(Arc<LineView>);
 
 impl ScriptLine {
-    /// The line's number.
-    pub fn number(&self) -> i64 {
-        self.0.number
-    }
-
     /// The line's position in the claim (0-based).
     pub fn index(&self) -> usize {
         self.0.index

@@ -38,10 +38,12 @@ use chrono::NaiveDate;
 
 use super::{LinePrice, MEDICARE_PFS};
 use crate::claim::{Claim, ClaimType, Line};
-use crate::money::{WHOLE, format_cents, format_fixed, format_percent, percent, round_div};
+use crate::money::{
+    WHOLE, format_cents, format_fixed, format_percent, milli_units, percent, round_div,
+};
+use crate::tables::Tables;
 use crate::tables::code::pack_proc;
 use crate::tables::pfs::{Gpci, RvuRow, RvuTable, locality_key, pack_modifier};
-use crate::tables::{Tables, code};
 
 /// Places of service paid at the PFS facility rate (Pub. 100-04, Ch. 12, §20.4.2, and the
 /// CMS POS code set): 02 telehealth other than in the home, 19 off-campus outpatient hospital,
@@ -152,10 +154,6 @@ fn fee(row: &RvuRow, ctx: Ctx) -> i64 {
     round_div(parts(row, ctx).iter().sum(), SCALE)
 }
 
-fn milli(units: f64) -> i64 {
-    (units * 1000.0).round() as i64
-}
-
 fn units_text(milli_units: i64) -> String {
     let s = format_fixed(milli_units, 3);
     s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -200,8 +198,7 @@ impl<'a> Slot<'a> {
         if claim.claim_type == ClaimType::Institutional {
             return Err("institutional claims are not paid under the Medicare Physician Fee Schedule (OPPS/other facility payment systems apply)".into());
         }
-        let day = code::day(line.service_date);
-        let Some(dated) = tables.pfs_rvu.iter().rev().find(|t| t.window.contains(day)) else {
+        let Some(dated) = tables.pfs_rvu_for(line.service_date) else {
             return Err(if tables.pfs_rvu.is_empty() {
                 "no Medicare PFS relative value file is loaded".to_string()
             } else {
@@ -328,7 +325,7 @@ impl<'a> Slot<'a> {
             code,
             parts: parts(row, ctx),
             unit,
-            milli_units: milli(line.units),
+            milli_units: milli_units(line.units),
             amount: 0,
             ctx,
         };
@@ -551,12 +548,7 @@ fn locality<'t>(
     date: NaiveDate,
     default_locality: Option<&str>,
 ) -> Result<Locality<'t>, String> {
-    let given = if claim.locality.is_empty() {
-        default_locality.filter(|d| !d.is_empty())
-    } else {
-        Some(claim.locality.as_str())
-    };
-    let Some(text) = given else {
+    let Some(text) = super::locality_text(claim, default_locality) else {
         return Ok(Locality {
             key: None,
             gpci: None,
@@ -565,13 +557,7 @@ fn locality<'t>(
     let key = locality_key(text).ok_or_else(|| {
         format!("locality {text:?} is not a 5-digit MAC number followed by a 2-digit locality (e.g. 1320201)")
     })?;
-    let day = code::day(date);
-    let Some(dated) = tables
-        .pfs_gpci
-        .iter()
-        .rev()
-        .find(|t| t.window.contains(day))
-    else {
+    let Some(dated) = tables.pfs_gpci_for(date) else {
         return Err(format!(
             "no GPCI file covers the date of service {date}, so locality {key} cannot be priced"
         ));
