@@ -185,10 +185,18 @@ impl Claim {
     /// Groups (of two or more line numbers) of exact duplicate lines: same code, modifiers,
     /// dates, units, charge, place of service and rendering provider.
     pub fn duplicate_line_groups(&self) -> Vec<Vec<u32>> {
-        let mut groups: Vec<Vec<u32>> = Vec::new();
-        let mut by_key = std::collections::HashMap::new();
-        for l in &self.lines {
-            let key = (
+        type Key<'a> = (
+            &'a str,
+            &'a Vec<String>,
+            NaiveDate,
+            Option<NaiveDate>,
+            u64,
+            i64,
+            &'a str,
+            &'a str,
+        );
+        fn key(l: &Line) -> Key<'_> {
+            (
                 l.procedure_code.as_str(),
                 &l.modifiers,
                 l.service_date,
@@ -197,15 +205,20 @@ impl Claim {
                 l.charge_cents,
                 l.place_of_service.as_str(),
                 l.rendering_provider.npi.as_str(),
-            );
-            let slot = *by_key.entry(key).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[slot].push(l.number);
+            )
         }
-        groups.retain(|g| g.len() > 1);
-        groups
+        // Sorting line positions by key puts duplicates next to each other (a stable sort
+        // keeps them in line order): n log n comparisons, no hashing or per-line allocation.
+        let mut order: Vec<usize> = (0..self.lines.len()).collect();
+        order.sort_by(|a, b| key(&self.lines[*a]).cmp(&key(&self.lines[*b])));
+        let mut runs: Vec<&[usize]> = order
+            .chunk_by(|a, b| key(&self.lines[*a]) == key(&self.lines[*b]))
+            .filter(|run| run.len() > 1)
+            .collect();
+        runs.sort_by_key(|run| run[0]);
+        runs.iter()
+            .map(|run| run.iter().map(|i| self.lines[*i].number).collect())
+            .collect()
     }
 
     /// The patient's age in whole years on `date`, if the birth date is known.

@@ -6,6 +6,13 @@ use claimscrub::cli::{Cli, Command, RulesCommand, check, health, rules_cmd, tabl
 use claimscrub::{App, telemetry};
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: rule evaluation allocates many small, short-lived
+/// values (script strings, arrays, maps), often freed on another thread than the one that made
+/// them; glibc's allocator spent about 12% of the server's CPU there under load
+/// (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -122,18 +122,28 @@ pub fn npi_check_digit_ok(npi: &str) -> bool {
 /// `E55*`, `J*`); an inclusive range `FROM-TO` where the code's first characters (as many as
 /// the longer bound has) fall between the bounds (`E08-E13`, `97110-97546`).
 pub fn code_matches(code: &str, pattern: &str) -> bool {
-    let code = undotted(code);
+    use std::cmp::Ordering;
+    // Compared byte by byte without building the undotted strings: this runs for every line
+    // and pattern of every rule's applicability check.
     let pattern = pattern.trim();
     if let Some(prefix) = pattern.strip_suffix('*') {
-        return code.starts_with(&undotted(prefix));
+        let mut code = folded(code);
+        return folded(prefix).all(|p| code.next() == Some(p));
     }
     if let Some((from, to)) = pattern.split_once('-') {
-        let (from, to) = (undotted(from), undotted(to));
-        let width = from.chars().count().max(to.chars().count());
-        let head: String = code.chars().take(width).collect();
-        return head >= from && head <= to;
+        let width = folded(from).count().max(folded(to).count());
+        let head = || folded(code).take(width);
+        return head().cmp(folded(from)) != Ordering::Less
+            && head().cmp(folded(to)) != Ordering::Greater;
     }
-    code == undotted(pattern)
+    folded(code).eq(folded(pattern))
+}
+
+/// A code's bytes as [`undotted`] would give them (dots dropped, ASCII upper case).
+fn folded(code: &str) -> impl Iterator<Item = u8> + '_ {
+    code.bytes()
+        .filter(|b| *b != b'.')
+        .map(|b| b.to_ascii_uppercase())
 }
 
 /// True when `pattern` is syntactically a code pattern [`code_matches`] understands.

@@ -38,10 +38,13 @@ pub fn findings(
         if item.is_unit() {
             continue;
         }
-        let type_name = item.type_name();
-        let map = item.try_cast::<Map>().ok_or_else(|| {
-            format!("`check` returned a {type_name} at position {i}; return findings made with finding(...) or #{{ message: ... }}")
-        })?;
+        if !item.is_map() {
+            let type_name = item.type_name();
+            return Err(format!(
+                "`check` returned a {type_name} at position {i}; return findings made with finding(...) or #{{ message: ... }}"
+            ));
+        }
+        let map = item.cast::<Map>();
         out.push(one(rule, claim, map).map_err(|e| format!("finding {}: {e}", i + 1))?);
     }
     out.sort_by(|a, b| {

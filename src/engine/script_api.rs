@@ -104,6 +104,30 @@ fn s(text: &str) -> ImmutableString {
     }
 }
 
+/// The script string made for the previous value, reused while values repeat.
+struct Reuse<K> {
+    last: Option<(K, ImmutableString)>,
+}
+
+impl<K> Default for Reuse<K> {
+    fn default() -> Self {
+        Self { last: None }
+    }
+}
+
+impl<K: PartialEq> Reuse<K> {
+    fn get(&mut self, key: K, make: impl FnOnce() -> ImmutableString) -> ImmutableString {
+        match &self.last {
+            Some((k, v)) if *k == key => v.clone(),
+            _ => {
+                let v = make();
+                self.last = Some((key, v.clone()));
+                v
+            }
+        }
+    }
+}
+
 fn date_str(d: Option<NaiveDate>) -> ImmutableString {
     d.map(|d| s(&iso(d))).unwrap_or_default()
 }
@@ -128,6 +152,11 @@ impl ScriptClaim {
                 })))
             })
             .collect();
+        // Lines mostly share their date, place of service and provider: reuse one script
+        // string per value instead of allocating one per line.
+        let mut dates = Reuse::default();
+        let mut places = Reuse::default();
+        let mut npis = Reuse::default();
         let lines = claim
             .lines
             .iter()
@@ -140,7 +169,7 @@ impl ScriptClaim {
                     modifiers: l.modifiers.iter().map(|m| Dynamic::from(s(m))).collect(),
                     units: l.units,
                     charge_cents: l.charge_cents,
-                    date: s(&iso(l.service_date)),
+                    date: dates.get(l.service_date, || s(&iso(l.service_date))),
                     date_to: date_str(l.service_date_to),
                     pointers: l
                         .diagnosis_pointers
@@ -152,10 +181,13 @@ impl ScriptClaim {
                         .iter()
                         .filter_map(|p| diagnosis_codes.get(*p as usize - 1).cloned())
                         .collect(),
-                    place_of_service: s(&l.place_of_service),
+                    place_of_service: places
+                        .get(l.place_of_service.as_str(), || s(&l.place_of_service)),
                     revenue_code: s(&l.revenue_code),
                     ndc: s(&l.ndc),
-                    rendering_npi: s(&l.rendering_provider.npi),
+                    rendering_npi: npis.get(l.rendering_provider.npi.as_str(), || {
+                        s(&l.rendering_provider.npi)
+                    }),
                 })))
             })
             .collect();
@@ -353,6 +385,54 @@ fn lines_where(c: &mut ScriptClaim, field: &str, op: &str, value: Dynamic) -> Fa
         .collect())
 }
 
+/// Line fields `claim.lines_by` can group on.
+const BY_FIELDS: &[&str] = &[
+    "date",
+    "last_date",
+    "place_of_service",
+    "code",
+    "rendering_npi",
+];
+
+/// `claim.lines_by(field)`: the claim's distinct values of a text or date line `field`, each
+/// with the numbers of its lines in claim order, e.g. `#{"2024-07-01": [1, 2], "2024-07-02":
+/// [3]}`. Keys come back sorted. A rule that checks a value shared by many lines (a date, a
+/// place of service, a rendering NPI) loops over the few distinct values instead of every line.
+fn lines_by(c: &mut ScriptClaim, field: &str) -> Fallible<Map> {
+    let mut out = Map::new();
+    for line in &c.0.lines {
+        let Some(view) = line.read_lock::<ScriptLine>() else {
+            continue;
+        };
+        let key: ImmutableString = match field {
+            "date" => view.0.date.clone(),
+            "last_date" if !view.0.date_to.is_empty() => view.0.date_to.clone(),
+            "last_date" => view.0.date.clone(),
+            "place_of_service" => view.0.place_of_service.clone(),
+            "code" => view.0.code.clone(),
+            "rendering_npi" => view.0.rendering_npi.clone(),
+            other => {
+                return Err(runtime_error(format!(
+                    "lines_by: unknown line field {other:?}; use one of {}",
+                    BY_FIELDS.join(", ")
+                )));
+            }
+        };
+        let number = Dynamic::from(view.0.number);
+        match out.get_mut(key.as_str()) {
+            Some(lines) => {
+                if let Some(mut arr) = lines.write_lock::<Array>() {
+                    arr.push(number);
+                }
+            }
+            None => {
+                out.insert(key.as_str().into(), Dynamic::from(vec![number]));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Friendly text for messages: whole floats without ".0", lists as "1, 2 and 3".
 fn friendly_text(value: &Dynamic) -> String {
     if let Ok(f) = value.as_float() {
@@ -472,6 +552,7 @@ pub fn register(engine: &mut Engine) {
             duplicate_groups(&c.0.claim)
         })
         .register_fn("lines_where", lines_where)
+        .register_fn("lines_by", lines_by)
         .register_fn("line", |c: &mut ScriptClaim, number: i64| -> Dynamic {
             c.0.claim
                 .lines
@@ -671,5 +752,31 @@ mod tests {
         assert!(e.contains("not a comparison"), "{e}");
         let e = run(r#"claim.lines_where("units", "<", "zero")"#).unwrap_err();
         assert!(e.contains("compared with a number"), "{e}");
+    }
+
+    #[test]
+    fn lines_by_groups_line_numbers_by_value() {
+        let text = |script: &str| run(script).unwrap().to_string();
+        assert_eq!(
+            text(r#"claim.lines_by("date")"#),
+            r#"#{"2024-07-01": [1, 2], "2024-07-05": [3]}"#
+        );
+        assert_eq!(
+            text(r#"claim.lines_by("last_date")"#),
+            r#"#{"2024-07-01": [1], "2024-07-05": [3], "2024-07-09": [2]}"#
+        );
+        assert_eq!(
+            text(r#"claim.lines_by("code")"#),
+            r#"#{"97110": [1, 2, 3]}"#
+        );
+        assert_eq!(
+            text(r#"claim.lines_by("rendering_npi")"#),
+            r#"#{"": [1, 2, 3]}"#
+        );
+        let e = run(r#"claim.lines_by("units")"#).unwrap_err();
+        assert!(
+            e.contains("unknown line field") && e.contains("place_of_service"),
+            "{e}"
+        );
     }
 }
