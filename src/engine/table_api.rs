@@ -518,6 +518,29 @@ fn icd10(code: &str) -> Dynamic {
     })
 }
 
+/// `icd10_billable(code)`: `true` when `code` is a billable (complete) ICD-10-CM code on the
+/// claim's first date of service. A cheap test for the usual case; `icd10(code)` says more.
+fn icd10_billable(code: &str) -> bool {
+    with_claim(false, |c| {
+        let Some(set) = c.tables().icd10_for(c.claim().first_service_date()) else {
+            return false;
+        };
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        for b in code.trim().bytes().filter(|b| *b != b'.') {
+            if n == buf.len() {
+                return false;
+            }
+            buf[n] = b.to_ascii_uppercase();
+            n += 1;
+        }
+        std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|compact| set.table.get(compact))
+            .is_some_and(|e| e.billable)
+    })
+}
+
 fn hcpcs_on(code: &str, day: u16) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
         let tables = c.tables();
@@ -687,6 +710,7 @@ pub fn register(engine: &mut Engine) {
                 .unwrap_or_default()
         })
         .register_fn("icd10", icd10)
+        .register_fn("icd10_billable", icd10_billable)
         .register_fn("hcpcs", |code: &str| hcpcs_on(code, first_day()))
         .register_fn("hcpcs", |code: &str, date: &str| {
             parse_day(date).map_or(Dynamic::UNIT, |d| hcpcs_on(code, d))
@@ -735,4 +759,87 @@ pub fn register(engine: &mut Engine) {
                 .into()
             })
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+    use rhai::Scope;
+
+    use super::*;
+    use crate::claim::{self, Limits};
+    use crate::engine::{EngineLimits, sandbox};
+    use crate::proto::v1 as pb;
+    use crate::tables::icd10::Icd10Table;
+    use crate::tables::read::Input;
+    use crate::tables::{Dated, Window};
+
+    fn tables() -> Tables {
+        let text = "code\tcode_nodot\tkind\tbillable\tdescription\nE11\tE11\tcategory\tN\tType 2 diabetes mellitus\nE11.9\tE119\tcode\tY\tType 2 diabetes mellitus without complications\n";
+        let mut t = Icd10Table::default();
+        t.load_tsv(&mut Input {
+            name: "icd.tsv".into(),
+            reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+        })
+        .unwrap();
+        Tables {
+            icd10: vec![Dated {
+                window: Window::OPEN,
+                table: Arc::new(t),
+                version: "test".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn eval(script: &str) -> Dynamic {
+        let engine = sandbox::build_engine(&EngineLimits::default());
+        let wire = pb::Claim {
+            claim_id: "T".into(),
+            lines: vec![pb::ServiceLine {
+                line_number: 1,
+                procedure_code: "99213".into(),
+                units: 1.0,
+                charge_cents: 100,
+                service_date: "2025-07-01".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let claim = claim::validate::validate(&wire, Limits::default()).unwrap();
+        let view = ScriptClaim::new(
+            Arc::new(claim),
+            NaiveDate::from_ymd_opt(2025, 8, 1).unwrap(),
+            Arc::new(tables()),
+        );
+        let _current = CurrentClaim::enter(&view);
+        let ast = engine.compile(format!("fn t() {{ {script} }}")).unwrap();
+        engine.call_fn(&mut Scope::new(), &ast, "t", ()).unwrap()
+    }
+
+    #[test]
+    fn icd10_billable_agrees_with_icd10() {
+        for (code, billable) in [
+            ("E11.9", true),
+            ("e119", true),
+            ("E11", false),    // a category: needs more characters
+            ("E11.99", false), // not in the code set
+            ("", false),
+            ("E11.9999999999999999", false), // longer than any code
+        ] {
+            assert_eq!(
+                eval(&format!("icd10_billable({code:?})"))
+                    .as_bool()
+                    .unwrap(),
+                billable,
+                "{code}"
+            );
+            let full = eval(&format!(
+                "let i = icd10({code:?}); if i == () {{ false }} else {{ i.billable }}"
+            ));
+            assert_eq!(full.as_bool().unwrap(), billable, "icd10({code}).billable");
+        }
+    }
 }
