@@ -104,12 +104,17 @@ impl Scrubber {
         };
         let as_of = match req.as_of_date.trim() {
             "" => chrono::Utc::now().date_naive(),
-            d => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                ValidationError::single(
-                    "as_of_date",
-                    format!("{d:?} is not a valid date (format YYYY-MM-DD)"),
-                )
-            })?,
+            // The usual YYYY-MM-DD without chrono's format machinery; anything else as before.
+            d => (d.len() == 10)
+                .then(|| crate::tables::code::parse_date(d))
+                .flatten()
+                .or_else(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .ok_or_else(|| {
+                    ValidationError::single(
+                        "as_of_date",
+                        format!("{d:?} is not a valid date (format YYYY-MM-DD)"),
+                    )
+                })?,
         };
         let claim = claim::validate::validate(wire, self.settings.limits).map_err(|mut e| {
             for v in &mut e.violations {
@@ -172,7 +177,7 @@ fn build_response(
         rule_failures: eval.failures.into_iter().map(failure_to_pb).collect(),
         error: None,
         rules_evaluated: eval.rules_evaluated,
-        as_of_date: as_of.to_string(),
+        as_of_date: crate::tables::code::iso(as_of),
         table_versions: Vec::new(),
         pricing: None,
     }

@@ -139,8 +139,10 @@ impl Checker {
             }
             return None;
         }
-        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-            Ok(d) if v.len() == 10 => Some(d),
+        // YYYY-MM-DD exactly (parsed without chrono's format-string machinery: this runs for
+        // every date of every claim).
+        match crate::tables::code::parse_date(v) {
+            Some(d) if v.len() == 10 => Some(d),
             _ => {
                 self.fail(
                     field,
