@@ -87,6 +87,7 @@ fn make_request(claims: &[pb::Claim], n: u64) -> pb::ScrubClaimRequest {
 }
 
 async fn worker(
+    index: usize,
     args: Arc<LoadgenArgs>,
     shared: Arc<Shared>,
     claims: Arc<Vec<pb::Claim>>,
@@ -101,9 +102,13 @@ async fn worker(
         Mode::Unary => {
             let mut client = ClaimScrubberClient::new(channel);
             let mut pace = args.rate.map(|r| {
-                let mut i = tokio::time::interval(Duration::from_secs_f64(
-                    args.concurrency.max(1) as f64 / r.max(0.001),
-                ));
+                let workers = args.concurrency.max(1);
+                let period = Duration::from_secs_f64(workers as f64 / r.max(0.001));
+                // Each worker's schedule is offset by its share of the period, so requests
+                // arrive evenly spread rather than in bursts of `concurrency` at once.
+                let first =
+                    tokio::time::Instant::now() + period.mul_f64(index as f64 / workers as f64);
+                let mut i = tokio::time::interval_at(first, period);
                 i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 i
             });
@@ -204,7 +209,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         });
         let started = Instant::now();
         let workers: Vec<_> = (0..args.concurrency.max(1))
-            .map(|_| tokio::spawn(worker(args.clone(), shared.clone(), claims.clone(), limit)))
+            .map(|i| tokio::spawn(worker(i, args.clone(), shared.clone(), claims.clone(), limit)))
             .collect();
         if let Some(secs) = args.duration_secs {
             tokio::time::sleep(Duration::from_secs(secs)).await;
