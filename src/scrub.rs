@@ -104,17 +104,12 @@ impl Scrubber {
         };
         let as_of = match req.as_of_date.trim() {
             "" => chrono::Utc::now().date_naive(),
-            // The usual YYYY-MM-DD without chrono's format machinery; anything else as before.
-            d => (d.len() == 10)
-                .then(|| crate::tables::code::parse_date(d))
-                .flatten()
-                .or_else(|| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .ok_or_else(|| {
-                    ValidationError::single(
-                        "as_of_date",
-                        format!("{d:?} is not a valid date (format YYYY-MM-DD)"),
-                    )
-                })?,
+            d => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                ValidationError::single(
+                    "as_of_date",
+                    format!("{d:?} is not a valid date (format YYYY-MM-DD)"),
+                )
+            })?,
         };
         let claim = claim::validate::validate(wire, self.settings.limits).map_err(|mut e| {
             for v in &mut e.violations {

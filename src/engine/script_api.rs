@@ -399,34 +399,39 @@ const BY_FIELDS: &[&str] = &[
 /// [3]}`. Keys come back sorted. A rule that checks a value shared by many lines (a date, a
 /// place of service, a rendering NPI) loops over the few distinct values instead of every line.
 fn lines_by(c: &mut ScriptClaim, field: &str) -> Fallible<Map> {
+    let key: fn(&LineView) -> &ImmutableString = match field {
+        "date" => |l| &l.date,
+        "last_date" => |l| {
+            if l.date_to.is_empty() {
+                &l.date
+            } else {
+                &l.date_to
+            }
+        },
+        "place_of_service" => |l| &l.place_of_service,
+        "code" => |l| &l.code,
+        "rendering_npi" => |l| &l.rendering_npi,
+        other => {
+            return Err(runtime_error(format!(
+                "lines_by: unknown line field {other:?}; use one of {}",
+                BY_FIELDS.join(", ")
+            )));
+        }
+    };
     let mut out = Map::new();
     for line in &c.0.lines {
         let Some(view) = line.read_lock::<ScriptLine>() else {
             continue;
         };
-        let key: ImmutableString = match field {
-            "date" => view.0.date.clone(),
-            "last_date" if !view.0.date_to.is_empty() => view.0.date_to.clone(),
-            "last_date" => view.0.date.clone(),
-            "place_of_service" => view.0.place_of_service.clone(),
-            "code" => view.0.code.clone(),
-            "rendering_npi" => view.0.rendering_npi.clone(),
-            other => {
-                return Err(runtime_error(format!(
-                    "lines_by: unknown line field {other:?}; use one of {}",
-                    BY_FIELDS.join(", ")
-                )));
-            }
-        };
         let number = Dynamic::from(view.0.number);
-        match out.get_mut(key.as_str()) {
+        match out.get_mut(key(&view.0).as_str()) {
             Some(lines) => {
                 if let Some(mut arr) = lines.write_lock::<Array>() {
                     arr.push(number);
                 }
             }
             None => {
-                out.insert(key.as_str().into(), Dynamic::from(vec![number]));
+                out.insert(key(&view.0).as_str().into(), Dynamic::from(vec![number]));
             }
         }
     }

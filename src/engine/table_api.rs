@@ -525,19 +525,8 @@ fn icd10_billable(code: &str) -> bool {
         let Some(set) = c.tables().icd10_for(c.claim().first_service_date()) else {
             return false;
         };
-        let mut buf = [0u8; 16];
-        let mut n = 0;
-        for b in code.trim().bytes().filter(|b| *b != b'.') {
-            if n == buf.len() {
-                return false;
-            }
-            buf[n] = b.to_ascii_uppercase();
-            n += 1;
-        }
-        std::str::from_utf8(&buf[..n])
-            .ok()
-            .and_then(|compact| set.table.get(compact))
-            .is_some_and(|e| e.billable)
+        // The table's lookup takes dotted or undotted codes in either case.
+        set.table.get(code.trim()).is_some_and(|e| e.billable)
     })
 }
 
