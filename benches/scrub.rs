@@ -222,11 +222,15 @@ fn bench(c: &mut Criterion) {
     let acme_mix = pricing_mix(1_000, pfs_day, "ACME", pb::PayerType::Commercial);
     let script =
         |c: &Arc<Claim>| claimscrub::engine::ScriptClaim::new(c.clone(), as_of, tables.clone());
-    let priced = eval.price(&set, &script(&medicare_mix[0]), &settings);
+    let price = |view: &claimscrub::engine::ScriptClaim| {
+        claimscrub::scrub::price(&eval, &set, view, &settings, &[])
+    };
+    let priced = price(&script(&medicare_mix[0]));
     let priced_lines: usize = medicare_mix
         .iter()
         .map(|c| {
-            eval.price(&set, &script(c), &settings)
+            price(&script(c))
+                .0
                 .lines
                 .iter()
                 .filter(|l| l.allowed_cents.is_some())
@@ -234,16 +238,16 @@ fn bench(c: &mut Criterion) {
         })
         .sum();
     let all_lines: usize = medicare_mix.iter().map(|c| c.lines.len()).sum();
-    assert!(priced.failure.is_none());
+    assert!(priced.1.is_none());
     let scrub_us = mean_micros(&medicare_mix, |c| {
         std::hint::black_box(eval.scrub(&set, tables.clone(), c.clone(), as_of));
     });
     let medicare_us = mean_micros(&medicare_mix, |c| {
-        std::hint::black_box(eval.price(&set, &script(c), &settings));
+        std::hint::black_box(price(&script(c)));
     });
     let acme_us = mean_micros(&acme_mix, |c| {
-        let p = eval.price(&set, &script(c), &settings);
-        assert!(p.failure.is_none() && p.contract.is_some());
+        let p = price(&script(c));
+        assert!(p.1.is_none() && p.0.contract.is_some());
         std::hint::black_box(p);
     });
     println!(

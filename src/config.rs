@@ -97,7 +97,7 @@ pub struct ScrubArgs {
     pub max_string_len: usize,
     /// What a rule failure does to a claim: `open` scores with the other rules, `closed`
     /// makes the claim HIGH risk so it is held for review.
-    #[arg(long, env = "CLAIMSCRUB_FAILURE_POLICY", value_enum, default_value_t = FailurePolicy::Open)]
+    #[arg(long, env = "CLAIMSCRUB_FAILURE_POLICY", default_value_t = FailurePolicy::Open)]
     pub failure_policy: FailurePolicy,
     /// Lowest denial risk reported as MEDIUM.
     #[arg(long, env = "CLAIMSCRUB_RISK_MEDIUM", default_value_t = 0.2)]

@@ -1,5 +1,7 @@
 //! The rule engine: a sandboxed Rhai `Engine`, the script-facing claim API, and the evaluator
-//! that runs a rule set over a claim with per-rule budgets.
+//! that runs rule scripts over a claim with per-rule budgets. It only runs scripts: edit
+//! rules return findings, payer contracts return terms ([`crate::pricing::Term`]); what the
+//! findings and terms mean for the claim is decided by `scoring` and `pricing`.
 
 pub mod collect;
 pub mod contract;
@@ -18,18 +20,39 @@ use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
 
 use crate::claim::Claim;
 use crate::finding::{FailureKind, Finding, RuleFailure};
-use crate::rules::compile::CHECK_FN;
-use crate::rules::{CompiledRule, RuleKind, RuleSet, cases};
+use crate::rules::{CompiledRule, RuleSet};
 use crate::tables::Tables;
 
 pub use pool::EvalPool;
 pub use sandbox::EngineLimits;
 pub use script_api::ScriptClaim;
 
+/// Name of the function every edit rule defines: `fn check(claim)` returns findings.
+pub const CHECK_FN: &str = "check";
+/// Name of the function every reimbursement rule defines: `fn price(claim, line, medicare)`
+/// returns a line's contract term.
+pub const PRICE_FN: &str = "price";
+
 thread_local! {
-    /// Wall-clock deadline of the rule running on this thread (evaluation is synchronous on
-    /// one thread, so the progress callback can read it without locks).
+    /// Wall-clock deadline of the script call running on this thread (evaluation is
+    /// synchronous on one thread, so the progress callback can read it without locks).
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Sets this thread's script deadline; clears it when dropped (also on panic).
+struct Deadline;
+
+impl Deadline {
+    fn start(budget: Duration) -> Self {
+        DEADLINE.with(|d| d.set(Some(Instant::now() + budget)));
+        Deadline
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(None));
+    }
 }
 
 /// Token the progress callback returns when a rule runs past its deadline.
@@ -46,7 +69,7 @@ fn progress(ops: u64) -> Option<Dynamic> {
     })
 }
 
-/// The result of scoring one claim with one rule set.
+/// The result of running a rule set's edit rules on one claim.
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     /// Findings of every rule, in rule id order, then line order.
@@ -57,7 +80,7 @@ pub struct Evaluation {
     pub rules_evaluated: u32,
 }
 
-/// Runs rules over claims. Cheap to clone; share one per process.
+/// Runs rule scripts over claims. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Evaluator {
     engine: Arc<Engine>,
@@ -80,37 +103,39 @@ impl Evaluator {
         &self.engine
     }
 
-    /// Runs one rule's `check` on a prepared claim.
+    /// The one way a script function is called: with `claim` current for the table helpers,
+    /// within the rule time budget, without re-running the script's top level.
+    fn call(
+        &self,
+        rule: &CompiledRule,
+        claim: &ScriptClaim,
+        function: &str,
+        args: impl rhai::FuncArgs,
+    ) -> Result<Dynamic, RuleFailure> {
+        let _current = table_api::CurrentClaim::enter(claim);
+        let _deadline = Deadline::start(self.timeout);
+        self.engine
+            .call_fn_with_options::<Dynamic>(
+                CallFnOptions::new().eval_ast(false).rewind_scope(true),
+                &mut Scope::new(),
+                &rule.ast,
+                function,
+                args,
+            )
+            .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
+    }
+
+    /// Runs one edit rule's `check` on a prepared claim: its findings.
     pub fn run_rule(
         &self,
         rule: &CompiledRule,
         claim: &ScriptClaim,
     ) -> Result<Vec<Finding>, RuleFailure> {
-        let fail = |kind, message| RuleFailure {
-            rule_id: rule.meta.id.clone(),
-            rule_version: rule.version.clone(),
-            kind,
-            message,
-        };
-        let _current = table_api::CurrentClaim::enter(claim);
-        DEADLINE.with(|d| d.set(Some(Instant::now() + self.timeout)));
-        let result = self.engine.call_fn_with_options::<Dynamic>(
-            CallFnOptions::new().eval_ast(false).rewind_scope(true),
-            &mut Scope::new(),
-            &rule.ast,
-            CHECK_FN,
-            (claim.clone(),),
-        );
-        DEADLINE.with(|d| d.set(None));
-        match result {
-            Ok(value) => {
-                collect::findings(rule, claim, value).map_err(|m| fail(FailureKind::Error, m))
-            }
-            Err(e) => Err(fail(failure_kind(&e), describe_error(&e))),
-        }
+        let value = self.call(rule, claim, CHECK_FN, (claim.clone(),))?;
+        collect::findings(rule, claim, value).map_err(|m| rule_failure(rule, FailureKind::Error, m))
     }
 
-    /// Scores `claim` with every applicable rule of `set`.
+    /// Scores `claim` with every applicable edit rule of `set` (tools and benchmarks).
     pub fn scrub(
         &self,
         set: &RuleSet,
@@ -118,11 +143,11 @@ impl Evaluator {
         claim: Arc<Claim>,
         as_of: NaiveDate,
     ) -> Evaluation {
-        self.scrub_prepared(set, &ScriptClaim::new(claim, as_of, tables))
+        self.run_edits(set, &ScriptClaim::new(claim, as_of, tables))
     }
 
-    /// Scores a prepared claim with every applicable edit rule of `set`.
-    pub fn scrub_prepared(&self, set: &RuleSet, script_claim: &ScriptClaim) -> Evaluation {
+    /// Runs every applicable edit rule of `set` on a prepared claim.
+    pub fn run_edits(&self, set: &RuleSet, script_claim: &ScriptClaim) -> Evaluation {
         let mut out = Evaluation::default();
         for rule in set.candidates(script_claim.claim()) {
             out.rules_evaluated += 1;
@@ -142,65 +167,15 @@ impl Evaluator {
         }
         out
     }
+}
 
-    /// Runs one rule on one claim as production would: a claim outside the rule's declared
-    /// scope or effective dates gets no findings, and a reimbursement rule never makes any.
-    pub fn run_on(
-        &self,
-        rule: &CompiledRule,
-        claim: &Arc<Claim>,
-        as_of: NaiveDate,
-        tables: &Arc<Tables>,
-    ) -> Result<Vec<Finding>, RuleFailure> {
-        if rule.meta.kind != RuleKind::Edit || !rule.meta.applies(claim) {
-            return Ok(Vec::new());
-        }
-        self.run_rule(
-            rule,
-            &ScriptClaim::new(claim.clone(), as_of, tables.clone()),
-        )
-    }
-
-    /// Runs a rule's own test cases: each case's name and its outcome (`Err` says why it
-    /// failed).
-    pub fn run_cases(
-        &self,
-        rule: &CompiledRule,
-        tables: &Arc<Tables>,
-    ) -> Vec<(String, Result<(), String>)> {
-        rule.cases
-            .iter()
-            .map(|case| {
-                if rule.meta.kind == RuleKind::Reimbursement {
-                    let claim = ScriptClaim::new(case.claim.clone(), case.as_of, tables.clone());
-                    let medicare = crate::pricing::medicare::price_claim(&case.claim, tables, None);
-                    let priced = if rule.meta.applies(&case.claim) {
-                        self.price_with(rule, &claim, medicare)
-                    } else {
-                        contract::Priced {
-                            lines: medicare,
-                            ..Default::default()
-                        }
-                    };
-                    let outcome = match priced.failure {
-                        Some(f) => Err(format!(
-                            "case {:?}: the rule failed: {}",
-                            case.name, f.message
-                        )),
-                        None => cases::check_prices(case, &priced.lines),
-                    };
-                    return (case.name.clone(), outcome);
-                }
-                let outcome = match self.run_on(rule, &case.claim, case.as_of, tables) {
-                    Ok(findings) => cases::check_case(case, &findings),
-                    Err(f) => Err(format!(
-                        "case {:?}: the rule failed: {}",
-                        case.name, f.message
-                    )),
-                };
-                (case.name.clone(), outcome)
-            })
-            .collect()
+/// A failure of `rule`.
+fn rule_failure(rule: &CompiledRule, kind: FailureKind, message: String) -> RuleFailure {
+    RuleFailure {
+        rule_id: rule.meta.id.clone(),
+        rule_version: rule.version.clone(),
+        kind,
+        message,
     }
 }
 

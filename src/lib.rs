@@ -26,6 +26,7 @@ pub mod api;
 pub mod claim;
 pub mod cli;
 pub mod config;
+pub mod edits;
 pub mod engine;
 pub mod finding;
 pub mod money;

@@ -1,19 +1,26 @@
 //! Reimbursement: the amount the payer should allow for each line and the claim, and the
 //! risk-weighted expected revenue.
 //!
-//! Every line is first priced with the Medicare Physician Fee Schedule methodology
-//! ([`medicare`]). When a payer contract (a rule with `kind: "reimbursement"`) applies to the
-//! claim, its `price(claim, line, medicare)` function turns each Medicare price into the
-//! contract price (see [`crate::engine::contract`], which runs the script; combining its
-//! terms happens here). Money is integer cents with the rounding rule of [`crate::money`].
-//! Pure: no I/O, no clock.
+//! Two steps, both pure (no Rhai, no I/O, no clock):
+//! 1. [`medicare_prices`]: every line priced with the Medicare Physician Fee Schedule
+//!    methodology ([`medicare`]);
+//! 2. [`price`]: when a payer contract (a rule with `kind: "reimbursement"`) applies, its
+//!    terms ([`Term`], one per line, produced by the engine running the contract's
+//!    `price(claim, line, medicare)`) turn each Medicare price into the contract price
+//!    ([`contract`]); then line risk, expected revenue and the totals.
+//!
+//! Money is integer cents with the rounding rule of [`crate::money`].
 
+pub mod contract;
 pub mod medicare;
 
+pub use contract::{Contract, Term};
+
 use crate::claim::Claim;
-use crate::engine::contract::Term;
 use crate::finding::Finding;
 use crate::money::{WHOLE, format_cents, percent};
+use crate::scoring;
+use crate::tables::Tables;
 
 /// Fee schedule label of the Medicare methodology.
 pub const MEDICARE_PFS: &str = "Medicare PFS";
@@ -87,73 +94,58 @@ pub struct PricingSettings {
     pub default_locality: Option<String>,
 }
 
-/// Turns Medicare prices into contract prices with a contract's terms (one per line). The
-/// lower of the line's charge and the contract amount is allowed, as under Medicare.
-pub fn apply_contract(
+/// The Medicare PFS price of every line: the first pricing step, and what a payer contract's
+/// script is shown (`medicare`) before its terms are applied by [`price`].
+pub fn medicare_prices(
     claim: &Claim,
-    medicare: Vec<LinePrice>,
-    terms: &[Term],
-    rule_id: &str,
-    rule_version: &str,
+    tables: &Tables,
+    settings: &PricingSettings,
 ) -> Vec<LinePrice> {
-    let schedule = format!("contract {rule_id}");
-    medicare
-        .into_iter()
-        .zip(terms)
-        .zip(&claim.lines)
-        .map(|((m, term), line)| match term {
-            Term::Medicare => {
-                let mut p = m;
-                p.medicare_cents = p.allowed_cents;
-                p.trace.push(format!(
-                    "{schedule}: no term for this line, the Medicare price applies"
-                ));
-                p
-            }
-            Term::Price { cents, trace } => {
-                let mut p = LinePrice::new(m.line_number, &schedule);
-                p.medicare_cents = m.allowed_cents;
-                p.schedule_version = if m.schedule_version.is_empty() {
-                    format!("{rule_id}@{rule_version}")
-                } else {
-                    format!("{rule_id}@{rule_version}; {}", m.schedule_version)
-                };
-                p.trace = m.trace;
-                let what = if trace.is_empty() {
-                    "contract amount"
-                } else {
-                    trace.as_str()
-                };
-                p.trace
-                    .push(format!("{schedule}: {what} = {}", format_cents(*cents)));
-                p.fee_cents = Some(*cents);
-                if *cents == 0 {
-                    p.reason = m.reason.clone();
-                }
-                let charge = line.charge_cents;
-                p.allowed_cents = Some(if charge > 0 && charge < *cents {
-                    p.trace.push(format!(
-                        "lower of charge {} and contract amount {}: {}",
-                        format_cents(charge),
-                        format_cents(*cents),
-                        format_cents(charge)
-                    ));
-                    charge
-                } else {
-                    *cents
-                });
-                p
-            }
-            Term::Unpriced(why) => {
-                let mut p = LinePrice::new(m.line_number, &schedule);
-                p.medicare_cents = m.allowed_cents;
-                p.schedule_version = format!("{rule_id}@{rule_version}");
-                p.trace = m.trace;
-                p.reason = format!("{schedule}: {why}");
-                p
-            }
-        })
-        .collect()
+    medicare::price_claim(claim, tables, settings.default_locality.as_deref())
+}
+
+/// The claim's pricing, complete: the contract's terms (if a contract applies) turned into
+/// contract prices, each line's denial probability from the findings
+/// ([`scoring::line_risk`]) and its expected amount, the totals, the contract and the
+/// locality used.
+pub fn price(
+    claim: &Claim,
+    settings: &PricingSettings,
+    medicare: Vec<LinePrice>,
+    contract: Option<&Contract>,
+    findings: &[Finding],
+) -> ClaimPrice {
+    let lines = match contract {
+        Some(c) => c.apply(claim, medicare),
+        None => medicare,
+    };
+    let mut out = summarize(claim, lines, findings);
+    out.contract = contract.map(|c| (c.rule_id.clone(), c.rule_version.clone()));
+    out.locality = locality(claim, settings);
+    out
+}
+
+/// The lower of the line's charge and the fee schedule (or contract) amount is allowed
+/// (42 CFR 414.20(a); contracts follow the same rule). A zero charge means "not given" and
+/// never lowers the amount. Adds a trace step when the charge is the lower.
+pub fn lower_of_charge(
+    charge: i64,
+    amount: i64,
+    what: &str,
+    cite: &str,
+    trace: &mut Vec<String>,
+) -> i64 {
+    if charge > 0 && charge < amount {
+        trace.push(format!(
+            "lower of charge {} and {what} {}: {}{cite}",
+            format_cents(charge),
+            format_cents(amount),
+            format_cents(charge)
+        ));
+        charge
+    } else {
+        amount
+    }
 }
 
 /// The locality text that prices `claim`: the claim's own, else the configured default;
@@ -166,29 +158,25 @@ pub fn locality_text<'a>(claim: &'a Claim, default_locality: Option<&'a str>) ->
     }
 }
 
-/// Probability that a line is denied: `1 − Π(1 − p)` over the findings that name the line
-/// and the claim-level findings (which concern every line).
-pub fn line_denial_probability(line: u32, findings: &[Finding]) -> f64 {
-    let keep: f64 = findings
-        .iter()
-        .filter(|f| f.lines.is_empty() || f.lines.contains(&line))
-        .map(|f| 1.0 - f.denial_probability.clamp(0.0, 1.0))
-        .product();
-    (1.0 - keep).clamp(0.0, 1.0)
+/// The locality pricing used, canonical ("" = national amounts).
+fn locality(claim: &Claim, settings: &PricingSettings) -> String {
+    locality_text(claim, settings.default_locality.as_deref())
+        .and_then(crate::claim::codes::locality_key)
+        .unwrap_or_default()
 }
 
 /// Fills in each line's denial probability and expected amount and the claim totals.
 ///
 /// The only float step: `1 − p` is converted to basis points (rounded) before it multiplies
 /// the integer amount, so the expected amounts are integer cents with the usual rounding.
-pub fn summarize(claim: &Claim, mut lines: Vec<LinePrice>, findings: &[Finding]) -> ClaimPrice {
+fn summarize(claim: &Claim, mut lines: Vec<LinePrice>, findings: &[Finding]) -> ClaimPrice {
     let mut out = ClaimPrice {
         complete: true,
         total_charge_cents: claim.lines.iter().map(|l| l.charge_cents).sum(),
         ..ClaimPrice::default()
     };
     for p in &mut lines {
-        p.denial_probability = line_denial_probability(p.line_number, findings);
+        p.denial_probability = scoring::line_risk(p.line_number, findings);
         match p.allowed_cents {
             Some(a) => {
                 let keep_bp = ((1.0 - p.denial_probability) * WHOLE as f64).round() as i64;
@@ -201,38 +189,4 @@ pub fn summarize(claim: &Claim, mut lines: Vec<LinePrice>, findings: &[Finding])
     }
     out.lines = lines;
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::finding::Severity;
-
-    fn finding(lines: Vec<u32>, p: f64) -> Finding {
-        Finding {
-            rule_id: "r".into(),
-            rule_version: "v".into(),
-            category: "c".into(),
-            severity: Severity::Error,
-            message: String::new(),
-            lines,
-            carc: "CO-16".into(),
-            denial_probability: p,
-            suggestion: String::new(),
-            details: Default::default(),
-            field: String::new(),
-        }
-    }
-
-    #[test]
-    fn line_risk_combines_line_and_claim_findings() {
-        let f = [
-            finding(vec![1], 0.5),
-            finding(vec![], 0.2),
-            finding(vec![2], 0.9),
-        ];
-        // line 1: 1 − (0.5 × 0.8) = 0.6; line 3: only the claim-level finding
-        assert!((line_denial_probability(1, &f) - 0.6).abs() < 1e-12);
-        assert!((line_denial_probability(3, &f) - 0.2).abs() < 1e-12);
-    }
 }

@@ -215,7 +215,7 @@ impl RuleRegistry {
         self.pool
             .run_blocking(|| match compile_rule(self.evaluator.engine(), file) {
                 Ok(rule) => {
-                    let results = self.evaluator.run_cases(&rule, &tables);
+                    let results = crate::rules::trial::run_cases(&self.evaluator, &rule, &tables);
                     (Ok(rule), results)
                 }
                 Err(e) => (Err(e), Vec::new()),
@@ -232,7 +232,9 @@ impl RuleRegistry {
         self.pool.run_blocking(|| {
             claims
                 .iter()
-                .map(|(claim, as_of)| self.evaluator.run_on(rule, claim, *as_of, &tables))
+                .map(|(claim, as_of)| {
+                    crate::rules::trial::run_on(&self.evaluator, rule, claim, *as_of, &tables)
+                })
                 .collect()
         })
     }
@@ -337,12 +339,11 @@ impl RuleRegistry {
                         other: other.clone(),
                     });
                 }
-                let failures: Vec<String> = self
-                    .evaluator
-                    .run_cases(&rule, &tables)
-                    .into_iter()
-                    .filter_map(|(_, outcome)| outcome.err())
-                    .collect();
+                let failures: Vec<String> =
+                    crate::rules::trial::run_cases(&self.evaluator, &rule, &tables)
+                        .into_iter()
+                        .filter_map(|(_, outcome)| outcome.err())
+                        .collect();
                 if failures.is_empty() {
                     Ok(rule)
                 } else {

@@ -13,6 +13,7 @@ pub mod index;
 pub mod meta;
 pub mod set;
 pub mod source;
+pub mod trial;
 
 pub use cases::TestCase;
 pub use compile::{CompiledRule, compile_rule};

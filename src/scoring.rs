@@ -5,6 +5,8 @@
 //! do not change the score under the fail-open policy; under fail-closed any failure makes the
 //! claim certain-risk (1.0, HIGH) so that it is held for review instead of sent unchecked.
 
+use crate::finding::Finding;
+
 /// Denial-risk band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RiskBand {
@@ -59,13 +61,47 @@ impl Bands {
 }
 
 /// What to do when a rule fails on a claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailurePolicy {
     /// Score with the rules that ran; list the failure (default).
     #[default]
     Open,
     /// Any rule failure makes the claim HIGH risk (1.0) so it is held for review.
     Closed,
+}
+
+impl FailurePolicy {
+    /// Every policy with its configuration name.
+    pub const ALL: [(&'static str, FailurePolicy); 2] = [
+        ("open", FailurePolicy::Open),
+        ("closed", FailurePolicy::Closed),
+    ];
+
+    /// The configuration name (`open`, `closed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailurePolicy::Open => "open",
+            FailurePolicy::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for FailurePolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
+            .map(|(_, p)| *p)
+            .ok_or_else(|| format!("{s:?} is not a failure policy (use open or closed)"))
+    }
+}
+
+impl std::fmt::Display for FailurePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `1 − Π(1 − p_i)`, with each `p_i` clamped to [0, 1].
@@ -91,9 +127,61 @@ pub fn claim_risk(
     }
 }
 
+/// Probability that one line is denied: [`denial_risk`] over the findings that name the line
+/// and the claim-level findings (which concern every line).
+pub fn line_risk(line: u32, findings: &[Finding]) -> f64 {
+    denial_risk(
+        findings
+            .iter()
+            .filter(|f| f.lines.is_empty() || f.lines.contains(&line))
+            .map(|f| f.denial_probability),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Severity;
+
+    fn finding(lines: Vec<u32>, p: f64) -> Finding {
+        Finding {
+            rule_id: "r".into(),
+            rule_version: "v".into(),
+            category: "c".into(),
+            severity: Severity::Error,
+            message: String::new(),
+            lines,
+            carc: "CO-16".into(),
+            denial_probability: p,
+            suggestion: String::new(),
+            details: Default::default(),
+            field: String::new(),
+        }
+    }
+
+    #[test]
+    fn line_risk_combines_line_and_claim_findings() {
+        let f = [
+            finding(vec![1], 0.5),
+            finding(vec![], 0.2),
+            finding(vec![2], 0.9),
+        ];
+        // line 1: 1 − (0.5 × 0.8) = 0.6; line 3: only the claim-level finding
+        assert!((line_risk(1, &f) - 0.6).abs() < 1e-12);
+        assert!((line_risk(3, &f) - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn failure_policy_names() {
+        assert_eq!("Closed".parse::<FailurePolicy>(), Ok(FailurePolicy::Closed));
+        assert_eq!("open".parse::<FailurePolicy>(), Ok(FailurePolicy::Open));
+        assert!(
+            "maybe"
+                .parse::<FailurePolicy>()
+                .unwrap_err()
+                .contains("open or closed")
+        );
+    }
 
     #[test]
     fn no_findings_is_zero_risk() {

@@ -1,6 +1,6 @@
-//! The scrub pipeline shared by the gRPC API and the offline `check` command:
-//! validate the wire claim, evaluate the active rule set on the pool, score, price, build the
-//! response.
+//! The scrub pipeline shared by the gRPC API and the offline `check` command. One claim goes
+//! top to bottom: validate the wire claim → run the edit rules (engine) → the payer
+//! contract's terms (engine) → price (pricing) → score (scoring) → build the response once.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,11 +9,12 @@ use chrono::NaiveDate;
 
 use crate::claim::{self, ValidationError};
 use crate::engine::pool::PoolError;
-use crate::engine::{EvalPool, Evaluation, ScriptClaim};
+use crate::engine::{EvalPool, Evaluator, ScriptClaim};
 use crate::finding::{FailureKind, Finding, RuleFailure, Severity};
 use crate::pricing::{self, ClaimPrice, PricingSettings};
 use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
+use crate::rules::RuleSet;
 use crate::scoring::{self, Bands, FailurePolicy, RiskBand};
 
 impl ScrubError {
@@ -120,25 +121,48 @@ impl Scrubber {
         Ok((Arc::new(claim), as_of))
     }
 
+    /// The pipeline after validation, top to bottom: edit rules → contract terms → price →
+    /// score → respond.
     fn evaluate(&self, claim: Arc<claim::Claim>, as_of: NaiveDate) -> pb::ScrubClaimResponse {
         let started = Instant::now();
         let set = self.registry.snapshot();
         let tables = self.registry.tables().snapshot();
         let evaluator = self.registry.evaluator();
-        let script_claim = ScriptClaim::new(claim.clone(), as_of, tables.clone());
-        let mut eval = evaluator.scrub_prepared(&set, &script_claim);
-        let priced = evaluator.price(&set, &script_claim, &self.settings.pricing);
-        let mut pricing = pricing::summarize(&claim, priced.lines, &eval.findings);
-        pricing.contract = priced.contract;
-        pricing.locality = pricing_locality(&claim, &self.settings.pricing);
-        eval.failures.extend(priced.failure);
-        for f in &eval.failures {
+        let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
+
+        let mut edits = evaluator.run_edits(&set, &view);
+        let (pricing, contract_failure) = price(
+            evaluator,
+            &set,
+            &view,
+            &self.settings.pricing,
+            &edits.findings,
+        );
+        edits.failures.extend(contract_failure);
+        for f in &edits.failures {
             tracing::warn!(claim_id = %claim.id, rule_id = %f.rule_id, rule_version = %f.rule_version,
                 kind = ?f.kind, error = %f.message, "rule failed on claim");
         }
-        let mut resp = build_response(&claim.id, &set.version, as_of, eval, &self.settings);
-        resp.pricing = Some(pricing_to_pb(pricing));
-        resp.table_versions = tables.versions.iter().map(table_version_to_pb).collect();
+        let risk = scoring::claim_risk(
+            edits.findings.iter().map(|f| f.denial_probability),
+            edits.failures.len(),
+            self.settings.policy,
+        );
+        let band = self.settings.bands.band(risk);
+
+        let resp = pb::ScrubClaimResponse {
+            claim_id: claim.id.clone(),
+            denial_risk: risk,
+            risk_band: band_to_pb(band) as i32,
+            findings: edits.findings.into_iter().map(finding_to_pb).collect(),
+            ruleset_version: set.version.clone(),
+            rule_failures: edits.failures.into_iter().map(failure_to_pb).collect(),
+            error: None,
+            rules_evaluated: edits.rules_evaluated,
+            as_of_date: crate::tables::code::iso(as_of),
+            table_versions: tables.versions.iter().map(table_version_to_pb).collect(),
+            pricing: Some(pricing_to_pb(pricing)),
+        };
         crate::telemetry::metrics::scrub_seconds(started.elapsed().as_secs_f64());
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,
             findings = resp.findings.len(), denial_risk = resp.denial_risk,
@@ -147,42 +171,35 @@ impl Scrubber {
     }
 }
 
-fn build_response(
-    claim_id: &str,
-    ruleset_version: &str,
-    as_of: NaiveDate,
-    eval: Evaluation,
-    settings: &ScrubSettings,
-) -> pb::ScrubClaimResponse {
-    let risk = scoring::claim_risk(
-        eval.findings.iter().map(|f| f.denial_probability),
-        eval.failures.len(),
-        settings.policy,
-    );
-    pb::ScrubClaimResponse {
-        claim_id: claim_id.to_string(),
-        denial_risk: risk,
-        risk_band: match settings.bands.band(risk) {
-            RiskBand::Low => pb::RiskBand::Low,
-            RiskBand::Medium => pb::RiskBand::Medium,
-            RiskBand::High => pb::RiskBand::High,
-        } as i32,
-        findings: eval.findings.into_iter().map(finding_to_pb).collect(),
-        ruleset_version: ruleset_version.to_string(),
-        rule_failures: eval.failures.into_iter().map(failure_to_pb).collect(),
-        error: None,
-        rules_evaluated: eval.rules_evaluated,
-        as_of_date: crate::tables::code::iso(as_of),
-        table_versions: Vec::new(),
-        pricing: None,
-    }
+/// The pricing steps of the pipeline: Medicare prices, the terms of the first payer contract
+/// of `set` that applies to the claim (if any), then the claim's pricing with line risk from
+/// `findings`. Also returns the contract rule's failure, if it failed.
+pub fn price(
+    evaluator: &Evaluator,
+    set: &RuleSet,
+    view: &ScriptClaim,
+    settings: &PricingSettings,
+    findings: &[Finding],
+) -> (ClaimPrice, Option<RuleFailure>) {
+    let claim = view.claim();
+    let medicare = pricing::medicare_prices(claim, view.tables(), settings);
+    let (contract, failure) = match set.contracts(claim).next() {
+        Some(rule) => {
+            let (contract, failure) = evaluator.contract_terms(rule, view, &medicare);
+            (Some(contract), failure)
+        }
+        None => (None, None),
+    };
+    let priced = pricing::price(claim, settings, medicare, contract.as_ref(), findings);
+    (priced, failure)
 }
 
-/// The locality pricing used, canonical ("" = national amounts).
-fn pricing_locality(claim: &claim::Claim, settings: &PricingSettings) -> String {
-    pricing::locality_text(claim, settings.default_locality.as_deref())
-        .and_then(claim::codes::locality_key)
-        .unwrap_or_default()
+fn band_to_pb(band: RiskBand) -> pb::RiskBand {
+    match band {
+        RiskBand::Low => pb::RiskBand::Low,
+        RiskBand::Medium => pb::RiskBand::Medium,
+        RiskBand::High => pb::RiskBand::High,
+    }
 }
 
 /// A claim's pricing in its wire form.

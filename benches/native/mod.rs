@@ -3,7 +3,7 @@
 //! which checks that it finds exactly what the scripts find.
 //!
 //! Each function mirrors one file in `rules/` and uses the same indexed table helpers the
-//! scripts call (`ptp_hits`, `mce_hits`, the table lookups), so the measured ratio is the cost
+//! scripts call (`claimscrub::edits`: PTP, MUE, add-on and MCE hits, and the table lookups), so the measured ratio is the cost
 //! of scripting, not of a different algorithm. Messages are not built: a finding here is the
 //! rule, the lines, the severity and the CARC — what the equality check compares.
 
@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};
 use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned};
-use claimscrub::claim::{Claim, ClaimType, Line, PayerType};
-use claimscrub::engine::table_api::{mce_hits, ptp_hits};
+use claimscrub::claim::{Claim, ClaimType, PayerType};
+use claimscrub::edits::{addon, mce, mue, ptp};
 use claimscrub::finding::Severity;
 use claimscrub::tables::code::{day, pack_proc};
-use claimscrub::tables::{Kind, Tables, setting_for};
+use claimscrub::tables::{Kind, Tables};
 
 /// What the equality check compares.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,42 +109,16 @@ fn lines_pointing_at(claim: &Claim, position: u32) -> Vec<u32> {
 }
 
 fn addon_code(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    let Some(table) = tables.aoc.as_deref() else {
-        return;
-    };
-    let rows = |l: &Line| {
-        pack_proc(&l.procedure_code)
-            .map(|c| table.rows(c, day(l.service_date)).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
-    let mut primaries_on: BTreeMap<NaiveDate, u32> = BTreeMap::new();
-    for l in &claim.lines {
-        if rows(l).is_empty() {
-            *primaries_on.entry(l.service_date).or_default() += 1;
-        }
-    }
-    for l in &claim.lines {
-        let rows = rows(l);
-        if rows.is_empty() {
-            continue;
-        }
-        let edit_type = rows.iter().map(|r| r.edit_type).min().unwrap_or(1);
-        if edit_type == 1 || edit_type == 3 {
-            let has_primary = rows.iter().filter_map(|r| r.primary).any(|p| {
-                claim.lines.iter().any(|o| {
-                    o.service_date == l.service_date && pack_proc(&o.procedure_code) == Some(p)
-                })
-            });
-            if has_primary {
-                continue;
+    for a in addon::lines(claim, tables).0 {
+        let n = a.line.number;
+        match a.edit_type {
+            1 | 3 if a.primary_billed => {}
+            1 => out.push(f("addon-code", vec![n], Severity::Error, "CO-107")),
+            3 => out.push(f("addon-code", vec![n], Severity::Warning, "CO-107")),
+            _ if !a.other_procedure_billed => {
+                out.push(f("addon-code", vec![n], Severity::Warning, "CO-107"))
             }
-            if edit_type == 1 {
-                out.push(f("addon-code", vec![l.number], Severity::Error, "CO-107"));
-            } else {
-                out.push(f("addon-code", vec![l.number], Severity::Warning, "CO-107"));
-            }
-        } else if !primaries_on.contains_key(&l.service_date) {
-            out.push(f("addon-code", vec![l.number], Severity::Warning, "CO-107"));
+            _ => {}
         }
     }
 }
@@ -226,7 +200,7 @@ fn icd10_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) 
 }
 
 fn mce_age_sex(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    for hit in mce_hits(claim, tables).0 {
+    for hit in mce::hits(claim, tables).0 {
         let carc = match hit.kind {
             "age" => "CO-9",
             "sex" => "CO-10",
@@ -273,38 +247,15 @@ fn modifier_conflicts(claim: &Claim, out: &mut Vec<NativeFinding>) {
 }
 
 fn mue(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    let Some(table) = tables.mue(setting_for(claim.claim_type)) else {
-        return;
-    };
-    let mut per_day: BTreeMap<(&str, NaiveDate), (f64, Vec<u32>, u32)> = BTreeMap::new();
-    for l in &claim.lines {
-        let Some(code) = pack_proc(&l.procedure_code) else {
-            continue;
-        };
-        let Some((row, _)) = table.get(code, day(l.service_date)) else {
-            continue;
-        };
-        if row.indicator == 1 {
-            if l.units > f64::from(row.value) {
-                out.push(f("mue", vec![l.number], Severity::Error, "CO-151"));
-            }
-        } else {
-            let e = per_day
-                .entry((l.procedure_code.as_str(), l.service_date))
-                .or_insert((0.0, Vec::new(), row.value));
-            e.0 += l.units;
-            e.1.push(l.number);
-        }
-    }
-    for (units, lines, value) in per_day.into_values() {
-        if units > f64::from(value) {
-            out.push(f("mue", lines, Severity::Error, "CO-151"));
+    for m in mue::counts(claim, tables).0 {
+        if m.units > f64::from(m.value) {
+            out.push(f("mue", m.lines, Severity::Error, "CO-151"));
         }
     }
 }
 
 fn ncci_ptp(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    for hit in ptp_hits(claim, tables).0 {
+    for hit in ptp::hits(claim, tables).0 {
         if hit.modifier_indicator == 9 || (hit.modifier_indicator == 1 && !hit.bypass.is_empty()) {
             continue;
         }

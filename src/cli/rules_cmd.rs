@@ -86,7 +86,7 @@ pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
                 );
                 continue;
             }
-            for (name, outcome) in evaluator.run_cases(&rule, &tables) {
+            for (name, outcome) in crate::rules::trial::run_cases(&evaluator, &rule, &tables) {
                 match outcome {
                     Ok(()) => {
                         passed += 1;

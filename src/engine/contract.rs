@@ -1,5 +1,6 @@
 //! Payer contracts: running a reimbursement rule's `price(claim, line, medicare)` on each
-//! line, and the money helpers contract scripts use.
+//! line into [`Term`]s, and the money helpers contract scripts use. Applying the terms is
+//! [`crate::pricing::contract`]'s job.
 //!
 //! `medicare` is a map: `allowed` (cents after every CMS adjustment and the lower-of-charge
 //! rule, or `()` when Medicare cannot price the line), `fee` (cents before the lower-of rule,
@@ -10,35 +11,17 @@
 //! - `#{ amount: cents, trace: "…" }` — the amount with a trace step a biller can follow;
 //! - `#{ unpriced: "why" }` — the contract cannot price this line.
 //!
-//! The service then applies the lower of charge and contract amount.
+//! Pricing then applies the lower of charge and contract amount.
 
-use rhai::{CallFnOptions, Dynamic, Engine, ImmutableString, Map, Scope};
+use rhai::{Dynamic, Engine, ImmutableString, Map};
 
-use super::table_api::CurrentClaim;
-use super::{Evaluator, ScriptClaim, describe_error, failure_kind};
+use super::{Evaluator, PRICE_FN, ScriptClaim};
 use crate::finding::{FailureKind, RuleFailure};
 use crate::money::{format_cents, percent};
-use crate::pricing::LinePrice;
+use crate::pricing::{Contract, LinePrice, Term};
 use crate::rules::CompiledRule;
-use crate::rules::compile::PRICE_FN;
 use crate::tables::code::{day, pack_proc};
 use crate::tables::pfs::pack_modifier;
-
-/// What a contract says about one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Term {
-    /// No term: the Medicare price stands.
-    Medicare,
-    /// The contract amount in cents, with a trace step (may be empty).
-    Price {
-        /// Amount, cents.
-        cents: i64,
-        /// The script's explanation.
-        trace: String,
-    },
-    /// The contract cannot price the line.
-    Unpriced(String),
-}
 
 fn medicare_map(p: &LinePrice) -> Map {
     let cents = |c: Option<i64>| c.map_or(Dynamic::UNIT, Dynamic::from_int);
@@ -122,129 +105,58 @@ fn amount(cents: i64) -> Result<i64, String> {
 }
 
 impl Evaluator {
-    /// Runs a reimbursement rule on every line: its terms, in line order.
-    pub fn run_contract(
+    /// Runs a reimbursement rule's `price` on every line: the contract's terms, in line order,
+    /// or why the rule failed. `medicare` is each line's Medicare PFS price (the scripts'
+    /// `medicare` argument).
+    pub fn contract_terms(
+        &self,
+        rule: &CompiledRule,
+        claim: &ScriptClaim,
+        medicare: &[LinePrice],
+    ) -> (Contract, Option<RuleFailure>) {
+        let started = std::time::Instant::now();
+        let outcome = self.run_contract(rule, claim, medicare);
+        rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
+        let (terms, failure) = match outcome {
+            Ok(terms) => (Ok(terms), None),
+            Err(failure) => {
+                rule.metrics.failure(failure.kind);
+                (Err(failure.message.clone()), Some(failure))
+            }
+        };
+        let contract = Contract {
+            rule_id: rule.meta.id.clone(),
+            rule_version: rule.version.clone(),
+            terms,
+        };
+        (contract, failure)
+    }
+
+    fn run_contract(
         &self,
         rule: &CompiledRule,
         claim: &ScriptClaim,
         medicare: &[LinePrice],
     ) -> Result<Vec<Term>, RuleFailure> {
-        let fail = |kind, message| RuleFailure {
-            rule_id: rule.meta.id.clone(),
-            rule_version: rule.version.clone(),
-            kind,
-            message,
-        };
-        let _current = CurrentClaim::enter(claim);
-        let mut terms = Vec::with_capacity(medicare.len());
-        for (i, price) in medicare.iter().enumerate() {
-            super::DEADLINE.with(|d| d.set(Some(std::time::Instant::now() + self.timeout)));
-            let result = self.engine.call_fn_with_options::<Dynamic>(
-                CallFnOptions::new().eval_ast(false).rewind_scope(true),
-                &mut Scope::new(),
-                &rule.ast,
-                PRICE_FN,
-                (
+        medicare
+            .iter()
+            .enumerate()
+            .map(|(i, price)| {
+                let args = (
                     claim.clone(),
                     claim.line_value(i),
                     Dynamic::from_map(medicare_map(price)),
-                ),
-            );
-            super::DEADLINE.with(|d| d.set(None));
-            let value = result.map_err(|e| fail(failure_kind(&e), describe_error(&e)))?;
-            let term = term_of(value).map_err(|m| {
-                fail(
-                    FailureKind::Error,
-                    format!("line {}: {m}", price.line_number),
-                )
-            })?;
-            terms.push(term);
-        }
-        Ok(terms)
-    }
-}
-
-/// The priced claim before the risk summary: lines, the contract that priced them and the
-/// contract's failure, if it failed.
-#[derive(Debug, Clone, Default)]
-pub struct Priced {
-    /// One price per line.
-    pub lines: Vec<LinePrice>,
-    /// Contract rule (id, version) used.
-    pub contract: Option<(String, String)>,
-    /// The contract rule's failure (its lines are then unpriced).
-    pub failure: Option<RuleFailure>,
-}
-
-impl Evaluator {
-    /// Prices every line: Medicare PFS, then the first applicable payer contract of `set`
-    /// (if any) through [`crate::pricing::apply_contract`].
-    pub fn price(
-        &self,
-        set: &crate::rules::RuleSet,
-        claim: &ScriptClaim,
-        settings: &crate::pricing::PricingSettings,
-    ) -> Priced {
-        let medicare = crate::pricing::medicare::price_claim(
-            claim.claim(),
-            claim.tables(),
-            settings.default_locality.as_deref(),
-        );
-        let Some(rule) = set.contracts(claim.claim()).next() else {
-            return Priced {
-                lines: medicare,
-                ..Priced::default()
-            };
-        };
-        self.price_with(rule, claim, medicare)
-    }
-
-    /// Applies one contract rule to Medicare prices.
-    pub fn price_with(
-        &self,
-        rule: &CompiledRule,
-        claim: &ScriptClaim,
-        medicare: Vec<LinePrice>,
-    ) -> Priced {
-        let started = std::time::Instant::now();
-        let outcome = self.run_contract(rule, claim, &medicare);
-        rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
-        let contract = Some((rule.meta.id.clone(), rule.version.clone()));
-        match outcome {
-            Ok(terms) => Priced {
-                lines: crate::pricing::apply_contract(
-                    claim.claim(),
-                    medicare,
-                    &terms,
-                    &rule.meta.id,
-                    &rule.version,
-                ),
-                contract,
-                failure: None,
-            },
-            Err(failure) => {
-                rule.metrics.failure(failure.kind);
-                let lines = medicare
-                    .into_iter()
-                    .map(|m| {
-                        let mut p =
-                            LinePrice::new(m.line_number, &format!("contract {}", rule.meta.id));
-                        p.medicare_cents = m.allowed_cents;
-                        p.trace = m.trace;
-                        p.reason = format!(
-                            "the payer contract rule {} failed, so this line cannot be priced: {}",
-                            rule.meta.id, failure.message
-                        );
-                        p
-                    })
-                    .collect();
-                Priced {
-                    lines,
-                    contract,
-                    failure: Some(failure),
-                }
-            }
-        }
+                );
+                let value = self.call(rule, claim, PRICE_FN, args)?;
+                term_of(value).map_err(|m| {
+                    super::rule_failure(
+                        rule,
+                        FailureKind::Error,
+                        format!("line {}: {m}", price.line_number),
+                    )
+                })
+            })
+            .collect()
     }
 }
 

@@ -9,6 +9,7 @@ use super::cases::{TestCase, parse_cases};
 use super::error::RuleLoadError;
 use super::meta::{RuleKind, RuleMeta, parse_meta};
 use super::source::RuleFile;
+use crate::engine::{CHECK_FN, PRICE_FN, describe_error};
 use crate::telemetry::metrics::RuleMetrics;
 
 /// A compiled rule: metadata, content version and the functions-only AST, shared by every
@@ -40,10 +41,6 @@ pub fn content_version(text: &str) -> String {
 
 /// Name of the metadata variable every rule defines.
 pub const META_VAR: &str = "rule";
-/// Name of the function every edit rule defines.
-pub const CHECK_FN: &str = "check";
-/// Name of the function every reimbursement rule defines.
-pub const PRICE_FN: &str = "price";
 
 /// Compiles `file` with `engine` and parses its metadata and test cases. Does not run the
 /// test cases (that needs the evaluator; see the registry).
@@ -67,7 +64,7 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
     engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
         meta_err(format!(
             "running the rule header failed: {}",
-            crate::engine::describe_error(&e)
+            describe_error(&e)
         ))
     })?;
     let map = scope.get_value::<Map>(META_VAR).ok_or_else(|| {

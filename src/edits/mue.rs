@@ -1,0 +1,70 @@
+//! Medically unlikely edits (MUE): a claim's units counted as CMS adjudicates each code's
+//! MUE — MAI 1 per line, MAI 2 (absolute date-of-service edit, policy) and MAI 3 (date of
+//! service edit, clinical) per code and date of service, summed over lines (CMS, "MUE"
+//! page and the MUE tables' MAI column).
+
+use std::collections::HashMap;
+
+use crate::claim::Claim;
+use crate::tables::code::{day, pack_proc};
+use crate::tables::{Kind, Tables, setting_for};
+
+/// Units of one code counted against its MUE: one line (MAI 1) or every line of the code on
+/// one date (MAI 2 and 3).
+#[derive(Debug, Clone)]
+pub struct MueCount<'a> {
+    /// The code.
+    pub code: &'a str,
+    /// The date of service.
+    pub date: chrono::NaiveDate,
+    /// Units counted (summed per date for MAI 2 and 3).
+    pub units: f64,
+    /// The lines counted.
+    pub lines: Vec<u32>,
+    /// The MUE value.
+    pub value: u32,
+    /// MUE adjudication indicator 1, 2 or 3.
+    pub indicator: u8,
+    /// CMS's rationale.
+    pub rationale: &'a str,
+}
+
+/// Every line's units counted as CMS applies its MUE (MAI 1 per line; MAI 2/3 per code and
+/// date, summed), in claim order of first line; codes without an MUE are left out. What
+/// `claim.mue_units()` returns to rules, and the table version.
+pub fn counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &'a str) {
+    let setting = setting_for(claim.claim_type);
+    let Some(table) = tables.mue(setting) else {
+        return (Vec::new(), "");
+    };
+    let version = tables.version_of(Kind::Mue, Some(setting)).unwrap_or("");
+    let mut out: Vec<MueCount<'a>> = Vec::new();
+    let mut per_day: HashMap<(&str, chrono::NaiveDate), usize> = HashMap::new();
+    for l in &claim.lines {
+        let Some((row, rationale)) =
+            pack_proc(&l.procedure_code).and_then(|c| table.get(c, day(l.service_date)))
+        else {
+            continue;
+        };
+        if row.indicator != 1
+            && let Some(&i) = per_day.get(&(l.procedure_code.as_str(), l.service_date))
+        {
+            out[i].units += l.units;
+            out[i].lines.push(l.number);
+            continue;
+        }
+        if row.indicator != 1 {
+            per_day.insert((l.procedure_code.as_str(), l.service_date), out.len());
+        }
+        out.push(MueCount {
+            code: &l.procedure_code,
+            date: l.service_date,
+            units: l.units,
+            lines: vec![l.number],
+            value: row.value,
+            indicator: row.indicator,
+            rationale,
+        });
+    }
+    (out, version)
+}
