@@ -1,109 +1,58 @@
 //! "Did you mean ...?" hints for rule authors: the closest name of the script API to an
-//! unknown function or property.
+//! unknown function or property. The names come from the engine itself ([`ScriptApi`]).
 
-/// Functions rules can call (the claimscrub API and the common built-ins).
-const FUNCTIONS: &[&str] = &[
-    "finding",
-    "code_matches",
-    "code_in",
-    "npi_valid",
-    "text",
-    "is_date",
-    "days_between",
-    "add_days",
-    "add_months",
-    "has_modifier",
-    "has_any_modifier",
-    "diagnosis_in",
-    "matches",
-    "patient_age_on",
-    "has_diagnosis",
-    "has_procedure",
-    "lines_with_code",
-    "lines_where",
-    "lines_by",
-    "line",
-    "duplicate_lines",
-    "has_code_on",
-    "ptp_conflicts",
-    "mce_conflicts",
-    "mue",
-    "mue_units",
-    "mue_excess",
-    "addon",
-    "addon_lines",
-    "addon_primaries",
-    "icd10",
-    "icd10_billable",
-    "hcpcs",
-    "mce",
-    "has_table",
-    "table_version",
-    "ncci_modifiers",
-    "percent_of",
-    "fee_schedule",
-    "for_units",
-    "money",
-    "len",
-    "push",
-    "contains",
-    "keys",
-    "values",
-    "to_string",
-    "to_upper",
-    "to_lower",
-    "starts_with",
-    "ends_with",
-    "sub_string",
-    "split",
-    "trim",
-    "extract",
-    "sort",
-    "filter",
-    "map",
-    "some",
-    "all",
-    "index_of",
-    "remove",
-    "is_empty",
-];
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-/// Properties of `claim`, lines and diagnoses.
-const PROPERTIES: &[&str] = &[
-    "id",
-    "claim_type",
-    "payer_id",
-    "payer_type",
-    "sex",
-    "place_of_service",
-    "frequency_code",
-    "submission_date",
-    "type_of_bill",
-    "prior_authorization",
-    "billing_npi",
-    "rendering_npi",
-    "today",
-    "first_service_date",
-    "last_service_date",
-    "lines",
-    "diagnoses",
-    "diagnosis_codes",
-    "principal_diagnosis",
-    "has_birth_date",
-    "patient_age",
-    "number",
-    "code",
-    "modifiers",
-    "units",
-    "charge_cents",
-    "date",
-    "date_to",
-    "pointers",
-    "revenue_code",
-    "ndc",
-    "poa",
-    "position",
-];
+use rhai::Engine;
+
+/// The names of the script API, read from the engine's own function metadata so hints and
+/// documentation checks can never drift from what is registered.
+#[derive(Debug, Default)]
+pub struct ScriptApi {
+    /// Functions claimscrub registers (helpers, claim and line methods, table lookups).
+    pub functions: BTreeSet<String>,
+    /// Properties claimscrub registers (getters of the claim, lines and diagnoses).
+    pub properties: BTreeSet<String>,
+    /// Rhai's own functions (`len`, `push`, `contains`, ...).
+    pub builtins: BTreeSet<String>,
+}
+
+impl ScriptApi {
+    /// The names `engine` knows.
+    pub fn of(engine: &Engine) -> Self {
+        let mut api = ScriptApi::default();
+        for signature in engine.gen_fn_signatures(false) {
+            let name = signature.split('(').next().unwrap_or("");
+            if let Some(property) = name.strip_prefix("get$") {
+                api.properties.insert(property.to_string());
+            } else if is_identifier(name) {
+                api.functions.insert(name.to_string());
+            }
+        }
+        for signature in engine.gen_fn_signatures(true) {
+            let name = signature.split('(').next().unwrap_or("");
+            if is_identifier(name) && !api.functions.contains(name) {
+                api.builtins.insert(name.to_string());
+            }
+        }
+        api
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The script API of the engine every rule runs in (built once, on first use).
+pub fn script_api() -> &'static ScriptApi {
+    static API: LazyLock<ScriptApi> =
+        LazyLock::new(|| ScriptApi::of(&super::sandbox::build_engine(&Default::default())));
+    &API
+}
 
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -119,10 +68,9 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a str> {
     candidates
-        .iter()
-        .map(|c| (distance(name, c), *c))
+        .map(|c| (distance(name, c), c.as_str()))
         .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 4))
         .min()
         .map(|(_, c)| c)
@@ -130,12 +78,16 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// A hint for an unknown function, e.g. " — did you mean `has_modifier`?".
 pub fn for_function(name: &str) -> String {
-    closest(name, FUNCTIONS).map_or_else(String::new, |c| format!(" — did you mean `{c}`?"))
+    let api = script_api();
+    closest(name, api.functions.iter())
+        .or_else(|| closest(name, api.builtins.iter()))
+        .map_or_else(String::new, |c| format!(" — did you mean `{c}`?"))
 }
 
 /// A hint for an unknown property.
 pub fn for_property(name: &str) -> String {
-    closest(name, PROPERTIES).map_or_else(String::new, |c| format!(" — did you mean `{c}`?"))
+    closest(name, script_api().properties.iter())
+        .map_or_else(String::new, |c| format!(" — did you mean `{c}`?"))
 }
 
 #[cfg(test)]
@@ -150,5 +102,100 @@ mod tests {
         );
         assert_eq!(for_property("linez"), " — did you mean `lines`?");
         assert_eq!(for_function("completely_different"), "");
+        assert_eq!(
+            for_function("pos_asigned"),
+            " — did you mean `pos_assigned`?"
+        );
+        assert_eq!(for_function("to_uper"), " — did you mean `to_upper`?");
     }
+
+    /// The names rules/README.md documents: functions called in code spans (`name(`) and the
+    /// properties of `claim.`, `line.` and `dx.`.
+    fn documented() -> (BTreeSet<String>, BTreeSet<String>) {
+        let readme = include_str!("../../rules/README.md");
+        let (mut functions, mut properties) = (BTreeSet::new(), BTreeSet::new());
+        for span in readme.split('`').skip(1).step_by(2) {
+            let bytes = span.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if !(bytes[i].is_ascii_lowercase()) || (i > 0 && is_word(bytes[i - 1])) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < bytes.len() && is_word(bytes[i]) {
+                    i += 1;
+                }
+                let word = &span[start..i];
+                let after_dot = start > 0 && bytes[start - 1] == b'.';
+                let receiver = &span[..start.saturating_sub(1)];
+                let called = bytes.get(i) == Some(&b'(');
+                if called {
+                    functions.insert(word.to_string());
+                } else if after_dot
+                    && ["claim", "line", "dx"].iter().any(|r| {
+                        receiver.ends_with(r)
+                            && !receiver[..receiver.len() - r.len()]
+                                .ends_with(|c: char| c.is_ascii_alphanumeric() || "_-".contains(c))
+                    })
+                {
+                    properties.insert(word.to_string());
+                }
+            }
+        }
+        (functions, properties)
+    }
+
+    fn is_word(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b == b'_'
+    }
+
+    #[test]
+    fn rules_readme_documents_exactly_the_script_api() {
+        let api = script_api();
+        let (functions, properties) = documented();
+        let undocumented: Vec<&String> = api
+            .functions
+            .iter()
+            .filter(|f| !functions.contains(*f) && !INTERNAL.contains(&f.as_str()))
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "registered but not in rules/README.md: {undocumented:?}"
+        );
+        let unknown: Vec<&String> = functions
+            .iter()
+            .filter(|f| {
+                !api.functions.contains(*f)
+                    && !api.builtins.contains(*f)
+                    && !KEYWORDS.contains(&f.as_str())
+            })
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "in rules/README.md but not registered: {unknown:?}"
+        );
+        let undocumented: Vec<&String> = api
+            .properties
+            .iter()
+            .filter(|p| !properties.contains(*p))
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "properties not in rules/README.md: {undocumented:?}"
+        );
+        let unknown: Vec<&String> = properties
+            .iter()
+            .filter(|p| !api.properties.contains(*p))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "properties in rules/README.md but not registered: {unknown:?}"
+        );
+    }
+
+    /// Registered for the sandbox, not for rule authors (they fail with a clear error).
+    const INTERNAL: &[&str] = &["sleep"];
+    /// Words written with `(` in the guide that are the rule's own functions or language.
+    const KEYWORDS: &[&str] = &["check", "price", "if", "for", "fn"];
 }
