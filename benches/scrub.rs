@@ -17,12 +17,9 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use claimscrub::claim::{self, Claim};
-use claimscrub::engine::{EngineLimits, EvalPool, Evaluator};
 use claimscrub::proto::v1 as pb;
-use claimscrub::registry::RuleRegistry;
-use claimscrub::rules::FsSource;
+use claimscrub::runtime::{Runtime, RuntimeSpec};
 use claimscrub::synth;
-use claimscrub::tables::TableStore;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn validated(wire: pb::Claim) -> Claim {
@@ -70,7 +67,7 @@ fn claim_mix(n: usize) -> Vec<Arc<Claim>> {
         .collect()
 }
 
-fn setup() -> (RuleRegistry, &'static str) {
+fn setup() -> (Runtime, &'static str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let full = root.join("tests/fixtures/shared-data-tables.toml");
     let (manifest, which) = if root
@@ -82,22 +79,17 @@ fn setup() -> (RuleRegistry, &'static str) {
         println!("SKIPPED full tables: ../shared/data not found; using the bundled sample tables");
         (root.join("data/tables.toml"), "bundled sample tables")
     };
-    let (tables, _) = TableStore::load(&manifest).expect("tables load");
-    let registry = RuleRegistry::new(
-        Arc::new(FsSource::new(root.join("rules"))),
-        Evaluator::new(&EngineLimits::default()),
-        EvalPool::new(1, 4).unwrap(),
-        Arc::new(tables),
-    );
-    registry.load_initial().expect("rules load");
-    (registry, which)
+    let runtime = Runtime::build(RuntimeSpec::for_dir(&root.join("rules"), Some(&manifest)))
+        .expect("tables load");
+    runtime.registry.load_initial().expect("rules load");
+    (runtime, which)
 }
 
 fn bench(c: &mut Criterion) {
-    let (registry, which) = setup();
-    let set = registry.snapshot();
-    let tables = registry.tables().snapshot();
-    let eval = registry.evaluator().clone();
+    let (runtime, which) = setup();
+    let set = runtime.registry.snapshot();
+    let tables = runtime.tables.snapshot();
+    let eval = runtime.evaluator.clone();
     let as_of = NaiveDate::from_ymd_opt(2024, 8, 1).unwrap();
     let mix = claim_mix(1_000);
 
@@ -258,12 +250,7 @@ fn bench(c: &mut Criterion) {
 
     // The rules of `source` over the same tables: how many loaded, and the mix's mean µs/claim.
     let mix_micros = |source: Arc<claimscrub::rules::MemorySource>| {
-        let reg = RuleRegistry::new(
-            source,
-            Evaluator::new(&EngineLimits::default()),
-            EvalPool::new(1, 4).unwrap(),
-            registry.tables().clone(),
-        );
+        let reg = runtime.registry_for(source);
         let _ = reg.load_initial(); // an empty set (the no-rule baseline) is not an error here
         let s = reg.snapshot();
         let us = mean_micros(&mix, |c| {

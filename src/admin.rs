@@ -23,6 +23,7 @@ use crate::finding::Severity;
 use crate::proto::v1::{self as pb, rule_admin_server::RuleAdmin};
 use crate::registry::{FileStatus, RuleRegistry};
 use crate::rules::CompiledRule;
+use crate::tables::TableStore;
 use audit::{AuditLog, Record};
 use auth::{Role, Tokens};
 use history::History;
@@ -30,6 +31,7 @@ use history::History;
 /// The admin service.
 pub struct AdminService {
     registry: Arc<RuleRegistry>,
+    tables: Arc<TableStore>,
     tokens: Arc<Tokens>,
     audit: Arc<AuditLog>,
     rules_dir: PathBuf,
@@ -80,10 +82,11 @@ fn info(rule: &CompiledRule, status: Option<&FileStatus>) -> pb::RuleInfo {
 }
 
 impl AdminService {
-    /// A service over `registry` (whose rules live in `rules_dir`), authenticating with
-    /// `tokens` and auditing to `audit`.
+    /// A service over `registry` (whose rules live in `rules_dir`) and `tables`,
+    /// authenticating with `tokens` and auditing to `audit`.
     pub fn new(
         registry: Arc<RuleRegistry>,
+        tables: Arc<TableStore>,
         tokens: Arc<Tokens>,
         audit: Arc<AuditLog>,
         rules_dir: PathBuf,
@@ -91,6 +94,7 @@ impl AdminService {
         let history = History::new(&rules_dir);
         Self {
             registry,
+            tables,
             tokens,
             audit,
             rules_dir,
@@ -229,8 +233,7 @@ impl RuleAdmin for AdminService {
             })
             .collect();
         let tables = self
-            .registry
-            .tables()
+            .tables
             .snapshot()
             .versions
             .iter()

@@ -98,6 +98,36 @@ pub struct RulesToolArgs {
     pub log: LogArgs,
 }
 
+/// The runtime of the offline tools: the rules directory, the manifest and the engine
+/// limits from the command line, one evaluation thread per core.
+fn runtime_spec<'a>(
+    rules: &RulesArgs,
+    tables: &'a TablesArgs,
+    engine: &EngineArgs,
+) -> crate::runtime::RuntimeSpec<'a> {
+    crate::runtime::RuntimeSpec {
+        rules: std::sync::Arc::new(crate::rules::FsSource::new(&rules.dir)),
+        tables: tables.manifest(),
+        engine: engine.limits(),
+        threads: crate::config::default_threads(),
+        queue: 64,
+    }
+}
+
+impl CheckArgs {
+    /// The runtime `check` scrubs with.
+    pub fn runtime_spec(&self) -> crate::runtime::RuntimeSpec<'_> {
+        runtime_spec(&self.rules, &self.tables, &self.engine)
+    }
+}
+
+impl RulesToolArgs {
+    /// The runtime the rules tools load rules into.
+    pub fn runtime_spec(&self) -> crate::runtime::RuntimeSpec<'_> {
+        runtime_spec(&self.rules, &self.tables, &self.engine)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;

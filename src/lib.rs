@@ -33,6 +33,7 @@ pub mod money;
 pub mod pricing;
 pub mod registry;
 pub mod rules;
+pub mod runtime;
 pub mod scoring;
 pub mod scrub;
 pub mod server;

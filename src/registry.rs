@@ -196,14 +196,9 @@ impl RuleRegistry {
         self.active.load_full()
     }
 
-    /// The reference tables rules query.
-    pub fn tables(&self) -> &Arc<TableStore> {
-        &self.tables
-    }
-
-    /// The evaluator rules run in.
-    pub fn evaluator(&self) -> &Evaluator {
-        &self.evaluator
+    /// Compiles a rule file with the registry's engine (no tests run, nothing activated).
+    pub fn compile(&self, file: &crate::rules::RuleFile) -> Result<CompiledRule, RuleLoadError> {
+        compile_rule(self.evaluator.engine(), file)
     }
 
     /// Compiles `file` and runs its tests against the current tables, without activating it.

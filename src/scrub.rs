@@ -15,7 +15,9 @@ use crate::pricing::{self, ClaimPrice, PricingSettings};
 use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
 use crate::rules::RuleSet;
+use crate::runtime::Runtime;
 use crate::scoring::{self, Bands, FailurePolicy, RiskBand};
+use crate::tables::TableStore;
 
 impl ScrubError {
     /// A description safe to log: field paths, never claim values.
@@ -51,27 +53,27 @@ pub struct ScrubSettings {
     pub pricing: PricingSettings,
 }
 
-/// Scrubs claims with the registry's active rule set. Cheap to clone.
+/// Scrubs claims with the registry's active rule set and the current tables. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Scrubber {
     registry: Arc<RuleRegistry>,
+    tables: Arc<TableStore>,
+    evaluator: Evaluator,
     pool: EvalPool,
     settings: ScrubSettings,
 }
 
 impl Scrubber {
-    /// A scrubber over `registry`, evaluating on `pool`.
-    pub fn new(registry: Arc<RuleRegistry>, pool: EvalPool, settings: ScrubSettings) -> Self {
+    /// A scrubber over `runtime`'s rules and tables, evaluating on its pool.
+    pub fn new(runtime: &Runtime, settings: ScrubSettings) -> Self {
         Self {
-            registry,
-            pool,
+            registry: runtime.registry.clone(),
+            tables: runtime.tables.clone(),
+            evaluator: runtime.evaluator.clone(),
+            pool: runtime.pool.clone(),
             settings,
         }
-    }
-
-    /// The registry.
-    pub fn registry(&self) -> &Arc<RuleRegistry> {
-        &self.registry
     }
 
     /// Validates and scrubs one request on the evaluation pool.
@@ -126,8 +128,8 @@ impl Scrubber {
     fn evaluate(&self, claim: Arc<claim::Claim>, as_of: NaiveDate) -> pb::ScrubClaimResponse {
         let started = Instant::now();
         let set = self.registry.snapshot();
-        let tables = self.registry.tables().snapshot();
-        let evaluator = self.registry.evaluator();
+        let tables = self.tables.snapshot();
+        let evaluator = &self.evaluator;
         let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
 
         let mut edits = evaluator.run_edits(&set, &view);

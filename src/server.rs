@@ -15,11 +15,11 @@ use crate::admin::audit::AuditLog;
 use crate::admin::auth::{Role, Tokens};
 use crate::api::ScrubberService;
 use crate::config::Config;
-use crate::engine::{EvalPool, Evaluator};
 use crate::proto::v1::rule_admin_server::RuleAdminServer;
 use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
 use crate::registry::{RegistryError, RuleRegistry};
 use crate::rules::FsSource;
+use crate::runtime::{Runtime, RuntimeError, RuntimeSpec};
 use crate::scrub::Scrubber;
 use crate::tables::{TableError, TableStore};
 use crate::telemetry::metrics;
@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The reference tables could not be loaded at startup.
     #[error(transparent)]
     Tables(#[from] TableError),
+    /// The tables or the evaluation pool could not be set up.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     /// Thread pool or reflection setup failed.
     #[error("startup failed: {0}")]
     Setup(String),
@@ -47,6 +50,7 @@ pub struct App {
     tls: Option<tonic::transport::ServerTlsConfig>,
     config: Config,
     registry: Arc<RuleRegistry>,
+    tables: Arc<TableStore>,
     scrubber: Scrubber,
     tokens: Arc<Tokens>,
     audit: Arc<AuditLog>,
@@ -55,10 +59,14 @@ pub struct App {
 impl App {
     /// Builds the engine and pool and loads the rules (blocking; call before serving).
     pub fn load(config: Config) -> Result<Self, ServeError> {
-        let evaluator = Evaluator::new(&config.engine);
-        let pool = EvalPool::new(config.eval_threads, config.eval_threads * 64)
-            .map_err(|e| ServeError::Setup(e.to_string()))?;
-        let (tables, report) = TableStore::open(config.tables.as_deref())?;
+        let runtime = Runtime::build(RuntimeSpec {
+            rules: Arc::new(FsSource::new(&config.rules_dir)),
+            tables: config.tables.as_deref(),
+            engine: config.engine.clone(),
+            threads: config.eval_threads,
+            queue: config.eval_threads * 64,
+        })?;
+        let report = &runtime.table_report;
         for v in &report.versions {
             tracing::info!(kind = v.kind.as_str(), setting = v.setting.map_or("", |s| s.as_str()),
                 version = %v.version, rows = v.rows, "table loaded");
@@ -66,17 +74,12 @@ impl App {
         if config.tables.is_some() {
             tracing::info!(millis = report.millis as u64, "reference tables loaded");
         }
-        let registry = Arc::new(RuleRegistry::new(
-            Arc::new(FsSource::new(&config.rules_dir)),
-            evaluator,
-            pool.clone(),
-            Arc::new(tables),
-        ));
+        let registry = runtime.registry.clone();
         let report = registry.load_initial()?;
         watcher::log_report(&report);
         metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
-        metrics::tables_loaded(true, &registry.tables().snapshot().versions);
-        let scrubber = Scrubber::new(registry.clone(), pool, config.scrub.clone());
+        metrics::tables_loaded(true, &runtime.tables.snapshot().versions);
+        let scrubber = Scrubber::new(&runtime, config.scrub.clone());
         let tokens =
             Arc::new(Tokens::load(config.auth_tokens.as_deref()).map_err(ServeError::Setup)?);
         let audit = Arc::new(AuditLog::open(&config.audit_log).map_err(|e| {
@@ -92,6 +95,7 @@ impl App {
         Ok(Self {
             tls,
             config,
+            tables: runtime.tables.clone(),
             registry,
             scrubber,
             tokens,
@@ -150,11 +154,8 @@ pub async fn serve(
         stop_rx.clone(),
     );
 
-    let table_poller = spawn_table_poller(
-        app.registry.tables().clone(),
-        app.config.tables_poll,
-        stop_rx.clone(),
-    );
+    let table_poller =
+        spawn_table_poller(app.tables.clone(), app.config.tables_poll, stop_rx.clone());
     let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
     let addr = listener
         .local_addr()
@@ -198,6 +199,7 @@ pub async fn serve(
         .add_service(ClaimScrubberServer::with_interceptor(service, scrub_auth))
         .add_service(RuleAdminServer::new(AdminService::new(
             app.registry.clone(),
+            app.tables.clone(),
             app.tokens.clone(),
             app.audit.clone(),
             app.config.rules_dir.clone(),

@@ -23,7 +23,7 @@ use chrono::NaiveDate;
 use crate::claim::ClaimType;
 pub use manifest::{Format, Kind, Setting};
 pub use read::TableError;
-pub use store::TableStore;
+pub use store::{TableReport, TableStore};
 
 /// An effective window in table days, both ends inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

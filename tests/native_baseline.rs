@@ -13,30 +13,26 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use claimscrub::claim::{self, Claim};
-use claimscrub::engine::{EngineLimits, EvalPool, Evaluator};
-use claimscrub::registry::RuleRegistry;
-use claimscrub::rules::{FsSource, RuleKind};
+use claimscrub::rules::RuleKind;
+use claimscrub::runtime::{Runtime, RuntimeSpec};
 use claimscrub::synth;
-use claimscrub::tables::TableStore;
 
-fn registry(manifest: &Path) -> RuleRegistry {
-    let (tables, _) = TableStore::load(manifest).expect("tables load");
-    let registry = RuleRegistry::new(
-        Arc::new(FsSource::new(support::bundled_rules())),
-        Evaluator::new(&EngineLimits::default()),
-        EvalPool::new(1, 4).unwrap(),
-        Arc::new(tables),
-    );
-    registry.load_initial().expect("rules load");
-    registry
+fn runtime(manifest: &Path) -> Runtime {
+    let runtime = Runtime::build(RuntimeSpec::for_dir(
+        &support::bundled_rules(),
+        Some(manifest),
+    ))
+    .expect("tables load");
+    runtime.registry.load_initial().expect("rules load");
+    runtime
 }
 
 type Key = (String, Vec<u32>, String, String);
 
-fn compare(registry: &RuleRegistry, claims: &[(Arc<Claim>, NaiveDate)]) -> usize {
-    let set = registry.snapshot();
-    let tables = registry.tables().snapshot();
-    let eval = registry.evaluator();
+fn compare(runtime: &Runtime, claims: &[(Arc<Claim>, NaiveDate)]) -> usize {
+    let set = runtime.registry.snapshot();
+    let tables = runtime.tables.snapshot();
+    let eval = &runtime.evaluator;
     let mut fired = 0;
     for (claim, as_of) in claims {
         let scripted = eval.scrub(&set, tables.clone(), claim.clone(), *as_of);
@@ -76,7 +72,7 @@ fn compare(registry: &RuleRegistry, claims: &[(Arc<Claim>, NaiveDate)]) -> usize
     fired
 }
 
-fn claims(registry: &RuleRegistry) -> Vec<(Arc<Claim>, NaiveDate)> {
+fn claims(runtime: &Runtime) -> Vec<(Arc<Claim>, NaiveDate)> {
     let limits = claim::Limits {
         max_lines: 1000,
         max_string_len: 64,
@@ -91,7 +87,7 @@ fn claims(registry: &RuleRegistry) -> Vec<(Arc<Claim>, NaiveDate)> {
             )
         })
         .collect();
-    for rule in &registry.snapshot().rules {
+    for rule in &runtime.registry.snapshot().rules {
         if rule.meta.kind == RuleKind::Edit {
             out.extend(rule.cases.iter().map(|c| (c.claim.clone(), c.as_of)));
         }
@@ -101,9 +97,9 @@ fn claims(registry: &RuleRegistry) -> Vec<(Arc<Claim>, NaiveDate)> {
 
 #[test]
 fn native_pack_matches_the_scripts_on_the_bundled_tables() {
-    let registry = registry(&support::bundled_tables());
-    let claims = claims(&registry);
-    let fired = compare(&registry, &claims);
+    let runtime = runtime(&support::bundled_tables());
+    let claims = claims(&runtime);
+    let fired = compare(&runtime, &claims);
     println!("{} claims compared, {fired} with findings", claims.len());
     assert!(fired > 100, "the comparison covers claims with findings");
 }
@@ -120,8 +116,8 @@ fn native_pack_matches_the_scripts_on_the_full_cms_tables() {
         );
         return;
     }
-    let registry = registry(&root.join("tests/fixtures/shared-data-tables.toml"));
-    let claims = claims(&registry);
-    let fired = compare(&registry, &claims);
+    let runtime = runtime(&root.join("tests/fixtures/shared-data-tables.toml"));
+    let claims = claims(&runtime);
+    let fired = compare(&runtime, &claims);
     println!("{} claims compared, {fired} with findings", claims.len());
 }

@@ -189,11 +189,7 @@ impl AdminService {
                 let name = e.file_name().into_string().ok()?;
                 let stem = name.strip_suffix(".disabled")?;
                 let text = std::fs::read_to_string(e.path()).ok()?;
-                crate::rules::compile_rule(
-                    self.registry.evaluator().engine(),
-                    &candidate(stem, &text, ""),
-                )
-                .ok()
+                self.registry.compile(&candidate(stem, &text, "")).ok()
             })
             .collect()
     }
@@ -203,11 +199,9 @@ impl AdminService {
         entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
             p.to_str().is_some_and(|s| s.ends_with(".rhai.disabled"))
                 && std::fs::read_to_string(p).ok().is_some_and(|text| {
-                    crate::rules::compile_rule(
-                        self.registry.evaluator().engine(),
-                        &candidate("x.rhai", &text, ""),
-                    )
-                    .is_ok_and(|r| r.meta.id == id)
+                    self.registry
+                        .compile(&candidate("x.rhai", &text, ""))
+                        .is_ok_and(|r| r.meta.id == id)
                 })
         })
     }

@@ -3,18 +3,13 @@
 
 use std::io::Read;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::claim::json::{requests_from_str, response_to_value};
-use crate::config::default_threads;
-use crate::engine::{EvalPool, Evaluator};
 use crate::proto::v1 as pb;
-use crate::registry::RuleRegistry;
-use crate::rules::FsSource;
+use crate::runtime::Runtime;
 use crate::scrub::Scrubber;
-use crate::tables::TableStore;
 
 use super::CheckArgs;
 
@@ -35,19 +30,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             r.as_of_date = as_of.clone();
         }
     }
-    let (tables, _) = TableStore::open(args.tables.manifest())?;
-    let pool = EvalPool::new(default_threads(), 64)?;
-    let registry = Arc::new(RuleRegistry::new(
-        Arc::new(FsSource::new(&args.rules.dir)),
-        Evaluator::new(&args.engine.limits()),
-        pool.clone(),
-        Arc::new(tables),
-    ));
-    let report = registry.load_initial()?;
+    let runtime = Runtime::build(args.runtime_spec())?;
+    let report = runtime.registry.load_initial()?;
     for e in &report.errors {
         eprintln!("warning: rule not loaded: {e}");
     }
-    let scrubber = Scrubber::new(registry, pool, args.scrub.settings()?);
+    let scrubber = Scrubber::new(&runtime, args.scrub.settings()?);
 
     let mut invalid = 0;
     let mut responses = Vec::new();

@@ -2,26 +2,16 @@
 //! rule authors, in plain words.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use crate::config::default_threads;
-use crate::engine::{EvalPool, Evaluator};
-use crate::registry::RuleRegistry;
-use crate::rules::{FsSource, RuleSource, compile_rule};
-use crate::tables::TableStore;
+use crate::rules::{FsSource, RuleSource};
+use crate::runtime::{Runtime, RuntimeSpec};
 
 use super::RulesToolArgs;
 
 /// `rules check`: loads the directory like the server does and prints each file's status.
 pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
-    let (tables, _) = TableStore::open(args.tables.manifest())?;
-    let pool = EvalPool::new(default_threads(), 64)?;
-    let registry = RuleRegistry::new(
-        Arc::new(FsSource::new(&args.rules.dir)),
-        Evaluator::new(&args.engine.limits()),
-        pool,
-        Arc::new(tables),
-    );
+    let runtime = Runtime::build(args.runtime_spec())?;
+    let registry = &runtime.registry;
     let report = registry.reload()?;
     let mut failed = 0;
     for (file, status) in registry.file_statuses() {
@@ -56,10 +46,12 @@ pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
 
 /// `rules test`: runs every rule's own test cases and prints each result.
 pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
-    let (tables, _) = TableStore::open(args.tables.manifest())?;
-    let tables = tables.snapshot();
-    let pool = EvalPool::new(1, 1)?;
-    let evaluator = Evaluator::new(&args.engine.limits());
+    let runtime = Runtime::build(RuntimeSpec {
+        threads: 1,
+        ..args.runtime_spec()
+    })?;
+    let tables = runtime.tables.snapshot();
+    let (pool, evaluator) = (&runtime.pool, &runtime.evaluator);
     let files = FsSource::new(&args.rules.dir).list().map_err(|e| {
         anyhow::anyhow!(
             "cannot read the rules directory {}: {e}",
@@ -69,7 +61,7 @@ pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed, mut untested) = (0, 0, 0);
     pool.run_blocking(|| {
         for file in &files {
-            let rule = match compile_rule(evaluator.engine(), file) {
+            let rule = match runtime.registry.compile(file) {
                 Ok(rule) => rule,
                 Err(e) => {
                     failed += 1;
@@ -86,7 +78,7 @@ pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
                 );
                 continue;
             }
-            for (name, outcome) in crate::rules::trial::run_cases(&evaluator, &rule, &tables) {
+            for (name, outcome) in crate::rules::trial::run_cases(evaluator, &rule, &tables) {
                 match outcome {
                     Ok(()) => {
                         passed += 1;
