@@ -1,46 +1,48 @@
-//! `claimscrub.v1.RuleAdmin`: the authenticated, audited administration API.
+//! Rule administration: the authenticated, audited operations behind the `RuleAdmin` API
+//! (the gRPC service is [`crate::api::AdminService`]).
 //!
-//! This version serves the read-only calls (ListRules, GetRule, GetRulesetStatus); changes go
-//! through the rules directory, which every replica watches.
+//! Reads come from the registry (the active rule set and file statuses) and the tables;
+//! every read and write of rule files, tests, their enabled state, history and the audit
+//! log goes through the [`RuleStore`] (the rules directory today). Changes are written to the
+//! store and then reloaded, so every replica watching the same store converges. Every
+//! operation here blocks (store I/O, compiling, test cases): the API runs it on a blocking
+//! thread.
 
 pub mod audit;
 pub mod auth;
-pub mod history;
-
 pub mod edit;
+pub mod error;
+pub mod history;
+pub mod store;
 
-use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use futures::Stream;
-
 use chrono::{DateTime, SecondsFormat, Utc};
-use tonic::{Request, Response, Status};
+use tonic::metadata::MetadataMap;
 
 use crate::finding::Severity;
-use crate::proto::v1::{self as pb, rule_admin_server::RuleAdmin};
+use crate::proto::v1 as pb;
 use crate::registry::{FileStatus, RuleRegistry};
 use crate::rules::CompiledRule;
 use crate::tables::TableStore;
-use audit::{AuditLog, Record};
+use audit::Record;
 use auth::{Role, Tokens};
-use history::History;
+pub use error::AdminError;
+pub use store::{FsRuleStore, RuleStore};
 
-/// The admin service.
-pub struct AdminService {
+/// The admin operations over one registry, its tables and its rule store.
+pub struct Admin {
     registry: Arc<RuleRegistry>,
     tables: Arc<TableStore>,
+    store: Arc<dyn RuleStore>,
     tokens: Arc<Tokens>,
-    audit: Arc<AuditLog>,
-    rules_dir: PathBuf,
-    history: History,
     /// Serialises edits made through this replica.
-    edit_lock: tokio::sync::Mutex<()>,
+    edit_lock: Mutex<()>,
 }
 
-fn rfc3339(t: SystemTime) -> String {
+/// RFC 3339 time, seconds precision, UTC.
+pub fn rfc3339(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -81,59 +83,57 @@ fn info(rule: &CompiledRule, status: Option<&FileStatus>) -> pb::RuleInfo {
     }
 }
 
-impl AdminService {
-    /// A service over `registry` (whose rules live in `rules_dir`) and `tables`,
-    /// authenticating with `tokens` and auditing to `audit`.
+impl Admin {
+    /// Administration of `registry`'s rules kept in `store`, reporting `tables`,
+    /// authenticating with `tokens`.
     pub fn new(
         registry: Arc<RuleRegistry>,
         tables: Arc<TableStore>,
+        store: Arc<dyn RuleStore>,
         tokens: Arc<Tokens>,
-        audit: Arc<AuditLog>,
-        rules_dir: PathBuf,
     ) -> Self {
-        let history = History::new(&rules_dir);
         Self {
             registry,
             tables,
+            store,
             tokens,
-            audit,
-            rules_dir,
-            history,
-            edit_lock: tokio::sync::Mutex::new(()),
+            edit_lock: Mutex::new(()),
         }
     }
 
-    /// Authenticates and audits a call; refused calls are audited too.
-    fn admit<T>(
+    /// The registry (for event subscriptions).
+    pub fn registry(&self) -> &Arc<RuleRegistry> {
+        &self.registry
+    }
+
+    /// Authenticates a call needing `needed`; refused calls are audited too. Returns the
+    /// caller's name.
+    pub fn admit(
         &self,
-        request: &Request<T>,
+        metadata: &MetadataMap,
         needed: Role,
         action: &str,
         rule_id: &str,
-    ) -> Result<String, Status> {
-        match self.tokens.authorize(request.metadata(), needed) {
+    ) -> Result<String, AdminError> {
+        match self.tokens.authorize(metadata, needed) {
             Ok(p) => Ok(p.name),
             Err(e) => {
-                self.audit.write(&Record {
-                    time: rfc3339(SystemTime::now()),
-                    principal: "anonymous",
+                self.audit(
+                    "anonymous",
                     action,
                     rule_id,
-                    old_version: "",
-                    new_version: "",
-                    outcome: &format!("refused: {e}"),
-                });
+                    "",
+                    "",
+                    &format!("refused: {e}"),
+                );
                 tracing::warn!(action, error = %e, "admin call refused");
                 Err(e.into())
             }
         }
     }
 
-    fn done(&self, principal: &str, action: &str, rule_id: &str, outcome: &str) {
-        self.changed(principal, action, rule_id, "", "", outcome);
-    }
-
-    fn changed(
+    /// Records one audit line.
+    pub fn audit(
         &self,
         principal: &str,
         action: &str,
@@ -142,7 +142,7 @@ impl AdminService {
         new: &str,
         outcome: &str,
     ) {
-        self.audit.write(&Record {
+        self.store.audit(&Record {
             time: rfc3339(SystemTime::now()),
             principal,
             action,
@@ -153,6 +153,19 @@ impl AdminService {
         });
     }
 
+    /// Records a call that changed no version.
+    pub fn done(&self, principal: &str, action: &str, rule_id: &str, outcome: &str) {
+        self.audit(principal, action, rule_id, "", "", outcome);
+    }
+
+    fn store_error(&self, action: &'static str) -> impl Fn(std::io::Error) -> AdminError + '_ {
+        move |source| AdminError::Store {
+            action,
+            location: self.store.describe(),
+            source,
+        }
+    }
+
     fn status_of(&self, file: &str) -> Option<FileStatus> {
         self.registry
             .file_statuses()
@@ -160,15 +173,15 @@ impl AdminService {
             .find(|(f, _)| f == file)
             .map(|(_, s)| s)
     }
-}
 
-#[tonic::async_trait]
-impl RuleAdmin for AdminService {
-    async fn list_rules(
-        &self,
-        request: Request<pb::ListRulesRequest>,
-    ) -> Result<Response<pb::ListRulesResponse>, Status> {
-        let who = self.admit(&request, Role::Viewer, "ListRules", "")?;
+    fn lock_edits(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.edit_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every rule: active ones with their load status, then the disabled ones.
+    pub fn list_rules(&self, who: &str) -> Result<pb::ListRulesResponse, AdminError> {
         let set = self.registry.snapshot();
         let statuses = self.registry.file_statuses();
         let mut rules: Vec<pb::RuleInfo> = set
@@ -181,45 +194,40 @@ impl RuleAdmin for AdminService {
                 )
             })
             .collect();
-        for r in self.disabled_rules() {
+        for r in self.disabled_rules()? {
             let mut i = info(&r, None);
             i.enabled = false;
             i.load_status = "disabled".into();
             rules.push(i);
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        self.done(&who, "ListRules", "", "ok");
-        Ok(Response::new(pb::ListRulesResponse {
+        self.done(who, "ListRules", "", "ok");
+        Ok(pb::ListRulesResponse {
             rules,
             ruleset_version: set.version.clone(),
-        }))
+        })
     }
 
-    async fn get_rule(
-        &self,
-        request: Request<pb::GetRuleRequest>,
-    ) -> Result<Response<pb::GetRuleResponse>, Status> {
-        let id = request.get_ref().id.trim().to_string();
-        let who = self.admit(&request, Role::Viewer, "GetRule", &id)?;
+    /// One active rule with its script and tests.
+    pub fn get_rule(&self, who: &str, id: &str) -> Result<pb::GetRuleResponse, AdminError> {
         let set = self.registry.snapshot();
-        let Some(rule) = set.get(&id) else {
-            self.done(&who, "GetRule", &id, "not found");
-            return Err(Status::not_found(format!("no active rule has id {id:?}")));
+        let Some(rule) = set.get(id) else {
+            self.done(who, "GetRule", id, "not found");
+            return Err(AdminError::NotFound(format!(
+                "no active rule has id {id:?}"
+            )));
         };
         let status = self.status_of(&rule.file);
-        self.done(&who, "GetRule", &id, "ok");
-        Ok(Response::new(pb::GetRuleResponse {
+        self.done(who, "GetRule", id, "ok");
+        Ok(pb::GetRuleResponse {
             rule: Some(info(rule, status.as_ref())),
             source: rule.source.to_string(),
             tests: rule.tests_source.as_deref().unwrap_or("").to_string(),
-        }))
+        })
     }
 
-    async fn get_ruleset_status(
-        &self,
-        request: Request<pb::GetRulesetStatusRequest>,
-    ) -> Result<Response<pb::GetRulesetStatusResponse>, Status> {
-        let who = self.admit(&request, Role::Viewer, "GetRulesetStatus", "")?;
+    /// The active rule set, load errors and table versions.
+    pub fn ruleset_status(&self, who: &str) -> pb::GetRulesetStatusResponse {
         let set = self.registry.snapshot();
         let errors = self
             .registry
@@ -239,116 +247,31 @@ impl RuleAdmin for AdminService {
             .iter()
             .map(crate::scrub::table_version_to_pb)
             .collect();
-        self.done(&who, "GetRulesetStatus", "", "ok");
-        Ok(Response::new(pb::GetRulesetStatusResponse {
+        self.done(who, "GetRulesetStatus", "", "ok");
+        pb::GetRulesetStatusResponse {
             ruleset_version: set.version.clone(),
             rules: set.rules.len() as u32,
             last_reload_at: self.registry.last_reload().map(rfc3339).unwrap_or_default(),
             errors,
             tables,
             rules_location: self.registry.location(),
-        }))
+        }
     }
 
-    async fn validate_rule(
-        &self,
-        request: Request<pb::ValidateRuleRequest>,
-    ) -> Result<Response<pb::ValidateRuleResponse>, Status> {
-        let who = self.admit(&request, Role::Editor, "ValidateRule", "")?;
-        let req = request.into_inner();
-        let registry = self.registry.clone();
-        let resp = tokio::task::spawn_blocking(move || edit::validate(&registry, &req))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?;
-        self.done(
-            &who,
-            "ValidateRule",
-            &resp.rule_id,
-            if resp.valid { "ok" } else { "invalid" },
-        );
-        Ok(Response::new(resp))
-    }
-
-    async fn put_rule(
-        &self,
-        request: Request<pb::PutRuleRequest>,
-    ) -> Result<Response<pb::PutRuleResponse>, Status> {
-        let id = request.get_ref().id.trim().to_string();
-        let who = self.admit(&request, Role::Editor, "PutRule", &id)?;
-        let req = request.into_inner();
-        let change = edit::Change {
-            id: id.clone(),
-            source: req.source,
-            tests: req.tests,
-            comment: req.comment,
-            action: "put",
-        };
-        self.apply(&who, "PutRule", change, Some(req.expected_version))
-            .await
-    }
-
-    async fn rollback_rule(
-        &self,
-        request: Request<pb::RollbackRuleRequest>,
-    ) -> Result<Response<pb::PutRuleResponse>, Status> {
-        let id = request.get_ref().id.trim().to_string();
-        let who = self.admit(&request, Role::Editor, "RollbackRule", &id)?;
-        let req = request.into_inner();
-        let Some((source, tests)) = self
-            .history
-            .version(&id, req.version.trim())
-            .map_err(|e| Status::internal(e.to_string()))?
-        else {
-            self.done(&who, "RollbackRule", &id, "unknown version");
-            return Err(Status::not_found(format!(
-                "rule {id:?} has no stored version {:?}; see GetRuleHistory",
-                req.version
-            )));
-        };
-        let change = edit::Change {
-            id: id.clone(),
-            source,
-            tests: tests.unwrap_or_default(),
-            comment: req.comment,
-            action: "rollback",
-        };
-        self.apply(&who, "RollbackRule", change, None).await
-    }
-
-    async fn disable_rule(
-        &self,
-        request: Request<pb::RuleActionRequest>,
-    ) -> Result<Response<pb::RuleActionResponse>, Status> {
-        self.action(request, "DisableRule", edit::Action::Disable)
-            .await
-    }
-
-    async fn enable_rule(
-        &self,
-        request: Request<pb::RuleActionRequest>,
-    ) -> Result<Response<pb::RuleActionResponse>, Status> {
-        self.action(request, "EnableRule", edit::Action::Enable)
-            .await
-    }
-
-    async fn delete_rule(
-        &self,
-        request: Request<pb::RuleActionRequest>,
-    ) -> Result<Response<pb::RuleActionResponse>, Status> {
-        self.action(request, "DeleteRule", edit::Action::Delete)
-            .await
-    }
-
-    async fn get_rule_history(
-        &self,
-        request: Request<pb::GetRuleHistoryRequest>,
-    ) -> Result<Response<pb::GetRuleHistoryResponse>, Status> {
-        let id = request.get_ref().id.trim().to_string();
-        let who = self.admit(&request, Role::Viewer, "GetRuleHistory", &id)?;
+    /// A rule's versions, newest first; a version edited directly in the store since the
+    /// last recorded change comes first.
+    pub fn history(&self, who: &str, id: &str) -> Result<pb::GetRuleHistoryResponse, AdminError> {
+        if !history::valid_id(id) {
+            self.done(who, "GetRuleHistory", id, "invalid id");
+            return Err(AdminError::Invalid {
+                field: "id",
+                message: format!("{id:?} is not a valid rule id"),
+            });
+        }
         let mut versions: Vec<pb::RuleVersion> = self
-            .history
-            .entries(&id)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .store
+            .history(id)
+            .map_err(self.store_error("read"))?
             .into_iter()
             .map(|e| pb::RuleVersion {
                 version: e.version,
@@ -358,10 +281,9 @@ impl RuleAdmin for AdminService {
                 action: e.action,
             })
             .collect();
-        if let Some(rule) = self.registry.snapshot().get(&id)
+        if let Some(rule) = self.registry.snapshot().get(id)
             && versions.first().is_none_or(|v| v.version != rule.version)
         {
-            // Edited directly in the rules directory since the last recorded change.
             let status = self.status_of(&rule.file);
             versions.insert(
                 0,
@@ -375,37 +297,27 @@ impl RuleAdmin for AdminService {
             );
         }
         if versions.is_empty() {
-            self.done(&who, "GetRuleHistory", &id, "not found");
-            return Err(Status::not_found(format!(
+            self.done(who, "GetRuleHistory", id, "not found");
+            return Err(AdminError::NotFound(format!(
                 "no rule or history for id {id:?}"
             )));
         }
-        self.done(&who, "GetRuleHistory", &id, "ok");
-        Ok(Response::new(pb::GetRuleHistoryResponse { versions }))
+        self.done(who, "GetRuleHistory", id, "ok");
+        Ok(pb::GetRuleHistoryResponse { versions })
     }
 
-    type WatchRuleEventsStream = Pin<Box<dyn Stream<Item = Result<pb::RuleEvent, Status>> + Send>>;
-
-    async fn watch_rule_events(
-        &self,
-        request: Request<pb::WatchRuleEventsRequest>,
-    ) -> Result<Response<Self::WatchRuleEventsStream>, Status> {
-        let who = self.admit(&request, Role::Viewer, "WatchRuleEvents", "")?;
-        self.done(&who, "WatchRuleEvents", "", "ok");
-        let events = tokio_stream::wrappers::BroadcastStream::new(self.registry.subscribe());
-        let stream = futures::StreamExt::filter_map(events, |e| async move {
-            e.ok().map(|e| {
-                Ok(pb::RuleEvent {
-                    kind: e.kind.into(),
-                    rule_id: e.rule_id,
-                    file: e.file,
-                    version: e.version,
-                    message: e.message,
-                    ruleset_version: e.ruleset_version,
-                    time: rfc3339(e.time),
-                })
+    /// Disabled rules with their metadata (those that still compile).
+    fn disabled_rules(&self) -> Result<Vec<CompiledRule>, AdminError> {
+        Ok(self
+            .store
+            .disabled()
+            .map_err(self.store_error("read"))?
+            .into_iter()
+            .filter_map(|d| {
+                self.registry
+                    .compile(&edit::candidate(&d.file, &d.source, ""))
+                    .ok()
             })
-        });
-        Ok(Response::new(Box::pin(stream)))
+            .collect())
     }
 }

@@ -1,6 +1,9 @@
-//! The gRPC edge: service implementations and the one place domain errors become statuses.
+//! The gRPC edge: the scrubber and admin services, and the one place domain errors become
+//! statuses.
 
+pub mod admin;
 pub mod scrubber;
 pub mod status;
 
+pub use admin::AdminService;
 pub use scrubber::ScrubberService;

@@ -10,9 +10,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
-use crate::admin::AdminService;
 use crate::admin::audit::AuditLog;
 use crate::admin::auth::{Role, Tokens};
+use crate::admin::{Admin, FsRuleStore};
+use crate::api::AdminService;
 use crate::api::ScrubberService;
 use crate::config::Config;
 use crate::proto::v1::rule_admin_server::RuleAdminServer;
@@ -53,7 +54,7 @@ pub struct App {
     tables: Arc<TableStore>,
     scrubber: Scrubber,
     tokens: Arc<Tokens>,
-    audit: Arc<AuditLog>,
+    admin: Arc<Admin>,
 }
 
 impl App {
@@ -89,6 +90,13 @@ impl App {
             ))
         })?);
         let tls = config.tls.as_ref().map(server_tls).transpose()?;
+        let store = Arc::new(FsRuleStore::new(&config.rules_dir, audit));
+        let admin = Arc::new(Admin::new(
+            registry.clone(),
+            runtime.tables.clone(),
+            store,
+            tokens.clone(),
+        ));
         if config.auth_tokens.is_none() {
             tracing::warn!("no --auth-tokens file: the RuleAdmin API refuses every call");
         }
@@ -99,7 +107,7 @@ impl App {
             registry,
             scrubber,
             tokens,
-            audit,
+            admin,
         })
     }
 
@@ -188,7 +196,9 @@ pub async fn serve(
     let require_token = app.config.scrub_requires_token;
     let scrub_auth = move |req: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
         if require_token {
-            scrub_tokens.authorize(req.metadata(), Role::Scrubber)?;
+            scrub_tokens
+                .authorize(req.metadata(), Role::Scrubber)
+                .map_err(crate::api::status::auth_status)?;
         }
         Ok(req)
     };
@@ -197,13 +207,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(ClaimScrubberServer::with_interceptor(service, scrub_auth))
-        .add_service(RuleAdminServer::new(AdminService::new(
-            app.registry.clone(),
-            app.tables.clone(),
-            app.tokens.clone(),
-            app.audit.clone(),
-            app.config.rules_dir.clone(),
-        )))
+        .add_service(RuleAdminServer::new(AdminService::new(app.admin.clone())))
         .serve_with_incoming_shutdown(incoming(listener), signal);
 
     let grace = app.config.shutdown_grace;

@@ -10,6 +10,7 @@ use claimscrub::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
 use support::{TestServer, config, copy_bundled_rules};
 use tonic::Code;
 use tonic::transport::Channel;
+use tonic_types::StatusExt;
 
 const VIEWER: &str = "viewer-token-0123456789";
 const SCRUBBER: &str = "scrubber-token-0123456789";
@@ -307,6 +308,31 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
         .unwrap_err();
     assert_eq!(stale.code(), Code::FailedPrecondition);
     assert!(stale.message().contains(&v1), "{}", stale.message());
+    // The refusal says why in machine-readable form: a PreconditionFailure naming the rule.
+    let details = stale.get_error_details();
+    let violation = &details
+        .precondition_failure()
+        .expect("PreconditionFailure details")
+        .violations[0];
+    assert_eq!(violation.r#type, "STALE_VERSION");
+    assert_eq!(violation.subject, "rule/units-positive");
+    // A malformed id is a bad request naming the field.
+    let bad_id = c
+        .get_rule_history(with_token(
+            pb::GetRuleHistoryRequest {
+                id: "../etc".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_id.code(), Code::InvalidArgument);
+    let violations = bad_id.get_error_details();
+    let field = &violations
+        .bad_request()
+        .expect("BadRequest details")
+        .field_violations[0];
+    assert_eq!(field.field, "id");
 
     // A script that does not compile is refused with its position; nothing changes.
     let syntax = c

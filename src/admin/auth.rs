@@ -11,7 +11,6 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use subtle::ConstantTimeEq;
-use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 /// A role from the token file.
@@ -105,15 +104,6 @@ pub enum AuthError {
     /// Known caller without the needed role.
     #[error("{0}")]
     PermissionDenied(String),
-}
-
-impl From<AuthError> for Status {
-    fn from(e: AuthError) -> Status {
-        match e {
-            AuthError::Unauthenticated(m) => Status::unauthenticated(m),
-            AuthError::PermissionDenied(m) => Status::permission_denied(m),
-        }
-    }
 }
 
 /// The token store.

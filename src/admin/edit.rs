@@ -1,20 +1,19 @@
-//! Editing rules through the admin API: validate, put (with optimistic concurrency), rollback,
-//! disable, enable, delete. Every accepted change is written atomically into the rules
-//! directory — where every replica's watcher picks it up — and recorded in the history.
+//! Editing rules: validate, put (with optimistic concurrency), rollback, disable, enable,
+//! delete. Every accepted change is written to the rule store — where every replica's
+//! watcher picks it up — recorded in the history and audited. Blocking: run on a blocking
+//! thread.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tonic::{Response, Status};
-
-use super::history::{Entry, write_atomic};
-use super::{AdminService, rfc3339};
+use super::history::Entry;
+use super::store::tests_name;
+use super::{Admin, AdminError, rfc3339};
 use crate::claim;
 use crate::finding::FailureKind;
 use crate::proto::v1 as pb;
 use crate::registry::CaseResults;
 use crate::registry::RuleRegistry;
-use crate::rules::source::{RULE_SUFFIX, TESTS_SUFFIX};
 use crate::rules::{CompiledRule, RuleFile, RuleLoadError};
 
 /// A proposed new version of a rule.
@@ -34,12 +33,31 @@ pub struct Change {
 /// Rule actions without new content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Rename `NAME.rhai` to `NAME.rhai.disabled`.
+    /// Switch the rule off (its file is kept).
     Disable,
-    /// Validate and rename back.
+    /// Validate and switch it back on.
     Enable,
     /// Remove the files (the history keeps every version).
     Delete,
+}
+
+impl Action {
+    /// The RPC name, for the audit log.
+    pub fn rpc(self) -> &'static str {
+        match self {
+            Action::Disable => "DisableRule",
+            Action::Enable => "EnableRule",
+            Action::Delete => "DeleteRule",
+        }
+    }
+
+    fn history_action(self) -> &'static str {
+        match self {
+            Action::Disable => "disable",
+            Action::Enable => "enable",
+            Action::Delete => "delete",
+        }
+    }
 }
 
 fn diagnostic(e: &RuleLoadError) -> pb::Diagnostic {
@@ -73,12 +91,8 @@ fn test_results(results: CaseResults) -> Vec<pb::TestResult> {
         .collect()
 }
 
-/// The test file beside rule file `name` (`x.rhai` → `x.tests.json`).
-fn tests_name(name: &str) -> String {
-    format!("{}{TESTS_SUFFIX}", name.trim_end_matches(RULE_SUFFIX))
-}
-
-fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
+/// A rule file as the registry would read it from the store.
+pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
     RuleFile {
         name: name.to_string(),
         source: Ok(source.to_string()),
@@ -86,11 +100,8 @@ fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
     }
 }
 
-/// Compiles, tests and dry-runs a proposed script. Changes nothing.
-pub fn validate(
-    registry: &RuleRegistry,
-    req: &pb::ValidateRuleRequest,
-) -> pb::ValidateRuleResponse {
+/// The checks of a proposed script: compile, its tests, and the sample claims.
+fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::ValidateRuleResponse {
     let (compiled, results) =
         registry.check_candidate(&candidate("proposed.rhai", &req.source, &req.tests));
     let tests = test_results(results);
@@ -173,68 +184,57 @@ pub fn validate(
     }
 }
 
-fn io_status(e: std::io::Error) -> Status {
-    Status::internal(format!("cannot write the rules directory: {e}"))
-}
-
-impl AdminService {
-    /// Disabled rules (`*.rhai.disabled`) with their metadata, for ListRules.
-    pub(super) fn disabled_rules(&self) -> Vec<crate::rules::CompiledRule> {
-        let Ok(entries) = std::fs::read_dir(&self.rules_dir) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let stem = name.strip_suffix(".disabled")?;
-                let text = std::fs::read_to_string(e.path()).ok()?;
-                self.registry.compile(&candidate(stem, &text, "")).ok()
-            })
-            .collect()
+impl Admin {
+    /// Compiles, tests and dry-runs a proposed script. Changes nothing.
+    pub fn validate(&self, who: &str, req: &pb::ValidateRuleRequest) -> pb::ValidateRuleResponse {
+        let resp = validate(&self.registry, req);
+        self.done(
+            who,
+            "ValidateRule",
+            &resp.rule_id,
+            if resp.valid { "ok" } else { "invalid" },
+        );
+        resp
     }
 
-    fn disabled_file(&self, id: &str) -> Option<std::path::PathBuf> {
-        let entries = std::fs::read_dir(&self.rules_dir).ok()?;
-        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-            p.to_str().is_some_and(|s| s.ends_with(".rhai.disabled"))
-                && std::fs::read_to_string(p).ok().is_some_and(|text| {
-                    self.registry
-                        .compile(&candidate("x.rhai", &text, ""))
-                        .is_ok_and(|r| r.meta.id == id)
-                })
-        })
-    }
-
-    /// Compiles a candidate and runs its tests on a blocking thread.
-    async fn check(
+    /// Restores a stored version of a rule (it must still compile and pass its tests).
+    pub fn rollback(
         &self,
-        file: RuleFile,
-    ) -> Result<(Result<CompiledRule, RuleLoadError>, CaseResults), Status> {
-        let registry = self.registry.clone();
-        tokio::task::spawn_blocking(move || registry.check_candidate(&file))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))
+        who: &str,
+        id: &str,
+        version: &str,
+        comment: String,
+    ) -> Result<pb::PutRuleResponse, AdminError> {
+        let Some((source, tests)) = self
+            .store
+            .version(id, version)
+            .map_err(self.store_error("read"))?
+        else {
+            self.done(who, "RollbackRule", id, "unknown version");
+            return Err(AdminError::NotFound(format!(
+                "rule {id:?} has no stored version {version:?}; see GetRuleHistory"
+            )));
+        };
+        let change = Change {
+            id: id.to_string(),
+            source,
+            tests: tests.unwrap_or_default(),
+            comment,
+            action: "rollback",
+        };
+        self.put(who, "RollbackRule", change, None)
     }
 
-    async fn reload(&self) -> Result<String, Status> {
-        let registry = self.registry.clone();
-        let report = tokio::task::spawn_blocking(move || registry.reload())
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(report.version)
-    }
-
-    /// Validates and activates a new version of a rule (PutRule, RollbackRule).
-    pub(super) async fn apply(
+    /// Puts a new version of a rule: refused (with the reasons) unless it compiles, declares
+    /// the id, passes its tests and — when `expected` is given — replaces that version.
+    pub fn put(
         &self,
         who: &str,
         action: &str,
         change: Change,
         expected: Option<String>,
-    ) -> Result<Response<pb::PutRuleResponse>, Status> {
-        let _edit = self.edit_lock.lock().await;
+    ) -> Result<pb::PutRuleResponse, AdminError> {
+        let _edit = self.lock_edits();
         let id = change.id.clone();
         let set = self.registry.snapshot();
         let current = set.get(&id).cloned();
@@ -253,7 +253,7 @@ impl AdminService {
                     expected.trim()
                 )
             };
-            self.changed(
+            self.audit(
                 who,
                 action,
                 &id,
@@ -261,20 +261,22 @@ impl AdminService {
                 "",
                 &format!("refused: {why}"),
             );
-            return Err(Status::failed_precondition(why));
+            return Err(AdminError::precondition("STALE_VERSION", &id, why));
         }
         let file_name = current
             .as_ref()
             .map_or_else(|| format!("{id}.rhai"), |r| r.file.clone());
-        let tests_path = self.rules_dir.join(tests_name(&file_name));
         let tests = if change.tests.trim().is_empty() {
-            std::fs::read_to_string(&tests_path).unwrap_or_default()
+            self.store
+                .read_tests(&file_name)
+                .map_err(self.store_error("read"))?
+                .unwrap_or_default()
         } else {
             change.tests.clone()
         };
-        let (compiled, results) = self
-            .check(candidate(&file_name, &change.source, &tests))
-            .await?;
+        let (compiled, results) =
+            self.registry
+                .check_candidate(&candidate(&file_name, &change.source, &tests));
         let test_results = test_results(results);
         let mut errors = Vec::new();
         match &compiled {
@@ -299,7 +301,7 @@ impl AdminService {
         let rule = match compiled {
             Ok(rule) if errors.is_empty() => rule,
             _ => {
-                self.changed(
+                self.audit(
                     who,
                     action,
                     &id,
@@ -307,44 +309,23 @@ impl AdminService {
                     "",
                     &format!("refused: {}", errors[0].message),
                 );
-                return Ok(Response::new(pb::PutRuleResponse {
+                return Ok(pb::PutRuleResponse {
                     accepted: false,
                     version: current_version,
                     errors,
                     tests: test_results,
                     ruleset_version: set.version.clone(),
-                }));
+                });
             }
         };
-        // Keep the version being replaced restorable, even if it was edited in the directory.
-        if let Some(cur) = &current
-            && self
-                .history
-                .version(&id, &cur.version)
-                .map_err(io_status)?
-                .is_none()
-        {
-            self.history
-                .record(
-                    &id,
-                    &cur.source,
-                    cur.tests_source.as_deref(),
-                    &Entry {
-                        version: cur.version.clone(),
-                        author: "file".into(),
-                        time: rfc3339(cur_changed_at(self, &cur.file)),
-                        comment: "version in the rules directory before this change".into(),
-                        action: "file".into(),
-                    },
-                )
-                .map_err(io_status)?;
+        if let Some(cur) = &current {
+            self.keep_restorable(cur)?;
         }
-        if !change.tests.trim().is_empty() {
-            write_atomic(&tests_path, change.tests.as_bytes()).map_err(io_status)?;
-        }
-        write_atomic(&self.rules_dir.join(&file_name), change.source.as_bytes())
-            .map_err(io_status)?;
-        self.history
+        let new_tests = (!change.tests.trim().is_empty()).then_some(change.tests.as_str());
+        self.store
+            .write_rule(&file_name, &change.source, new_tests)
+            .map_err(self.store_error("write"))?;
+        self.store
             .record(
                 &id,
                 &change.source,
@@ -357,8 +338,8 @@ impl AdminService {
                     action: change.action.to_string(),
                 },
             )
-            .map_err(io_status)?;
-        let ruleset_version = self.reload().await?;
+            .map_err(self.store_error("write"))?;
+        let ruleset_version = self.reload()?;
         let active = self
             .registry
             .snapshot()
@@ -366,7 +347,7 @@ impl AdminService {
             .map(|r| r.version.clone())
             .unwrap_or_default();
         let accepted = active == rule.version;
-        self.changed(
+        self.audit(
             who,
             action,
             &id,
@@ -378,116 +359,154 @@ impl AdminService {
                 "written but not active"
             },
         );
-        Ok(Response::new(pb::PutRuleResponse {
+        Ok(pb::PutRuleResponse {
             accepted,
             version: active,
             errors,
             tests: test_results,
             ruleset_version,
-        }))
+        })
     }
 
-    /// Disable, enable or delete a rule.
-    pub(super) async fn action(
+    /// Keeps the version being replaced restorable, even if it was edited in the store
+    /// directly (no history entry yet).
+    fn keep_restorable(&self, cur: &CompiledRule) -> Result<(), AdminError> {
+        let id = &cur.meta.id;
+        if self
+            .store
+            .version(id, &cur.version)
+            .map_err(self.store_error("read"))?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let changed_at = self
+            .status_of(&cur.file)
+            .map_or_else(SystemTime::now, |s| s.changed_at);
+        self.store
+            .record(
+                id,
+                &cur.source,
+                cur.tests_source.as_deref(),
+                &Entry {
+                    version: cur.version.clone(),
+                    author: "file".into(),
+                    time: rfc3339(changed_at),
+                    comment: "version in the rules directory before this change".into(),
+                    action: "file".into(),
+                },
+            )
+            .map_err(self.store_error("write"))
+    }
+
+    /// Disables, enables or deletes a rule.
+    pub fn act(
         &self,
-        request: tonic::Request<pb::RuleActionRequest>,
-        name: &'static str,
+        who: &str,
+        id: &str,
         action: Action,
-    ) -> Result<Response<pb::RuleActionResponse>, Status> {
-        let id = request.get_ref().id.trim().to_string();
-        let who = self.admit(&request, super::auth::Role::Editor, name, &id)?;
-        let comment = request.into_inner().comment;
-        let _edit = self.edit_lock.lock().await;
-        let current = self.registry.snapshot().get(&id).cloned();
-        let entry = |version: &str, what: &str| Entry {
+        comment: String,
+    ) -> Result<pb::RuleActionResponse, AdminError> {
+        let name = action.rpc();
+        let _edit = self.lock_edits();
+        let current = self.registry.snapshot().get(id).cloned();
+        let entry = |version: &str| Entry {
             version: version.to_string(),
-            author: who.clone(),
+            author: who.to_string(),
             time: rfc3339(SystemTime::now()),
             comment: comment.clone(),
-            action: what.to_string(),
+            action: action.history_action().to_string(),
         };
         match (action, current) {
             (Action::Disable | Action::Delete, Some(rule)) => {
-                let what = if action == Action::Disable {
-                    "disable"
-                } else {
-                    "delete"
-                };
                 // Recorded first: whatever happens to the file, the version stays restorable.
-                self.history
+                self.store
                     .record(
-                        &id,
+                        id,
                         &rule.source,
                         rule.tests_source.as_deref(),
-                        &entry(&rule.version, what),
+                        &entry(&rule.version),
                     )
-                    .map_err(io_status)?;
-                let path = self.rules_dir.join(&rule.file);
+                    .map_err(self.store_error("write"))?;
                 if action == Action::Disable {
-                    std::fs::rename(
-                        &path,
-                        self.rules_dir.join(format!("{}.disabled", rule.file)),
-                    )
-                    .map_err(io_status)?;
+                    self.store.disable(&rule.file)
                 } else {
-                    std::fs::remove_file(&path).map_err(io_status)?;
-                    let _ = std::fs::remove_file(self.rules_dir.join(tests_name(&rule.file)));
+                    self.store.delete(&rule.file)
                 }
+                .map_err(self.store_error("write"))?;
             }
             (Action::Enable, Some(_)) => {
-                self.done(&who, name, &id, "already enabled");
-                return Err(Status::failed_precondition(format!(
-                    "rule {id:?} is already enabled"
-                )));
+                self.done(who, name, id, "already enabled");
+                return Err(AdminError::precondition(
+                    "ALREADY_ENABLED",
+                    id,
+                    format!("rule {id:?} is already enabled"),
+                ));
             }
             (Action::Enable, None) => {
-                let Some(path) = self.disabled_file(&id) else {
-                    self.done(&who, name, &id, "not found");
-                    return Err(Status::not_found(format!("no disabled rule has id {id:?}")));
+                let disabled = self.store.disabled().map_err(self.store_error("read"))?;
+                let found = disabled.into_iter().find_map(|d| {
+                    let rule = self
+                        .registry
+                        .compile(&candidate(&d.file, &d.source, ""))
+                        .ok()?;
+                    (rule.meta.id == id).then_some(d)
+                });
+                let Some(d) = found else {
+                    self.done(who, name, id, "not found");
+                    return Err(AdminError::NotFound(format!(
+                        "no disabled rule has id {id:?}"
+                    )));
                 };
-                let text = std::fs::read_to_string(&path).map_err(io_status)?;
-                let target = path.with_extension("");
-                let file_name = target
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("rule.rhai")
-                    .to_string();
-                let tests = std::fs::read_to_string(self.rules_dir.join(tests_name(&file_name)))
-                    .unwrap_or_default();
-                let (compiled, results) = self.check(candidate(&file_name, &text, &tests)).await?;
+                let tests = d.tests.clone().unwrap_or_default();
+                let (compiled, results) = self
+                    .registry
+                    .check_candidate(&candidate(&d.file, &d.source, &tests));
                 let failed = results.iter().find_map(|(_, r)| r.clone().err());
                 let rule = match (compiled, failed) {
                     (Ok(rule), None) => rule,
                     (Err(e), _) => {
-                        self.done(&who, name, &id, "refused: does not compile");
-                        return Err(Status::failed_precondition(format!(
-                            "the disabled rule no longer loads: {e}"
-                        )));
+                        self.done(who, name, id, "refused: does not compile");
+                        return Err(AdminError::precondition(
+                            "DOES_NOT_LOAD",
+                            id,
+                            format!("the disabled rule no longer loads: {e}"),
+                        ));
                     }
                     (Ok(_), Some(why)) => {
-                        self.done(&who, name, &id, "refused: tests fail");
-                        return Err(Status::failed_precondition(format!(
-                            "the disabled rule's tests fail: {why}"
-                        )));
+                        self.done(who, name, id, "refused: tests fail");
+                        return Err(AdminError::precondition(
+                            "TESTS_FAIL",
+                            id,
+                            format!("the disabled rule's tests fail: {why}"),
+                        ));
                     }
                 };
-                std::fs::rename(&path, &target).map_err(io_status)?;
-                self.history
-                    .record(&id, &text, None, &entry(&rule.version, "enable"))
-                    .map_err(io_status)?;
+                self.store
+                    .enable(&d.file)
+                    .map_err(self.store_error("write"))?;
+                self.store
+                    .record(id, &d.source, None, &entry(&rule.version))
+                    .map_err(self.store_error("write"))?;
             }
             (_, None) => {
-                self.done(&who, name, &id, "not found");
-                return Err(Status::not_found(format!("no active rule has id {id:?}")));
+                self.done(who, name, id, "not found");
+                return Err(AdminError::NotFound(format!(
+                    "no active rule has id {id:?}"
+                )));
             }
         }
-        let ruleset_version = self.reload().await?;
-        self.done(&who, name, &id, "ok");
-        Ok(Response::new(pb::RuleActionResponse { ruleset_version }))
+        let ruleset_version = self.reload()?;
+        self.done(who, name, id, "ok");
+        Ok(pb::RuleActionResponse { ruleset_version })
     }
-}
 
-fn cur_changed_at(svc: &AdminService, file: &str) -> SystemTime {
-    svc.status_of(file)
-        .map_or_else(SystemTime::now, |s| s.changed_at)
+    /// Reloads the registry from the store now (the watcher would, a moment later).
+    fn reload(&self) -> Result<String, AdminError> {
+        let report = self
+            .registry
+            .reload()
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        Ok(report.version)
+    }
 }

@@ -50,7 +50,8 @@ pub struct History {
     dir: PathBuf,
 }
 
-fn safe(id: &str) -> bool {
+/// True for ids that are safe as a history folder name (the rule id syntax).
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()
@@ -67,7 +68,7 @@ impl History {
     }
 
     fn rule_dir(&self, id: &str) -> std::io::Result<PathBuf> {
-        if !safe(id) {
+        if !valid_id(id) {
             return Err(std::io::Error::other(format!(
                 "{id:?} is not a valid rule id"
             )));

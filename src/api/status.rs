@@ -5,6 +5,8 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+use crate::admin::AdminError;
+use crate::admin::auth::AuthError;
 use crate::claim::ValidationError;
 use crate::proto::v1 as pb;
 use crate::scrub::ScrubError;
@@ -16,6 +18,44 @@ pub fn scrub_status(err: &ScrubError) -> Status {
         ScrubError::Invalid(v) => invalid_argument(v),
         ScrubError::Internal(e) => Status::internal(e.to_string()),
     }
+}
+
+/// The status of a failed admin call: auth failures as UNAUTHENTICATED / PERMISSION_DENIED,
+/// a bad request field as INVALID_ARGUMENT with a `BadRequest` field violation, a rule in the
+/// wrong state as FAILED_PRECONDITION with a `PreconditionFailure` (type = reason, subject =
+/// the rule id), store failures as UNAVAILABLE (retry later), bugs as INTERNAL.
+pub fn admin_status(err: &AdminError) -> Status {
+    let message = err.to_string();
+    match err {
+        AdminError::Auth(AuthError::Unauthenticated(_)) => Status::unauthenticated(message),
+        AdminError::Auth(AuthError::PermissionDenied(_)) => Status::permission_denied(message),
+        AdminError::NotFound(_) => Status::not_found(message),
+        AdminError::Precondition {
+            reason,
+            rule_id,
+            message,
+        } => Status::with_error_details(
+            Code::FailedPrecondition,
+            message.clone(),
+            ErrorDetails::with_precondition_failure(vec![tonic_types::PreconditionViolation::new(
+                *reason,
+                format!("rule/{rule_id}"),
+                message.clone(),
+            )]),
+        ),
+        AdminError::Invalid { field, message } => Status::with_error_details(
+            Code::InvalidArgument,
+            err.to_string(),
+            ErrorDetails::with_bad_request(vec![FieldViolation::new(*field, message.clone())]),
+        ),
+        AdminError::Store { .. } => Status::unavailable(message),
+        AdminError::Internal(_) => Status::internal(message),
+    }
+}
+
+/// The status the scrubber's token check refuses a call with.
+pub fn auth_status(err: AuthError) -> Status {
+    admin_status(&AdminError::Auth(err))
 }
 
 fn invalid_argument(v: &ValidationError) -> Status {
