@@ -6,6 +6,7 @@
 //! well-formed claims are valid: finding those problems is the rules' job.
 
 pub mod codes;
+pub mod dates;
 pub mod json;
 pub mod validate;
 

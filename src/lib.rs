@@ -1,25 +1,57 @@
 //! claimscrub: scrubs coded medical claims against hot-reloadable edit rules over gRPC.
 //!
-//! Map of the crate, in the order a claim flows through it:
-//! - [`proto`]     — generated gRPC types for `claimscrub.v1` (the public contract).
-//! - [`api`]       — gRPC service implementations; the one error → status mapping.
-//! - [`admin`]     — the RuleAdmin API: bearer-token auth, roles, audit log.
-//! - [`claim`]     — the validated claim type, code syntax, proto3-JSON claim files.
-//! - [`scrub`]     — the pipeline: validate, evaluate on the pool, score, respond.
-//! - [`rules`]     — rule files: metadata, compile, test cases, applicability index, rule sets.
-//! - [`registry`]  — the concurrent rule cache and the atomically swapped active rule set.
-//! - [`watcher`]   — notices rules-directory changes and triggers reloads.
-//! - [`engine`]    — the sandboxed Rhai engine, the script-facing claim API, the evaluator.
-//! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS, PFS, fees).
-//! - [`finding`]   — findings and rule failures.
-//! - [`scoring`]   — denial-risk model and bands (pure).
-//! - [`pricing`]   — expected allowed amounts: Medicare PFS methodology, payer contracts (pure).
+//! # Map of the crate
+//! The domain, bottom up (a module only uses the ones above it in this list):
 //! - [`money`]     — integer cents, fixed-point table values, the one rounding rule.
-//! - [`config`]    — flags and environment variables.
-//! - [`server`]    — wiring and graceful shutdown.
-//! - [`telemetry`] — logging setup.
-//! - [`synth`]     — synthetic claims for benchmarks and the load generator.
-//! - [`cli`]       — the `claimscrub` command line (serve, check, rules check/test).
+//! - [`claim`]     — the validated claim type, code and date syntax, proto3-JSON claim files.
+//! - [`finding`]   — findings and rule failures.
+//! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS, PFS, fees),
+//!   loaded from a manifest and swapped atomically.
+//! - [`edits`]     — CMS edit logic as plain functions over a claim and the tables (PTP pairs
+//!   and bypass modifiers, MUE counting, add-on primaries, MCE conflicts).
+//! - [`scoring`]   — denial risk of a claim and of a line, and the bands (pure).
+//! - [`pricing`]   — allowed amounts: the Medicare PFS methodology and payer contract terms,
+//!   the lower-of-charge rule, expected revenue (pure).
+//! - [`engine`]    — the sandboxed Rhai engine and the script API; runs rule scripts only:
+//!   edits return findings, contracts return terms.
+//! - [`rules`]     — rule files: metadata, compile, test cases and running them, the
+//!   applicability index, rule sets, where rule files come from.
+//! - [`registry`]  — the rules in force: per-file status, the atomically swapped active set,
+//!   reloads (a rule activates only when it compiles and passes its tests), events.
+//! - [`runtime`]   — builds tables, engine, pool and registry from configuration, once, for
+//!   the server, every CLI command and the bench.
+//! - [`scrub`]     — the pipeline of one claim (below).
+//! - [`admin`]     — rule administration: auth, audit, edits, history, the rule store trait.
+//! - [`api`]       — the gRPC services (scrubber, admin) and the one error → status mapping.
+//! - [`watcher`]   — notices rules-directory changes and triggers reloads.
+//! - [`server`]    — wiring and graceful shutdown; [`config`] flags and environment
+//!   variables; [`telemetry`] logs and metrics; [`cli`] the `claimscrub` command line;
+//!   [`synth`] synthetic claims for benchmarks and the load generator; [`proto`] the
+//!   generated `claimscrub.v1` types (the public contract).
+//!
+//! # The request path
+//! `api::scrubber` receives a `ScrubClaimRequest` and hands it to [`scrub::Scrubber`], which
+//! validates it into a [`claim::Claim`] (`INVALID_ARGUMENT` with field paths on failure) and
+//! moves to the evaluation pool. There, in order and once each: the engine runs the active
+//! set's applicable edit rules (findings, whose table helpers call [`edits`]); pricing prices
+//! every line with the Medicare PFS; the engine runs the first applicable payer contract's
+//! `price` per line (terms); [`pricing::price`] turns the terms into the claim's pricing with
+//! line risk from [`scoring`]; [`scoring`] scores the claim; the response is built once and
+//! returned through `api`.
+//!
+//! # Where new things go
+//! - A new CMS edit: a rule file in `rules/` (with its `.tests.json`); if it needs table
+//!   logic, a function in [`edits`] and its script helper in `engine/table_api.rs` (the
+//!   rules/README.md table of functions is checked against the engine by a test).
+//! - A new RPC: the message and method in `proto/claimscrub/v1/`, the handler in [`api`],
+//!   the domain work in the module it concerns; errors map to a status in `api/status.rs`.
+//! - A new table kind: a loader in [`tables`] (its own file), the kind in
+//!   `tables/manifest.rs`, lookups on [`tables::Tables`].
+//! - A new pricing adjustment: a function in `pricing/medicare/modifiers.rs` (or
+//!   `reductions.rs`) citing its CMS section, called from the ordered steps of
+//!   [`pricing::medicare::price_claim`].
+//! - A new place to keep rules: an implementation of [`admin::RuleStore`] (and of
+//!   [`rules::RuleSource`] for the registry to read it).
 
 pub mod admin;
 pub mod api;

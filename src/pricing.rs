@@ -36,7 +36,7 @@ pub struct LinePrice {
     pub fee_cents: Option<i64>,
     /// The Medicare PFS allowed amount (also when a contract priced the line).
     pub medicare_cents: Option<i64>,
-    /// Fee schedule used: "Medicare PFS" or "contract <rule id>".
+    /// Fee schedule used: "Medicare PFS" or "contract `<rule id>`".
     pub schedule: String,
     /// Versions of the tables (and contract rule) used.
     pub schedule_version: String,

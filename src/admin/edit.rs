@@ -242,6 +242,10 @@ impl Admin {
             .as_ref()
             .map(|r| r.version.clone())
             .unwrap_or_default();
+        let refused = |why: &str| {
+            let outcome = format!("refused: {why}");
+            self.audit(who, action, &id, &current_version, "", &outcome);
+        };
         if let Some(expected) = expected
             && expected.trim() != current_version
         {
@@ -253,14 +257,7 @@ impl Admin {
                     expected.trim()
                 )
             };
-            self.audit(
-                who,
-                action,
-                &id,
-                &current_version,
-                "",
-                &format!("refused: {why}"),
-            );
+            refused(&why);
             return Err(AdminError::precondition("STALE_VERSION", &id, why));
         }
         let file_name = current
@@ -301,14 +298,7 @@ impl Admin {
         let rule = match compiled {
             Ok(rule) if errors.is_empty() => rule,
             _ => {
-                self.audit(
-                    who,
-                    action,
-                    &id,
-                    &current_version,
-                    "",
-                    &format!("refused: {}", errors[0].message),
-                );
+                refused(&errors[0].message);
                 return Ok(pb::PutRuleResponse {
                     accepted: false,
                     version: current_version,

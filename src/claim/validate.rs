@@ -141,7 +141,7 @@ impl Checker {
         }
         // YYYY-MM-DD exactly (parsed without chrono's format-string machinery: this runs for
         // every date of every claim).
-        match crate::tables::code::parse_date(v) {
+        match super::dates::parse_date(v) {
             Some(d) if v.len() == 10 => Some(d),
             _ => {
                 self.fail(

@@ -154,40 +154,29 @@ mod tests {
     fn rules_readme_documents_exactly_the_script_api() {
         let api = script_api();
         let (functions, properties) = documented();
-        let undocumented: Vec<&String> = api
-            .functions
-            .iter()
-            .filter(|f| !functions.contains(*f) && !INTERNAL.contains(&f.as_str()))
-            .collect();
+        let missing = |names: &BTreeSet<String>, from: &dyn Fn(&str) -> bool| -> Vec<String> {
+            names.iter().filter(|n| !from(n)).cloned().collect()
+        };
+        let undocumented = missing(&api.functions, &|f| {
+            functions.contains(f) || INTERNAL.contains(&f)
+        });
         assert!(
             undocumented.is_empty(),
             "registered but not in rules/README.md: {undocumented:?}"
         );
-        let unknown: Vec<&String> = functions
-            .iter()
-            .filter(|f| {
-                !api.functions.contains(*f)
-                    && !api.builtins.contains(*f)
-                    && !KEYWORDS.contains(&f.as_str())
-            })
-            .collect();
+        let unknown = missing(&functions, &|f| {
+            api.functions.contains(f) || api.builtins.contains(f) || KEYWORDS.contains(&f)
+        });
         assert!(
             unknown.is_empty(),
             "in rules/README.md but not registered: {unknown:?}"
         );
-        let undocumented: Vec<&String> = api
-            .properties
-            .iter()
-            .filter(|p| !properties.contains(*p))
-            .collect();
+        let undocumented = missing(&api.properties, &|p| properties.contains(p));
         assert!(
             undocumented.is_empty(),
             "properties not in rules/README.md: {undocumented:?}"
         );
-        let unknown: Vec<&String> = properties
-            .iter()
-            .filter(|p| !api.properties.contains(*p))
-            .collect();
+        let unknown = missing(&properties, &|p| api.properties.contains(p));
         assert!(
             unknown.is_empty(),
             "properties in rules/README.md but not registered: {unknown:?}"

@@ -53,12 +53,12 @@ pub use rate::{FACILITY_POS, Locality};
 /// claim names none; with neither, national amounts (all GPCIs 1.000) are computed.
 ///
 /// The steps, in the order CMS applies them:
-/// 1. the rate of one unit: RVU row, status, GPCI and facility setting ([`rate`]);
+/// 1. the rate of one unit: RVU row, status, GPCI and facility setting (`rate.rs`);
 /// 2. the modifiers that change one unit: 50 bilateral, 54/55/56 global split; then units
-///    ([`modifiers`]);
+///    (`modifiers.rs`);
 /// 3. status T injections, unpaid beside another payable service that day;
-/// 4. the multiple procedure reductions per date and provider ([`reductions`]);
-/// 5. the surgeon modifiers: 80/81/82/AS assistant, 62 co-surgeon, 66 team ([`modifiers`]);
+/// 4. the multiple procedure reductions per date and provider (`reductions.rs`);
+/// 5. the surgeon modifiers: 80/81/82/AS assistant, 62 co-surgeon, 66 team (`modifiers.rs`);
 /// 6. the lower of charge and fee ([`super::lower_of_charge`]).
 pub fn price_claim(
     claim: &Claim,

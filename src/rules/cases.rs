@@ -56,7 +56,7 @@ pub struct ExpectedPrice {
     pub unpriced: Option<bool>,
     /// A substring of the calculation trace or reason (case-insensitive).
     pub trace_contains: Option<String>,
-    /// Fee schedule label ("Medicare PFS" or "contract <rule id>").
+    /// Fee schedule label ("Medicare PFS" or "contract `<rule id>`").
     pub fee_schedule: Option<String>,
 }
 

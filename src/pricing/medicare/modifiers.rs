@@ -2,13 +2,21 @@
 //! CMS section it follows. Each acts only on a line still payable (`slot.work`), and a
 //! modifier that makes the line unpayable settles it (zero or unpriced, with the reason).
 
-use super::{Slot, units_text};
+use super::{Slot, Work, units_text};
 use crate::claim::Line;
 use crate::money::{WHOLE, format_cents, format_percent, percent, times_units};
 use crate::tables::pfs::RvuRow;
 
 fn has(line: &Line, modifier: &str) -> bool {
     line.modifiers.iter().any(|m| m == modifier)
+}
+
+/// Scales one unit's fee (and its exact parts) by `bp` basis points: (before, after).
+fn scale_unit(work: &mut Work, bp: i64) -> (i64, i64) {
+    let before = work.unit;
+    work.unit = percent(before, bp);
+    work.parts = work.parts.map(|p| p * i128::from(bp) / i128::from(WHOLE));
+    (before, work.unit)
 }
 
 /// Modifier 50, bilateral procedure (Pub. 100-04, Ch. 12, §40.7; RVUPUF BILAT SURG
@@ -40,16 +48,14 @@ pub(super) fn bilateral(slot: &mut Slot) {
             "bilateral indicator 9: the bilateral concept does not apply, priced as one service",
         ),
     };
-    let adjusted = percent(work.unit, bp);
+    let (before, after) = scale_unit(work, bp);
     let text = format!(
         "{}-50: {} × {} ({why}) = {}",
         work.label,
-        format_cents(work.unit),
+        format_cents(before),
         format_percent(bp),
-        format_cents(adjusted)
+        format_cents(after)
     );
-    work.unit = adjusted;
-    work.parts = work.parts.map(|p| p * i128::from(bp) / i128::from(WHOLE));
     slot.trace(text);
 }
 
@@ -61,16 +67,14 @@ pub(super) fn global_split(slot: &mut Slot) {
     let Some((bp, what)) = split_global(slot.line, work.row) else {
         return;
     };
-    let adjusted = percent(work.unit, bp);
+    let (before, after) = scale_unit(work, bp);
     let text = format!(
         "{}: {what}: {} × {} = {}",
         work.label,
-        format_cents(work.unit),
+        format_cents(before),
         format_percent(bp),
-        format_cents(adjusted)
+        format_cents(after)
     );
-    work.unit = adjusted;
-    work.parts = work.parts.map(|p| p * i128::from(bp) / i128::from(WHOLE));
     slot.trace(text);
 }
 
