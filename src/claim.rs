@@ -1,6 +1,6 @@
 //! The validated claim: the domain type every other layer works with.
 //!
-//! A [`Claim`] is built once at the edge from the wire type (`TryFrom` in [`validate`]) and is
+//! A [`Claim`] is built once at the edge from the wire type ([`validate::validate`]) and is
 //! known-good afterwards: codes are upper-cased and in canonical form, dates are parsed, line
 //! numbers are unique, and diagnosis pointers point at existing diagnoses. Clinically wrong but
 //! well-formed claims are valid: finding those problems is the rules' job.
