@@ -172,7 +172,12 @@ fn locality(claim: &Claim, settings: &PricingSettings) -> String {
 fn summarize(claim: &Claim, mut lines: Vec<LinePrice>, findings: &[Finding]) -> ClaimPrice {
     let mut out = ClaimPrice {
         complete: true,
-        total_charge_cents: claim.lines.iter().map(|l| l.charge_cents).sum(),
+        // Charges are bounded at validation; contract amounts come from scripts, so every
+        // sum saturates instead of wrapping.
+        total_charge_cents: claim
+            .lines
+            .iter()
+            .fold(0i64, |sum, l| sum.saturating_add(l.charge_cents)),
         ..ClaimPrice::default()
     };
     for p in &mut lines {
@@ -181,8 +186,9 @@ fn summarize(claim: &Claim, mut lines: Vec<LinePrice>, findings: &[Finding]) -> 
             Some(a) => {
                 let keep_bp = ((1.0 - p.denial_probability) * WHOLE as f64).round() as i64;
                 p.expected_cents = percent(a, keep_bp);
-                out.total_allowed_cents += a;
-                out.expected_revenue_cents += p.expected_cents;
+                out.total_allowed_cents = out.total_allowed_cents.saturating_add(a);
+                out.expected_revenue_cents =
+                    out.expected_revenue_cents.saturating_add(p.expected_cents);
             }
             None => out.complete = false,
         }

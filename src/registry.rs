@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -18,6 +19,7 @@ use crate::engine::{EvalPool, Evaluator};
 use crate::rules::compile::content_version;
 use crate::rules::{CompiledRule, RuleLoadError, RuleSet, RuleSource, compile_rule};
 use crate::tables::TableStore;
+use crate::telemetry::metrics;
 
 /// Load state of one rule file.
 #[derive(Debug, Clone)]
@@ -71,6 +73,15 @@ pub struct ReloadReport {
     pub errors: Vec<RuleLoadError>,
     /// Number of active rules.
     pub rules: usize,
+    /// Rule files added, removed, or whose content or load outcome changed.
+    pub files_changed: usize,
+}
+
+impl ReloadReport {
+    /// True when the reload found nothing new: same active set, no file status changed.
+    pub fn is_noop(&self) -> bool {
+        !self.changed && self.files_changed == 0
+    }
 }
 
 /// Errors that stop a reload as a whole.
@@ -120,6 +131,7 @@ pub struct RuleRegistry {
     active: ArcSwap<RuleSet>,
     reload_lock: Mutex<()>,
     last_reload: Mutex<Option<SystemTime>>,
+    applied: AtomicU64,
     events: tokio::sync::broadcast::Sender<RuleEvent>,
 }
 
@@ -142,6 +154,7 @@ impl RuleRegistry {
             active: ArcSwap::from_pointee(RuleSet::new(Vec::new())),
             reload_lock: Mutex::new(()),
             last_reload: Mutex::new(None),
+            applied: AtomicU64::new(0),
             events: tokio::sync::broadcast::channel(256).0,
         }
     }
@@ -258,6 +271,11 @@ impl RuleRegistry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Reloads that changed something (the `claimscrub_rule_reloads_total{outcome="ok"}` count).
+    pub fn applied_reloads(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
     /// Re-reads the source and publishes a new rule set if anything changed. Runs on an
     /// evaluation thread (big stack) and blocks the caller: call it from blocking contexts.
     pub fn reload(&self) -> Result<ReloadReport, RegistryError> {
@@ -279,8 +297,15 @@ impl RuleRegistry {
             .last_reload
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(SystemTime::now());
-        if let Ok(report) = &result {
-            self.publish(report);
+        // Only real changes count and notify: the watcher's periodic rescans find none.
+        match &result {
+            Ok(report) if report.is_noop() => {}
+            Ok(report) => {
+                self.applied.fetch_add(1, Ordering::Relaxed);
+                metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
+                self.publish(report);
+            }
+            Err(_) => metrics::rules_reloaded(false, "", 0, 0),
         }
         result
     }
@@ -348,7 +373,7 @@ impl RuleRegistry {
                     })
                 }
             });
-            let status = match outcome {
+            let (status, activated) = match outcome {
                 Ok(rule) => {
                     let id = rule.meta.id.clone();
                     if let Some(old) = prev.as_ref().and_then(|p| p.rule_id.as_ref())
@@ -357,9 +382,7 @@ impl RuleRegistry {
                     {
                         held.remove(old);
                     }
-                    report
-                        .activated
-                        .push((id.clone(), rule.version.clone(), f.name.clone()));
+                    let activated = (id.clone(), rule.version.clone(), f.name.clone());
                     held.insert(id.clone(), f.name.clone());
                     let status = FileStatus {
                         hash,
@@ -369,34 +392,49 @@ impl RuleRegistry {
                         changed_at: SystemTime::now(),
                     };
                     new_rules.insert(id, Arc::new(rule));
-                    status
+                    (status, Some(activated))
                 }
                 Err(error) => {
-                    report.errors.push(error.clone());
                     // Keep the last good version of this file (its id stays reserved).
-                    let (rule_id, active_version) = match prev {
+                    let (rule_id, active_version) = match &prev {
                         Some(p)
                             if p.rule_id
                                 .as_ref()
                                 .is_some_and(|id| held.get(id) == Some(&f.name)) =>
                         {
-                            (p.rule_id, p.active_version)
+                            (p.rule_id.clone(), p.active_version.clone())
                         }
                         _ => (None, None),
                     };
-                    FileStatus {
+                    let status = FileStatus {
                         hash,
                         rule_id,
                         active_version,
                         error: Some(error),
                         changed_at: SystemTime::now(),
-                    }
+                    };
+                    (status, None)
                 }
             };
+            // A duplicate re-checked while its owner still holds the id: same content, same
+            // outcome, so nothing changed and nothing is reported again.
+            if let Some(p) = &prev
+                && p.hash == status.hash
+                && p.rule_id == status.rule_id
+                && p.active_version == status.active_version
+                && p.error == status.error
+            {
+                continue;
+            }
+            report.files_changed += 1;
+            report.activated.extend(activated);
+            report.errors.extend(status.error.clone());
             self.files.insert(f.name.clone(), status);
         }
 
+        let known = self.files.len();
         self.files.retain(|name, _| listed.contains(name.as_str()));
+        report.files_changed += known - self.files.len();
         for (id, rule) in new_rules {
             self.rules.insert(id, rule);
         }
@@ -485,5 +523,35 @@ mod tests {
         let report = r.reload().unwrap();
         assert_eq!(report.removed, ["x"]);
         assert!(owner(&r, "x").is_none() && owner(&r, "y").is_some());
+    }
+
+    #[test]
+    fn reloads_without_a_change_are_not_counted_or_reported() {
+        let src = Arc::new(MemorySource::new());
+        src.put("a", &rule("x", "a"), None);
+        let r = registry(src.clone());
+        r.load_initial().unwrap();
+        assert_eq!(r.applied_reloads(), 1);
+        for _ in 0..3 {
+            assert!(r.reload().unwrap().is_noop());
+        }
+        assert_eq!(
+            r.applied_reloads(),
+            1,
+            "a rescan that finds nothing is not a reload"
+        );
+
+        // A duplicate id is reported once, not again at every rescan.
+        src.put("b", &rule("x", "dup"), None);
+        let first = r.reload().unwrap();
+        assert_eq!(first.errors.len(), 1);
+        let again = r.reload().unwrap();
+        assert!(again.errors.is_empty() && again.is_noop());
+
+        // A real edit counts exactly once.
+        src.put("a", &rule("x", "a2"), None);
+        assert!(!r.reload().unwrap().is_noop());
+        assert!(r.reload().unwrap().is_noop());
+        assert_eq!(r.applied_reloads(), 3);
     }
 }

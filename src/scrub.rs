@@ -116,7 +116,11 @@ impl Scrubber {
         };
         let claim = claim::validate::validate(wire, self.settings.limits).map_err(|mut e| {
             for v in &mut e.violations {
-                v.field = format!("claim.{}", v.field);
+                v.field = if v.field.is_empty() {
+                    "claim".to_string()
+                } else {
+                    format!("claim.{}", v.field)
+                };
             }
             e
         })?;

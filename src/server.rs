@@ -78,7 +78,6 @@ impl App {
         let registry = runtime.registry.clone();
         let report = registry.load_initial()?;
         watcher::log_report(&report);
-        metrics::rules_reloaded(true, &report.version, report.rules, report.errors.len());
         metrics::tables_loaded(true, &runtime.tables.snapshot().versions);
         let scrubber = Scrubber::new(&runtime, config.scrub.clone());
         let tokens =

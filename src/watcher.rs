@@ -6,16 +6,17 @@
 //! debounced, and the directory is also rescanned periodically in case events are lost
 //! (network file systems, inotify queue overflow, a replaced directory).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::registry::{RegistryError, ReloadReport, RuleRegistry};
-use crate::telemetry::metrics;
+use crate::rules::source::is_ignored;
 
 /// Watcher timing.
 #[derive(Debug, Clone, Copy)]
@@ -44,14 +45,35 @@ pub fn log_report(r: &ReloadReport) {
 
 fn log_result(result: &Result<ReloadReport, RegistryError>) {
     match result {
-        Ok(r) => {
-            log_report(r);
-            metrics::rules_reloaded(true, &r.version, r.rules, r.errors.len());
-        }
-        Err(e) => {
-            metrics::rules_reloaded(false, "", 0, 0);
-            tracing::error!(error = %e, "rules reload failed; active rule set unchanged");
-        }
+        Ok(r) => log_report(r),
+        Err(e) => tracing::error!(error = %e, "rules reload failed; active rule set unchanged"),
+    }
+}
+
+/// True for an event that can change what a reload reads. A reload only reads the directory,
+/// and inotify reports every open (`Access(Open)`): counting those made each reload trigger
+/// the next one. Metadata-only changes (atime, `touch`) and names the source never loads
+/// (hidden, editor and temp files, `.history/`) do not count either, except the ConfigMap
+/// `..data` symlink swap, which replaces every rule file at once.
+fn is_relevant(event: &notify::Event) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    let kind = matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    );
+    kind && (event.paths.is_empty() || event.paths.iter().any(|p| is_relevant_path(p)))
+}
+
+fn is_relevant_path(path: &Path) -> bool {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("..data") => true,
+        Some(name) => !is_ignored(name),
+        None => true,
     }
 }
 
@@ -64,7 +86,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        if event.is_ok_and(|e| is_relevant(&e)) {
             // A full channel already means "reload pending".
             let _ = tx.try_send(());
         }

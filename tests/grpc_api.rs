@@ -305,3 +305,38 @@ async fn shutdown_drains_and_stops() {
         .expect("server stops within the grace period")
         .unwrap();
 }
+
+#[tokio::test]
+async fn many_bad_lines_get_a_bounded_error_an_ordinary_client_can_read() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut claim = clean_claim("MANY-BAD");
+    let template = claim.lines[0].clone();
+    claim.lines = (1..=300)
+        .map(|n| pb::ServiceLine {
+            line_number: n,
+            units: -1.0,
+            charge_cents: -1,
+            procedure_code: "not a code".into(),
+            ..template.clone()
+        })
+        .collect();
+    // A default client (16 KiB metadata limit) receives the violations, not RESOURCE_EXHAUSTED.
+    let status = server
+        .client()
+        .await
+        .scrub_claim(request(claim))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let violations = &details.bad_request().expect("BadRequest").field_violations;
+    assert_eq!(violations.len(), 51, "the first 50 and a count of the rest");
+    assert_eq!(violations[0].field, "claim.lines[0].procedure_code");
+    let last = violations.last().unwrap();
+    assert_eq!(last.field, "claim");
+    assert!(
+        last.description.contains("more problems not listed"),
+        "{}",
+        last.description
+    );
+}

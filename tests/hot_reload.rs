@@ -280,3 +280,45 @@ async fn reloads_under_load_never_fail_or_mix_versions() {
     let last = server.registry.snapshot();
     assert!(last.get("gen-a").is_some());
 }
+
+#[tokio::test]
+async fn an_idle_directory_is_not_reloaded_again_and_again() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundled_rules(dir.path());
+    let mut c = config(dir.path());
+    c.watch.rescan = std::time::Duration::from_secs(60); // only file events trigger reloads
+    let server = TestServer::start(c).await;
+    // Reading the rules (every reload opens each file) must not look like a change: before
+    // the fix, one touch started a reload every debounce period, forever.
+    let applied = server.registry.applied_reloads();
+    let touched = std::fs::File::options()
+        .append(true)
+        .open(dir.path().join("units-positive.rhai"))
+        .unwrap();
+    drop(touched);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        server.registry.applied_reloads(),
+        applied,
+        "no change, no reload counted"
+    );
+    let last = server.registry.last_reload();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        server.registry.last_reload(),
+        last,
+        "a reload does not trigger the next"
+    );
+
+    // A real edit is one counted reload.
+    write(dir.path(), "always.rhai", &always_rule("always", "v1"));
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while messages_of(&server, "always").await.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the new rule becomes active");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(server.registry.applied_reloads(), applied + 1);
+}

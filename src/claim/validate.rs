@@ -100,13 +100,28 @@ const MAX_MODIFIERS: usize = 4;
 /// Units above this are certainly keying errors (X12 SV104 allows 15 digits, no payer does).
 const MAX_UNITS: f64 = 99_999.0;
 
+/// At most this many violations are listed; the rest are counted in one last entry. Keeps
+/// the error (and the `grpc-status-details-bin` trailer, which clients cap at 16 KiB by
+/// default, and the log line) small whatever the request holds.
+pub const MAX_VIOLATIONS: usize = 50;
+
+/// Largest charge of one line: $100,000,000.00. With at most a few thousand lines, every sum
+/// of charges or allowed amounts stays far inside `i64`.
+pub const MAX_CHARGE_CENTS: i64 = 10_000_000_000;
+
 struct Checker {
     limits: Limits,
     violations: Vec<FieldViolation>,
+    /// Violations found beyond [`MAX_VIOLATIONS`].
+    unlisted: usize,
 }
 
 impl Checker {
     fn fail(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        if self.violations.len() >= MAX_VIOLATIONS {
+            self.unlisted += 1;
+            return;
+        }
         self.violations.push(FieldViolation {
             field: field.into(),
             description: description.into(),
@@ -193,6 +208,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
     let mut c = Checker {
         limits,
         violations: Vec::new(),
+        unlisted: 0,
     };
 
     let id = c.text("claim_id", &claim.claim_id);
@@ -382,6 +398,11 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         }
         if l.charge_cents < 0 {
             c.fail(at("charge_cents"), "must not be negative");
+        } else if l.charge_cents > MAX_CHARGE_CENTS {
+            c.fail(
+                at("charge_cents"),
+                "is more than the maximum of 10000000000 cents ($100,000,000.00) for one line",
+            );
         }
         let service_date = c.date(&at("service_date"), &l.service_date, true);
         if let Some(d) = service_date {
@@ -467,6 +488,17 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         c.fail("patient.birth_date", "is after the first date of service");
     }
 
+    if c.unlisted > 0 {
+        let more = c.unlisted;
+        c.violations.push(FieldViolation {
+            // The whole claim: no one field (the API reports it as `claim`).
+            field: String::new(),
+            description: format!(
+                "{more} more problem{} not listed (only the first {MAX_VIOLATIONS} are)",
+                if more == 1 { "" } else { "s" }
+            ),
+        });
+    }
     if !c.violations.is_empty() {
         return Err(ValidationError {
             violations: c.violations,
@@ -602,6 +634,38 @@ mod tests {
         assert!(
             validate(&c, Limits::default()).is_ok(),
             "zero units is an edit, not an error"
+        );
+    }
+
+    #[test]
+    fn charges_have_an_upper_bound() {
+        let mut c = good();
+        c.lines[0].charge_cents = i64::MAX;
+        assert_eq!(fields(&c), ["lines[0].charge_cents"]);
+        c.lines[0].charge_cents = MAX_CHARGE_CENTS;
+        assert!(validate(&c, Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn violations_are_capped_with_a_count_of_the_rest() {
+        let mut c = good();
+        let line = c.lines[0].clone();
+        c.lines = (1..=200)
+            .map(|n| pb::ServiceLine {
+                line_number: n,
+                units: -1.0,
+                charge_cents: -1,
+                ..line.clone()
+            })
+            .collect();
+        let e = validate(&c, Limits::default()).unwrap_err();
+        assert_eq!(e.violations.len(), MAX_VIOLATIONS + 1);
+        let last = e.violations.last().unwrap();
+        assert_eq!(last.field, "");
+        assert!(
+            last.description.starts_with("350 more problems not listed"),
+            "{}",
+            last.description
         );
     }
 }
