@@ -3,7 +3,7 @@
 //!
 //! Reads come from the registry (the active rule set and file statuses) and the tables;
 //! every read and write of rule files, tests, their enabled state, history and the audit
-//! log goes through the [`RuleStore`] (the rules directory today). Changes are written to the
+//! log goes through the [`RuleStore`] (a directory or PostgreSQL). Changes are written to the
 //! store and then reloaded, so every replica watching the same store converges. Every
 //! operation here blocks (store I/O, compiling, test cases): the API runs it on a blocking
 //! thread.
@@ -13,7 +13,6 @@ pub mod auth;
 pub mod edit;
 pub mod error;
 pub mod history;
-pub mod store;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -25,11 +24,11 @@ use crate::finding::Severity;
 use crate::proto::v1 as pb;
 use crate::registry::{FileStatus, RuleRegistry};
 use crate::rules::CompiledRule;
+pub use crate::store::{FsRuleStore, RuleStore};
 use crate::tables::TableStore;
 use audit::Record;
 use auth::{Role, Tokens};
 pub use error::AdminError;
-pub use store::{FsRuleStore, RuleStore};
 
 /// The admin operations over one registry, its tables and its rule store.
 pub struct Admin {
@@ -281,8 +280,10 @@ impl Admin {
                 action: e.action,
             })
             .collect();
+        // The active version was never recorded: it was edited in the store directly (a
+        // replica still catching up runs a recorded version and adds nothing).
         if let Some(rule) = self.registry.snapshot().get(id)
-            && versions.first().is_none_or(|v| v.version != rule.version)
+            && versions.iter().all(|v| v.version != rule.version)
         {
             let status = self.status_of(&rule.file);
             versions.insert(

@@ -80,6 +80,11 @@ pub enum RulesCommand {
     Check(RulesToolArgs),
     /// Run every rule's test cases; exit 1 if any case fails.
     Test(RulesToolArgs),
+    /// Load a directory of rules into a rule store (e.g. PostgreSQL from CI/CD): each file
+    /// compiled and tested like a put; unchanged rules are not new versions.
+    Import(ImportArgs),
+    /// Write every rule of a store (scripts and tests, byte for byte) into a directory.
+    Export(ExportArgs),
     /// Commands that change or read the rules of a running server (need a token).
     #[command(flatten)]
     Remote(admin_cmd::AdminCommand),
@@ -98,32 +103,61 @@ pub struct RulesToolArgs {
     pub log: LogArgs,
 }
 
+/// `claimscrub rules import DIR --rules postgres://…` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The directory of `*.rhai` files (and their `*.tests.json`) to import.
+    pub from: PathBuf,
+    /// The store to import into (`--rules`): a PostgreSQL URL.
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The tables each rule's tests run against.
+    #[command(flatten)]
+    pub tables: TablesArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The name recorded as the author of the imported versions.
+    #[arg(long, default_value = "import")]
+    pub author: String,
+}
+
+/// `claimscrub rules export --rules … --to DIR` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The store to export (`--rules`).
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
 /// The runtime of the offline tools: the rules directory, the manifest and the engine
 /// limits from the command line, one evaluation thread per core.
 fn runtime_spec<'a>(
     rules: &RulesArgs,
     tables: &'a TablesArgs,
     engine: &EngineArgs,
-) -> crate::runtime::RuntimeSpec<'a> {
-    crate::runtime::RuntimeSpec {
-        rules: std::sync::Arc::new(crate::rules::FsSource::new(&rules.dir)),
+) -> std::io::Result<crate::runtime::RuntimeSpec<'a>> {
+    Ok(crate::runtime::RuntimeSpec {
+        rules: rules.source()?,
         tables: tables.manifest(),
         engine: engine.limits(),
         threads: crate::config::default_threads(),
         queue: 64,
-    }
+    })
 }
 
 impl CheckArgs {
     /// The runtime `check` scrubs with.
-    pub fn runtime_spec(&self) -> crate::runtime::RuntimeSpec<'_> {
+    pub fn runtime_spec(&self) -> std::io::Result<crate::runtime::RuntimeSpec<'_>> {
         runtime_spec(&self.rules, &self.tables, &self.engine)
     }
 }
 
 impl RulesToolArgs {
     /// The runtime the rules tools load rules into.
-    pub fn runtime_spec(&self) -> crate::runtime::RuntimeSpec<'_> {
+    pub fn runtime_spec(&self) -> std::io::Result<crate::runtime::RuntimeSpec<'_>> {
         runtime_spec(&self.rules, &self.tables, &self.engine)
     }
 }

@@ -26,9 +26,48 @@ pub const DEFAULT_RULES: &str = "rules";
 /// Where the rules are.
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
-    /// Directory of `*.rhai` rule files (watched for changes while serving).
-    #[arg(long = "rules", env = ENV_RULES, default_value = DEFAULT_RULES, value_name = "DIR")]
+    /// Directory of `*.rhai` rule files (watched for changes while serving), or a PostgreSQL
+    /// rule store shared by several replicas: `postgres://USER[:PASSWORD]@HOST:PORT/DB`
+    /// (the password may also come from PGPASSWORD).
+    #[arg(long = "rules", env = ENV_RULES, default_value = DEFAULT_RULES, value_name = "DIR|URL")]
     pub dir: PathBuf,
+}
+
+/// Where the rules are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesLocation<'a> {
+    /// A rules directory.
+    Directory(&'a Path),
+    /// A PostgreSQL rule store (the URL).
+    Postgres(&'a str),
+}
+
+impl RulesLocation<'_> {
+    /// The location named by a `--rules` value.
+    pub fn of(value: &Path) -> RulesLocation<'_> {
+        match value.to_str() {
+            Some(url) if crate::store::postgres::is_url(url) => RulesLocation::Postgres(url),
+            _ => RulesLocation::Directory(value),
+        }
+    }
+}
+
+impl RulesArgs {
+    /// Where the rules are kept.
+    pub fn location(&self) -> RulesLocation<'_> {
+        RulesLocation::of(&self.dir)
+    }
+
+    /// The rule source the tools read: the directory, or the PostgreSQL store (connected and
+    /// migrated).
+    pub fn source(&self) -> std::io::Result<std::sync::Arc<dyn crate::rules::RuleSource>> {
+        Ok(match self.location() {
+            RulesLocation::Directory(dir) => std::sync::Arc::new(crate::rules::FsSource::new(dir)),
+            RulesLocation::Postgres(url) => {
+                std::sync::Arc::new(crate::store::PgStore::connect(url)?)
+            }
+        })
+    }
 }
 
 /// Table manifest variable.
@@ -255,7 +294,7 @@ pub struct ConfigError(pub String);
 pub struct Config {
     /// gRPC listen address.
     pub listen: SocketAddr,
-    /// Rules directory.
+    /// Rules directory, or a PostgreSQL URL (see [`Config::rules_location`]).
     pub rules_dir: PathBuf,
     /// Table manifest, or `None` for no tables.
     pub tables: Option<PathBuf>,
@@ -297,6 +336,14 @@ pub struct TlsFiles {
 }
 
 /// Default number of evaluation threads: the available cores.
+impl Config {
+    /// Where the rules are kept.
+    pub fn rules_location(&self) -> RulesLocation<'_> {
+        RulesLocation::of(&self.rules_dir)
+    }
+}
+
+/// Evaluation threads by default: one per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -316,7 +363,8 @@ impl ServeArgs {
 
     /// Checks the flags and builds the configuration.
     pub fn config(&self) -> Result<Config, ConfigError> {
-        if !self.rules.dir.is_dir() {
+        if matches!(self.rules.location(), RulesLocation::Directory(_)) && !self.rules.dir.is_dir()
+        {
             return Err(ConfigError(format!(
                 "rules directory {} does not exist or is not a directory (set --rules or {ENV_RULES})",
                 self.rules.dir.display()

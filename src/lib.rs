@@ -21,7 +21,9 @@
 //! - [`runtime`]   — builds tables, engine, pool and registry from configuration, once, for
 //!   the server, every CLI command and the bench.
 //! - [`scrub`]     — the pipeline of one claim (below).
-//! - [`admin`]     — rule administration: auth, audit, edits, history, the rule store trait.
+//! - [`store`]     — where rules are kept for editing: the rule store trait, the directory
+//!   and PostgreSQL stores.
+//! - [`admin`]     — rule administration: auth, audit, edits, history.
 //! - [`api`]       — the gRPC services (scrubber, admin) and the one error → status mapping.
 //! - [`watcher`]   — notices rules-directory changes and triggers reloads.
 //! - [`server`]    — wiring and graceful shutdown; [`config`] flags and environment
@@ -50,7 +52,7 @@
 //! - A new pricing adjustment: a function in `pricing/medicare/modifiers.rs` (or
 //!   `reductions.rs`) citing its CMS section, called from the ordered steps of
 //!   [`pricing::medicare::price_claim`].
-//! - A new place to keep rules: an implementation of [`admin::RuleStore`] (and of
+//! - A new place to keep rules: an implementation of [`store::RuleStore`] (and of
 //!   [`rules::RuleSource`] for the registry to read it).
 
 pub mod admin;
@@ -69,6 +71,7 @@ pub mod runtime;
 pub mod scoring;
 pub mod scrub;
 pub mod server;
+pub mod store;
 pub mod synth;
 pub mod tables;
 pub mod telemetry;

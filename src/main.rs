@@ -24,6 +24,8 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(&args),
             RulesCommand::Test(args) => rules_cmd::test(&args),
+            RulesCommand::Import(args) => rules_cmd::import(&args),
+            RulesCommand::Export(args) => rules_cmd::export(&args),
             RulesCommand::Remote(cmd) => claimscrub::cli::admin_cmd::run(&cmd),
         },
     };

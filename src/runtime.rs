@@ -61,6 +61,8 @@ pub struct Runtime {
     pub pool: EvalPool,
     /// The rules: their statuses, the active set and events.
     pub registry: Arc<RuleRegistry>,
+    /// Where the registry reads rule files.
+    pub source: Arc<dyn RuleSource>,
     /// What the table load found (versions, rows, time).
     pub table_report: TableReport,
 }
@@ -73,7 +75,7 @@ impl Runtime {
         let evaluator = Evaluator::new(&spec.engine);
         let pool = EvalPool::new(spec.threads, spec.queue)?;
         let registry = Arc::new(RuleRegistry::new(
-            spec.rules,
+            spec.rules.clone(),
             evaluator.clone(),
             pool.clone(),
             tables.clone(),
@@ -83,6 +85,7 @@ impl Runtime {
             evaluator,
             pool,
             registry,
+            source: spec.rules,
             table_report,
         })
     }

@@ -10,21 +10,26 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use crate::admin::Admin;
 use crate::admin::audit::AuditLog;
 use crate::admin::auth::{Role, Tokens};
-use crate::admin::{Admin, FsRuleStore};
 use crate::api::AdminService;
 use crate::api::ScrubberService;
 use crate::config::Config;
+use crate::config::RulesLocation;
 use crate::proto::v1::rule_admin_server::RuleAdminServer;
 use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
 use crate::registry::{RegistryError, RuleRegistry};
 use crate::rules::FsSource;
+use crate::rules::RuleSource;
 use crate::runtime::{Runtime, RuntimeError, RuntimeSpec};
 use crate::scrub::Scrubber;
+use crate::store::{FsRuleStore, PgStore, RuleStore};
 use crate::tables::{TableError, TableStore};
 use crate::telemetry::metrics;
 use crate::watcher;
+use crate::watcher::Trigger;
+use std::sync::Mutex;
 
 /// Why the service could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -55,13 +60,35 @@ pub struct App {
     scrubber: Scrubber,
     tokens: Arc<Tokens>,
     admin: Arc<Admin>,
+    /// What signals rule changes (taken by the watcher when serving starts).
+    trigger: Mutex<Option<Trigger>>,
 }
 
 impl App {
     /// Builds the engine and pool and loads the rules (blocking; call before serving).
     pub fn load(config: Config) -> Result<Self, ServeError> {
+        let tokens =
+            Arc::new(Tokens::load(config.auth_tokens.as_deref()).map_err(ServeError::Setup)?);
+        let audit = Arc::new(AuditLog::open(&config.audit_log).map_err(|e| {
+            ServeError::Setup(format!(
+                "cannot open the audit log {}: {e}",
+                config.audit_log.display()
+            ))
+        })?);
+        let (source, store, trigger): (Arc<dyn RuleSource>, Arc<dyn RuleStore>, Trigger) =
+            match config.rules_location() {
+                RulesLocation::Directory(dir) => (
+                    Arc::new(FsSource::new(dir)),
+                    Arc::new(FsRuleStore::new(dir, audit.clone())),
+                    Trigger::Directory(dir.to_path_buf()),
+                ),
+                RulesLocation::Postgres(url) => {
+                    let pg = Arc::new(connect_waiting(url)?);
+                    (pg.clone(), pg.clone(), Trigger::Postgres(pg))
+                }
+            };
         let runtime = Runtime::build(RuntimeSpec {
-            rules: Arc::new(FsSource::new(&config.rules_dir)),
+            rules: source,
             tables: config.tables.as_deref(),
             engine: config.engine.clone(),
             threads: config.eval_threads,
@@ -80,16 +107,7 @@ impl App {
         watcher::log_report(&report);
         metrics::tables_loaded(true, &runtime.tables.snapshot().versions);
         let scrubber = Scrubber::new(&runtime, config.scrub.clone());
-        let tokens =
-            Arc::new(Tokens::load(config.auth_tokens.as_deref()).map_err(ServeError::Setup)?);
-        let audit = Arc::new(AuditLog::open(&config.audit_log).map_err(|e| {
-            ServeError::Setup(format!(
-                "cannot open the audit log {}: {e}",
-                config.audit_log.display()
-            ))
-        })?);
         let tls = config.tls.as_ref().map(server_tls).transpose()?;
-        let store = Arc::new(FsRuleStore::new(&config.rules_dir, audit));
         let admin = Arc::new(Admin::new(
             registry.clone(),
             runtime.tables.clone(),
@@ -107,12 +125,32 @@ impl App {
             scrubber,
             tokens,
             admin,
+            trigger: Mutex::new(Some(trigger)),
         })
     }
 
     /// The rule registry.
     pub fn registry(&self) -> &Arc<RuleRegistry> {
         &self.registry
+    }
+}
+
+/// Connects to the PostgreSQL rule store, waiting (with a log line) while it is unreachable:
+/// a replica never serves an empty rule set because its database was down when it started.
+fn connect_waiting(url: &str) -> Result<PgStore, ServeError> {
+    let mut logged = false;
+    loop {
+        match PgStore::connect(url) {
+            Ok(store) => return Ok(store),
+            Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
+                if !logged {
+                    tracing::warn!(error = %e, "waiting for the rule database; retrying every 2 s");
+                    logged = true;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            Err(e) => return Err(ServeError::Setup(e.to_string())),
+        }
     }
 }
 
@@ -154,8 +192,14 @@ pub async fn serve(
         .map_err(|e| ServeError::Setup(e.to_string()))?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let trigger = app
+        .trigger
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+        .ok_or_else(|| ServeError::Setup("the app is already serving".into()))?;
     let watcher = watcher::spawn(
-        app.config.rules_dir.clone(),
+        trigger,
         app.registry.clone(),
         app.config.watch,
         stop_rx.clone(),

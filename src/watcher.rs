@@ -50,6 +50,23 @@ fn log_result(result: &Result<ReloadReport, RegistryError>) {
     }
 }
 
+fn watch_directory(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| is_relevant(&e)) {
+            // A full channel already means "reload pending".
+            let _ = tx.try_send(());
+        }
+    })
+    .and_then(|mut w| w.watch(dir, RecursiveMode::NonRecursive).map(|()| w));
+    match watcher {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %dir.display(), "cannot watch the rules directory; relying on periodic rescans");
+            None
+        }
+    }
+}
+
 /// True for an event that can change what a reload reads. A reload only reads the directory,
 /// and inotify reports every open (`Access(Open)`): counting those made each reload trigger
 /// the next one. Metadata-only changes (atime, `touch`) and names the source never loads
@@ -78,24 +95,27 @@ fn is_relevant_path(path: &Path) -> bool {
 }
 
 /// Starts watching `dir`; reloads `registry` on changes until `shutdown` turns true.
+/// What tells the watcher that rules may have changed.
+pub enum Trigger {
+    /// File events in a rules directory.
+    Directory(PathBuf),
+    /// `NOTIFY` from a PostgreSQL rule store (its listener thread reconnects by itself).
+    Postgres(Arc<crate::store::PgStore>),
+}
+
+/// Reloads `registry` when `trigger` signals a change, debounced, and every `config.rescan`
+/// in case a signal was lost, until `shutdown`.
 pub fn spawn(
-    dir: PathBuf,
+    trigger: Trigger,
     registry: Arc<RuleRegistry>,
     config: WatchConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (tx, mut rx) = mpsc::channel::<()>(1);
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| is_relevant(&e)) {
-            // A full channel already means "reload pending".
-            let _ = tx.try_send(());
-        }
-    })
-    .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w));
-    let watcher = match watcher {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(error = %e, dir = %dir.display(), "cannot watch the rules directory; relying on periodic rescans");
+    let watcher = match trigger {
+        Trigger::Directory(dir) => watch_directory(&dir, tx),
+        Trigger::Postgres(store) => {
+            store.listen(tx);
             None
         }
     };

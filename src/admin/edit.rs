@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::history::Entry;
-use super::store::tests_name;
 use super::{Admin, AdminError, rfc3339};
 use crate::claim;
 use crate::finding::FailureKind;
@@ -15,6 +14,7 @@ use crate::proto::v1 as pb;
 use crate::registry::CaseResults;
 use crate::registry::RuleRegistry;
 use crate::rules::{CompiledRule, RuleFile, RuleLoadError};
+use crate::store::{Put, PutError, tests_name};
 
 /// A proposed new version of a rule.
 pub struct Change {
@@ -311,24 +311,44 @@ impl Admin {
         if let Some(cur) = &current {
             self.keep_restorable(cur)?;
         }
-        let new_tests = (!change.tests.trim().is_empty()).then_some(change.tests.as_str());
-        self.store
-            .write_rule(&file_name, &change.source, new_tests)
-            .map_err(self.store_error("write"))?;
-        self.store
-            .record(
-                &id,
-                &change.source,
-                (!tests.is_empty()).then_some(tests.as_str()),
-                &Entry {
-                    version: rule.version.clone(),
-                    author: who.to_string(),
-                    time: rfc3339(SystemTime::now()),
-                    comment: change.comment.clone(),
-                    action: change.action.to_string(),
-                },
-            )
-            .map_err(self.store_error("write"))?;
+        let entry = Entry {
+            version: rule.version.clone(),
+            author: who.to_string(),
+            time: rfc3339(SystemTime::now()),
+            comment: change.comment.clone(),
+            action: change.action.to_string(),
+        };
+        let put = Put {
+            file: &file_name,
+            id: &id,
+            source: &change.source,
+            tests: (!change.tests.trim().is_empty()).then_some(change.tests.as_str()),
+            history_tests: (!tests.is_empty()).then_some(tests.as_str()),
+            // What was validated against: a shared store refuses the write if another
+            // replica changed the rule in the meantime.
+            expected: Some(current_version.as_str()),
+            entry: &entry,
+        };
+        match self.store.put(&put) {
+            Ok(()) => {}
+            Err(PutError::Stale { current, by }) => {
+                let who_did = if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {by}")
+                };
+                let why = format!(
+                    "rule {id:?} was changed{who_did} to version {current} while this change was checked; reload it and apply your change again"
+                );
+                refused(&why);
+                return Err(AdminError::precondition("STALE_VERSION", &id, why));
+            }
+            Err(PutError::Io(e)) => {
+                let e = self.store_error("write")(e);
+                self.audit(who, action, &id, &current_version, "", &e.outcome());
+                return Err(e);
+            }
+        }
         let ruleset_version = self.reload()?;
         let active = self
             .registry

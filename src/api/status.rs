@@ -48,7 +48,18 @@ pub fn admin_status(err: &AdminError) -> Status {
             err.to_string(),
             ErrorDetails::with_bad_request(vec![FieldViolation::new(*field, message.clone())]),
         ),
-        AdminError::Store { .. } => Status::unavailable(message),
+        AdminError::Store { source, .. } => match source.kind() {
+            // A read-only rules directory: this deployment is not edited through the API.
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                Status::failed_precondition(format!(
+                    "{message}. The rules are read-only here: this deployment's rules are edited \
+                     where they are kept (its rules directory, its ConfigMap or git), or run the \
+                     service with a writable --rules directory or a PostgreSQL rule store"
+                ))
+            }
+            std::io::ErrorKind::NotFound => Status::not_found(message),
+            _ => Status::unavailable(message),
+        },
         AdminError::Internal(_) => Status::internal(message),
     }
 }

@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             r.as_of_date = as_of.clone();
         }
     }
-    let runtime = Runtime::build(args.runtime_spec())?;
+    let runtime = Runtime::build(args.runtime_spec()?)?;
     let report = runtime.registry.load_initial()?;
     for e in &report.errors {
         eprintln!("warning: rule not loaded: {e}");

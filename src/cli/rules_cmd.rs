@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use crate::rules::{FsSource, RuleSource};
 use crate::runtime::{Runtime, RuntimeSpec};
 
@@ -10,7 +12,7 @@ use super::RulesToolArgs;
 
 /// `rules check`: loads the directory like the server does and prints each file's status.
 pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::build(args.runtime_spec())?;
+    let runtime = Runtime::build(args.runtime_spec()?)?;
     let registry = &runtime.registry;
     let report = registry.reload()?;
     let mut failed = 0;
@@ -48,14 +50,14 @@ pub fn check(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
 pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::build(RuntimeSpec {
         threads: 1,
-        ..args.runtime_spec()
+        ..args.runtime_spec()?
     })?;
     let tables = runtime.tables.snapshot();
     let (pool, evaluator) = (&runtime.pool, &runtime.evaluator);
-    let files = FsSource::new(&args.rules.dir).list().map_err(|e| {
+    let files = runtime.source.list().map_err(|e| {
         anyhow::anyhow!(
-            "cannot read the rules directory {}: {e}",
-            args.rules.dir.display()
+            "cannot read the rules at {}: {e}",
+            runtime.registry.location()
         )
     })?;
     let (mut passed, mut failed, mut untested) = (0, 0, 0);
@@ -98,4 +100,59 @@ pub fn test(args: &RulesToolArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `rules import DIR --rules STORE`: every file checked like a put, stored unless unchanged.
+pub fn import(args: &super::ImportArgs) -> anyhow::Result<ExitCode> {
+    let crate::config::RulesLocation::Postgres(url) = args.rules.location() else {
+        anyhow::bail!(
+            "--rules must name a PostgreSQL rule store (postgres://USER@HOST:PORT/DB) to import into; \
+             a rules directory is edited by copying files into it"
+        );
+    };
+    let store = crate::store::PgStore::connect(url)?;
+    let checker = Runtime::build(RuntimeSpec {
+        rules: Arc::new(FsSource::new(&args.from)),
+        tables: args.tables.manifest(),
+        engine: args.engine.limits(),
+        threads: crate::config::default_threads(),
+        queue: 64,
+    })?;
+    let files = FsSource::new(&args.from)
+        .list()
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.from.display()))?;
+    let live = store.list()?;
+    let report =
+        crate::store::transfer::import(&files, &live, &store, &checker.registry, &args.author)?;
+    for (file, id, version) in &report.imported {
+        println!("imported  {file}  rule {id} version {version}");
+    }
+    for file in &report.unchanged {
+        println!("unchanged {file}");
+    }
+    for why in &report.failed {
+        println!("FAILED    {why}");
+    }
+    println!(
+        "\n{} imported, {} unchanged, {} failed into {}",
+        report.imported.len(),
+        report.unchanged.len(),
+        report.failed.len(),
+        crate::store::postgres::redact(url)
+    );
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `rules export --rules STORE --to DIR`: the store's rules as files, byte for byte.
+pub fn export(args: &super::ExportArgs) -> anyhow::Result<ExitCode> {
+    let source = args.rules.source()?;
+    std::fs::create_dir_all(&args.to)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.to.display()))?;
+    let written = crate::store::transfer::export(source.as_ref(), &args.to)?;
+    println!("{} rule(s) written to {}", written.len(), args.to.display());
+    Ok(ExitCode::SUCCESS)
 }

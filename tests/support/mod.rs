@@ -14,6 +14,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+pub mod pg;
+
 /// A server running in this process on 127.0.0.1:0.
 pub struct TestServer {
     pub addr: SocketAddr,

@@ -1,58 +1,15 @@
-//! The rule store: every read and write the admin API makes — rule files, their test files,
-//! the enabled/disabled state, the version history and the audit log — behind one trait.
-//! The rules directory is the implementation today ([`FsRuleStore`]); a shared store (one
-//! database for every replica) implements the same trait.
-//!
-//! Every method blocks (file or network I/O): call it from a blocking thread, never from
-//! async code.
+//! The rules directory as the rule store: rule files and their tests beside each other,
+//! `NAME.rhai.disabled` for a disabled rule, `.history/` for versions, and the configured
+//! audit log file.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::audit::{AuditLog, Record};
-use super::history::{Entry, History, write_atomic};
-use crate::rules::source::{RULE_SUFFIX, TESTS_SUFFIX};
-
-/// Suffix a disabled rule file carries (`NAME.rhai.disabled`).
-pub const DISABLED_SUFFIX: &str = ".disabled";
-
-/// A rule that is stored but switched off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisabledRule {
-    /// The rule file name it has when enabled (`NAME.rhai`).
-    pub file: String,
-    /// Its script.
-    pub source: String,
-    /// Its test file, if any.
-    pub tests: Option<String>,
-}
-
-/// Where the admin API keeps rules, their history and its audit trail.
-pub trait RuleStore: Send + Sync {
-    /// Human-readable location, for messages.
-    fn describe(&self) -> String;
-    /// The test file text of rule file `file`, if it has one.
-    fn read_tests(&self, file: &str) -> io::Result<Option<String>>;
-    /// Writes rule file `file` (and its test file when `tests` is given), each atomically.
-    fn write_rule(&self, file: &str, source: &str, tests: Option<&str>) -> io::Result<()>;
-    /// Switches rule file `file` off, keeping its text.
-    fn disable(&self, file: &str) -> io::Result<()>;
-    /// Switches a disabled rule back on.
-    fn enable(&self, file: &str) -> io::Result<()>;
-    /// Removes rule file `file` and its test file (the history keeps every version).
-    fn delete(&self, file: &str) -> io::Result<()>;
-    /// Every disabled rule.
-    fn disabled(&self) -> io::Result<Vec<DisabledRule>>;
-    /// Stores a version's text (once) and appends the action to the rule's history.
-    fn record(&self, id: &str, source: &str, tests: Option<&str>, entry: &Entry) -> io::Result<()>;
-    /// A rule's history, newest first.
-    fn history(&self, id: &str) -> io::Result<Vec<Entry>>;
-    /// The script and tests of a stored version.
-    fn version(&self, id: &str, version: &str) -> io::Result<Option<(String, Option<String>)>>;
-    /// Appends one audit record (never fails the call it records; errors are logged).
-    fn audit(&self, record: &Record<'_>);
-}
+use super::{DISABLED_SUFFIX, DisabledRule, Put, PutError, RuleStore, tests_name};
+use crate::admin::audit::{AuditLog, Record};
+use crate::admin::history::{Entry, History, write_atomic};
+use crate::rules::source::RULE_SUFFIX;
 
 /// The rules directory as the rule store: the files every replica's watcher reads,
 /// `.history/` beside them, and the configured audit log.
@@ -73,11 +30,7 @@ impl FsRuleStore {
     }
 
     fn path(&self, file: &str) -> io::Result<PathBuf> {
-        let plain = !file.is_empty()
-            && !file.starts_with('.')
-            && !file.contains(['/', '\\'])
-            && file.ends_with(RULE_SUFFIX);
-        if plain {
+        if super::is_rule_file_name(file) {
             Ok(self.dir.join(file))
         } else {
             Err(io::Error::other(format!(
@@ -85,11 +38,6 @@ impl FsRuleStore {
             )))
         }
     }
-}
-
-/// The test file beside rule file `name` (`x.rhai` → `x.tests.json`).
-pub fn tests_name(name: &str) -> String {
-    format!("{}{TESTS_SUFFIX}", name.trim_end_matches(RULE_SUFFIX))
 }
 
 fn read_optional(path: &Path) -> io::Result<Option<String>> {
@@ -109,12 +57,18 @@ impl RuleStore for FsRuleStore {
         read_optional(&self.dir.join(tests_name(file)))
     }
 
-    fn write_rule(&self, file: &str, source: &str, tests: Option<&str>) -> io::Result<()> {
-        let path = self.path(file)?;
-        if let Some(tests) = tests {
-            write_atomic(&self.dir.join(tests_name(file)), tests.as_bytes())?;
+    fn put(&self, put: &Put<'_>) -> Result<(), PutError> {
+        // The expected version was checked against the active set under the admin lock; the
+        // file itself may hold a broken edit that never loaded, which a put must be able to
+        // replace, so it is not compared here.
+        let path = self.path(put.file)?;
+        if let Some(tests) = put.tests {
+            write_atomic(&self.dir.join(tests_name(put.file)), tests.as_bytes())?;
         }
-        write_atomic(&path, source.as_bytes())
+        write_atomic(&path, put.source.as_bytes())?;
+        self.history
+            .record(put.id, put.source, put.history_tests, put.entry)?;
+        Ok(())
     }
 
     fn disable(&self, file: &str) -> io::Result<()> {
@@ -182,6 +136,30 @@ impl RuleStore for FsRuleStore {
 mod tests {
     use super::*;
 
+    fn put<'a>(
+        file: &'a str,
+        source: &'a str,
+        tests: Option<&'a str>,
+        expected: Option<&'a str>,
+    ) -> Put<'a> {
+        static ENTRY: std::sync::LazyLock<Entry> = std::sync::LazyLock::new(|| Entry {
+            version: "aaaaaaaaaaaa".into(),
+            author: "ana".into(),
+            time: "2026-12-01T00:00:00Z".into(),
+            comment: String::new(),
+            action: "put".into(),
+        });
+        Put {
+            file,
+            id: "a",
+            source,
+            tests,
+            history_tests: tests,
+            expected,
+            entry: &ENTRY,
+        }
+    }
+
     fn store(dir: &Path) -> FsRuleStore {
         FsRuleStore::new(dir, Arc::new(AuditLog::to_writer(std::io::sink())))
     }
@@ -190,7 +168,9 @@ mod tests {
     fn disable_enable_delete_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        s.write_rule("a.rhai", "let rule = 1;", Some("{}")).unwrap();
+        s.put(&put("a.rhai", "let rule = 1;", Some("{}"), Some("")))
+            .unwrap();
+        assert_eq!(s.history("a").unwrap().len(), 1);
         assert_eq!(s.read_tests("a.rhai").unwrap().as_deref(), Some("{}"));
         s.disable("a.rhai").unwrap();
         assert!(!dir.path().join("a.rhai").exists());
@@ -213,8 +193,15 @@ mod tests {
     fn refuses_names_outside_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let s = store(dir.path());
-        for bad in ["../x.rhai", "x/y.rhai", ".hidden.rhai", "x.txt", ""] {
-            assert!(s.write_rule(bad, "x", None).is_err(), "{bad}");
+        for bad in [
+            "../x.rhai",
+            "x/y.rhai",
+            ".hidden.rhai",
+            "x.txt",
+            "",
+            ".rhai",
+        ] {
+            assert!(s.put(&put(bad, "x", None, None)).is_err(), "{bad}");
         }
     }
 }

@@ -1,0 +1,482 @@
+//! PostgreSQL as the rule store shared by every replica.
+//!
+//! The schema lives in `migrations/` and is applied at connect, in one transaction holding
+//! an advisory lock, so replicas that start together apply each migration once. A change
+//! (put, disable, enable, delete) is one transaction that also sends `NOTIFY
+//! claimscrub_rules`; every replica's [`listen`] thread hears it and triggers a reload, and a
+//! periodic rescan catches what a dropped connection missed. A put carries the version its
+//! author saw, checked under `SELECT … FOR UPDATE`, so two editors on two replicas cannot
+//! overwrite each other.
+//!
+//! The sync `postgres` client is used from blocking threads only (it runs its own small
+//! runtime); its connection is closed on a plain thread if the store is dropped inside async
+//! code.
+
+use std::io;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, Config, NoTls};
+
+use super::{DisabledRule, Put, PutError, RuleStore, tests_name};
+use crate::admin::audit::Record;
+use crate::admin::history::Entry;
+use crate::rules::{RuleFile, RuleSource};
+
+/// The channel changes are announced on.
+pub const CHANNEL: &str = "claimscrub_rules";
+
+/// Schema migrations, in order: (version, SQL).
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/001_init.sql"))];
+
+/// Advisory lock key that serialises migrations across replicas ("claimscr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x636c_6169_6d73_6372;
+
+/// True for a `--rules` value that names a PostgreSQL database.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// The URL without its password, for logs and messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// An open connection; closed on a plain thread when dropped inside async code (the client
+/// blocks on its own runtime when closing).
+struct Conn(Option<Client>);
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(client));
+        }
+    }
+}
+
+/// The PostgreSQL rule store.
+pub struct PgStore {
+    config: Config,
+    location: String,
+    conn: Mutex<Conn>,
+}
+
+fn unavailable(location: &str, e: &postgres::Error) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        format!("the rule database {location} is unreachable: {e}"),
+    )
+}
+
+/// Parses a `postgres://` URL; the password may also come from `PGPASSWORD`.
+pub fn config(url: &str) -> io::Result<Config> {
+    let mut config: Config = url.parse().map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a usable PostgreSQL URL: {e}", redact(url)),
+        )
+    })?;
+    if config.get_password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        config.password(password);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.application_name("claimscrub");
+    Ok(config)
+}
+
+impl PgStore {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub fn connect(url: &str) -> io::Result<Self> {
+        let config = config(url)?;
+        let location = redact(url);
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|e| unavailable(&location, &e))?;
+        migrate(&mut client).map_err(|e| {
+            io::Error::other(format!("cannot migrate the rule database {location}: {e}"))
+        })?;
+        Ok(Self {
+            config,
+            location,
+            conn: Mutex::new(Conn(Some(client))),
+        })
+    }
+
+    /// Runs `f` on the connection, reconnecting once if it was lost.
+    fn with<T>(
+        &self,
+        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+    ) -> io::Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if conn.0.as_ref().is_none_or(Client::is_closed) {
+            conn.0 = None;
+            let client = self
+                .config
+                .connect(NoTls)
+                .map_err(|e| unavailable(&self.location, &e))?;
+            conn.0 = Some(client);
+        }
+        let client = conn.0.as_mut().expect("connected above");
+        match f(client) {
+            Ok(v) => Ok(v),
+            Err(e) if client.is_closed() || e.as_db_error().is_none() => {
+                conn.0 = None;
+                Err(unavailable(&self.location, &e))
+            }
+            Err(e) => Err(io::Error::other(format!(
+                "rule database {}: {e}",
+                self.location
+            ))),
+        }
+    }
+
+    /// Sets `enabled` on a rule file; an error when no row changed.
+    fn set_enabled(&self, file: &str, enabled: bool) -> io::Result<()> {
+        let changed = self.with(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE rules SET enabled = $2, updated_at = now() WHERE file = $1 AND enabled <> $2",
+                &[&file, &enabled],
+            )?;
+            notify(&mut tx, file, if enabled { "enable" } else { "disable" })?;
+            tx.commit()?;
+            Ok(n)
+        })?;
+        if changed == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "no {} rule file {file:?}",
+                    if enabled { "disabled" } else { "enabled" }
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )?;
+        tracing::info!(version, "rule database migrated");
+    }
+    tx.commit()
+}
+
+fn notify(
+    tx: &mut postgres::Transaction<'_>,
+    file: &str,
+    action: &str,
+) -> Result<(), postgres::Error> {
+    let payload = serde_json::json!({ "file": file, "action": action }).to_string();
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
+    Ok(())
+}
+
+fn insert_version(
+    tx: &mut postgres::Transaction<'_>,
+    id: &str,
+    source: &str,
+    tests: Option<&str>,
+    entry: &Entry,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO rule_versions (rule_id, version, source, tests) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[&id, &entry.version, &source, &tests],
+    )?;
+    tx.execute(
+        "INSERT INTO rule_history (rule_id, version, author, time, comment, action)
+         VALUES ($1, $2, $3, $4::text::timestamptz, $5, $6)",
+        &[
+            &id,
+            &entry.version,
+            &entry.author,
+            &entry.time,
+            &entry.comment,
+            &entry.action,
+        ],
+    )?;
+    Ok(())
+}
+
+impl RuleSource for PgStore {
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+
+    fn list(&self) -> io::Result<Vec<RuleFile>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT file, source, tests FROM rules WHERE enabled ORDER BY file",
+                &[],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let file: String = row.get(0);
+                let tests: Option<String> = row.get(2);
+                RuleFile {
+                    tests: tests.map(|t| (tests_name(&file), Ok(t))),
+                    source: Ok(row.get(1)),
+                    name: file,
+                }
+            })
+            .collect())
+    }
+}
+
+impl RuleStore for PgStore {
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+
+    fn read_tests(&self, file: &str) -> io::Result<Option<String>> {
+        let row =
+            self.with(|c| c.query_opt("SELECT tests FROM rules WHERE file = $1", &[&file]))?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    fn put(&self, put: &Put<'_>) -> Result<(), PutError> {
+        if !super::is_rule_file_name(put.file) {
+            return Err(io::Error::other(format!("{:?} is not a rule file name", put.file)).into());
+        }
+        let mut stale = None;
+        self.with(|c| {
+            stale = None;
+            let mut tx = c.transaction()?;
+            // Serialises puts of one file, including its creation (no row to lock yet).
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(1, hashtext($1))",
+                &[&put.file],
+            )?;
+            let current = tx.query_opt(
+                "SELECT version, updated_by FROM rules WHERE file = $1 AND enabled FOR UPDATE",
+                &[&put.file],
+            )?;
+            let (version, by): (String, String) =
+                current.map_or_else(Default::default, |r| (r.get(0), r.get(1)));
+            if let Some(expected) = put.expected
+                && expected != version
+            {
+                stale = Some(PutError::Stale {
+                    current: version,
+                    by,
+                });
+                return Ok(()); // dropping the transaction rolls it back
+            }
+            tx.execute(
+                "INSERT INTO rules (file, source, tests, version, enabled, updated_by, updated_at)
+                 VALUES ($1, $2, $3, $4, true, $5, now())
+                 ON CONFLICT (file) DO UPDATE SET source = EXCLUDED.source,
+                     tests = coalesce(EXCLUDED.tests, rules.tests), version = EXCLUDED.version,
+                     enabled = true, updated_by = EXCLUDED.updated_by, updated_at = now()",
+                &[
+                    &put.file,
+                    &put.source,
+                    &put.tests,
+                    &put.entry.version,
+                    &put.entry.author,
+                ],
+            )?;
+            insert_version(&mut tx, put.id, put.source, put.history_tests, put.entry)?;
+            notify(&mut tx, put.file, &put.entry.action)?;
+            tx.commit()
+        })?;
+        match stale {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn disable(&self, file: &str) -> io::Result<()> {
+        self.set_enabled(file, false)
+    }
+
+    fn enable(&self, file: &str) -> io::Result<()> {
+        self.set_enabled(file, true)
+    }
+
+    fn delete(&self, file: &str) -> io::Result<()> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute("DELETE FROM rules WHERE file = $1", &[&file])?;
+            notify(&mut tx, file, "delete")?;
+            tx.commit()
+        })
+    }
+
+    fn disabled(&self) -> io::Result<Vec<DisabledRule>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT file, source, tests FROM rules WHERE NOT enabled ORDER BY file",
+                &[],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DisabledRule {
+                file: r.get(0),
+                source: r.get(1),
+                tests: r.get(2),
+            })
+            .collect())
+    }
+
+    fn record(&self, id: &str, source: &str, tests: Option<&str>, entry: &Entry) -> io::Result<()> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            insert_version(&mut tx, id, source, tests, entry)?;
+            tx.commit()
+        })
+    }
+
+    fn history(&self, id: &str) -> io::Result<Vec<Entry>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT version, author,
+                        to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        comment, action
+                 FROM rule_history WHERE rule_id = $1 ORDER BY seq DESC",
+                &[&id],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Entry {
+                version: r.get(0),
+                author: r.get(1),
+                time: r.get(2),
+                comment: r.get(3),
+                action: r.get(4),
+            })
+            .collect())
+    }
+
+    fn version(&self, id: &str, version: &str) -> io::Result<Option<(String, Option<String>)>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                "SELECT source, tests FROM rule_versions WHERE rule_id = $1 AND version = $2",
+                &[&id, &version],
+            )
+        })?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn audit(&self, record: &Record<'_>) {
+        let result = self.with(|c| {
+            c.execute(
+                "INSERT INTO audit (time, principal, action, rule_id, old_version, new_version, outcome)
+                 VALUES ($1::text::timestamptz, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &record.time,
+                    &record.principal,
+                    &record.action,
+                    &record.rule_id,
+                    &record.old_version,
+                    &record.new_version,
+                    &record.outcome,
+                ],
+            )
+        });
+        if let Err(e) = result {
+            // The audit record still reaches the log (principal, action, outcome; no claim data).
+            tracing::error!(error = %e, principal = record.principal, action = record.action,
+                rule_id = record.rule_id, outcome = record.outcome, "cannot write the audit record");
+        }
+    }
+}
+
+/// Listens for change notifications on a dedicated thread and sends a signal on `tx` for
+/// each (a burst becomes one signal), and once after every (re)connect to catch up on what
+/// was missed while disconnected. Ends when `tx` is closed.
+pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()>) {
+    std::thread::Builder::new()
+        .name("claimscrub-pg-listen".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(250);
+            let mut warned = false;
+            while !tx.is_closed() {
+                let mut client = match config.connect(NoTls) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if !warned {
+                            tracing::warn!(store = %location, error = %e,
+                                "rule database unreachable; scrubbing continues with the active rules, retrying");
+                            warned = true;
+                        }
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                };
+                if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+                    tracing::warn!(store = %location, error = %e, "cannot listen for rule changes");
+                    std::thread::sleep(backoff);
+                    continue;
+                }
+                if warned {
+                    tracing::info!(store = %location, "rule database reachable again; catching up");
+                }
+                warned = false;
+                backoff = Duration::from_millis(250);
+                let _ = tx.try_send(());
+                while !tx.is_closed() {
+                    let next = client
+                        .notifications()
+                        .timeout_iter(Duration::from_secs(1))
+                        .next();
+                    match next {
+                        Ok(Some(_)) => {
+                            // Drain what is already queued: one reload covers them all.
+                            while let Ok(Some(_)) = client.notifications().iter().next() {}
+                            let _ = tx.try_send(());
+                        }
+                        Ok(None) if !client.is_closed() => {}
+                        _ => break,
+                    }
+                }
+            }
+        })
+        .expect("spawn the rule database listener");
+}
+
+impl PgStore {
+    /// Starts [`listen`] for this store's database.
+    pub fn listen(&self, tx: tokio::sync::mpsc::Sender<()>) {
+        listen(self.config.clone(), self.location.clone(), tx);
+    }
+}

@@ -1,0 +1,120 @@
+//! Moving rules between a directory and a rule store: `claimscrub rules import` (a team
+//! keeps its rules in git and loads them from CI/CD) and `claimscrub rules export`.
+
+use std::io;
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::{Put, PutError, RuleStore, tests_name};
+use crate::admin::history::{Entry, write_atomic};
+use crate::admin::rfc3339;
+use crate::registry::RuleRegistry;
+use crate::rules::compile::content_version;
+use crate::rules::{RuleFile, RuleSource};
+
+/// What an import did, file by file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Files stored as a new version: (file, rule id, version).
+    pub imported: Vec<(String, String, String)>,
+    /// Files whose script and tests are already the stored ones.
+    pub unchanged: Vec<String>,
+    /// Files refused, with why (they do not compile, their tests fail, ...).
+    pub failed: Vec<String>,
+}
+
+/// Imports every rule file of `files` into `store`. Each is checked exactly like a put —
+/// compiled and its own tests run by `checker` against its tables — and stored with the
+/// action `import` unless its script and tests equal the live ones (`live`, the store's
+/// current files), so importing the same directory twice changes nothing.
+pub fn import(
+    files: &[RuleFile],
+    live: &[RuleFile],
+    store: &dyn RuleStore,
+    checker: &RuleRegistry,
+    author: &str,
+) -> io::Result<ImportReport> {
+    let mut report = ImportReport::default();
+    for file in files {
+        let (Ok(source), tests) = (&file.source, text_of(file.tests.as_ref())) else {
+            report.failed.push(format!("{}: cannot be read", file.name));
+            continue;
+        };
+        let current = live.iter().find(|l| l.name == file.name);
+        if current.is_some_and(|c| {
+            c.source.as_ref().ok() == Some(source) && text_of(c.tests.as_ref()) == tests
+        }) {
+            report.unchanged.push(file.name.clone());
+            continue;
+        }
+        let (compiled, results) = checker.check_candidate(file);
+        let rule = match compiled {
+            Ok(rule) => rule,
+            Err(e) => {
+                report.failed.push(e.to_string());
+                continue;
+            }
+        };
+        if let Some(why) = results.iter().find_map(|(_, r)| r.clone().err()) {
+            report
+                .failed
+                .push(format!("{}: test case failed: {why}", file.name));
+            continue;
+        }
+        let entry = Entry {
+            version: rule.version.clone(),
+            author: author.to_string(),
+            time: rfc3339(SystemTime::now()),
+            comment: "imported".into(),
+            action: "import".into(),
+        };
+        let expected = current
+            .and_then(|c| c.source.as_ref().ok())
+            .map_or_else(String::new, |s| content_version(s));
+        let put = Put {
+            file: &file.name,
+            id: &rule.meta.id,
+            source,
+            tests: tests.as_deref(),
+            history_tests: tests.as_deref(),
+            expected: Some(&expected),
+            entry: &entry,
+        };
+        match store.put(&put) {
+            Ok(()) => report
+                .imported
+                .push((file.name.clone(), rule.meta.id.clone(), rule.version.clone())),
+            Err(PutError::Stale { current, by }) => report.failed.push(format!(
+                "{}: changed in the store during the import (now {current}{}); run the import again",
+                file.name,
+                if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {by}")
+                }
+            )),
+            Err(PutError::Io(e)) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+fn text_of(tests: Option<&(String, Result<String, String>)>) -> Option<String> {
+    tests.and_then(|(_, t)| t.as_ref().ok().cloned())
+}
+
+/// Writes every enabled rule of `source` (script and test file, byte for byte) into `dir`,
+/// which must exist. Returns the files written.
+pub fn export(source: &dyn RuleSource, dir: &Path) -> io::Result<Vec<String>> {
+    let mut written = Vec::new();
+    for file in source.list()? {
+        let script = file.source.map_err(io::Error::other)?;
+        write_atomic(&dir.join(&file.name), script.as_bytes())?;
+        if let Some((_, tests)) = file.tests {
+            let tests = tests.map_err(io::Error::other)?;
+            write_atomic(&dir.join(tests_name(&file.name)), tests.as_bytes())?;
+        }
+        written.push(file.name);
+    }
+    Ok(written)
+}

@@ -1,0 +1,309 @@
+//! The PostgreSQL rule store with a real PostgreSQL server (Debian's package, started by the
+//! test as the `postgres` user in a temporary directory): three replicas on one database
+//! agree, concurrent puts are serialised, an import is idempotent and an export round-trips,
+//! and scrubbing goes on while the database is down.
+//!
+//! Skipped (with a SKIPPED line) where PostgreSQL is not installed, unless
+//! `CLAIMSCRUB_REQUIRE_PG` is set (`.ci/run` sets it after installing PostgreSQL).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use claimscrub::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
+use claimscrub::rules::{FsSource, RuleSource};
+use claimscrub::runtime::{Runtime, RuntimeSpec};
+use claimscrub::store::{PgStore, transfer};
+use support::pg::TestPg;
+use support::{
+    TestServer, bundled_rules, bundled_tables, clean_claim, config, eventually, request,
+};
+use tonic::Code;
+
+const EDITOR: &str = "editor-token-0123456789";
+const EDITOR2: &str = "editor2-token-0123456789";
+
+fn postgres() -> Option<TestPg> {
+    match TestPg::start("claimscrub") {
+        Ok(Some(pg)) => Some(pg),
+        Ok(None) if std::env::var_os("CLAIMSCRUB_REQUIRE_PG").is_none() => {
+            support::skipped("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)");
+            None
+        }
+        Ok(None) => panic!("CLAIMSCRUB_REQUIRE_PG is set but PostgreSQL is not installed"),
+        Err(e) => panic!("cannot start PostgreSQL: {e}"),
+    }
+}
+
+/// Imports `dir` into the database at `url`, checking each rule against the bundled tables
+/// (on a blocking thread: the store's client blocks).
+async fn import(url: &str, dir: &Path) -> transfer::ImportReport {
+    let (url, dir) = (url.to_string(), dir.to_path_buf());
+    tokio::task::spawn_blocking(move || import_now(&url, &dir))
+        .await
+        .unwrap()
+}
+
+fn import_now(url: &str, dir: &Path) -> transfer::ImportReport {
+    let store = PgStore::connect(url).expect("connect");
+    let checker = Runtime::build(RuntimeSpec::for_dir(dir, Some(&bundled_tables()))).unwrap();
+    let files = FsSource::new(dir).list().unwrap();
+    let live = store.list().unwrap();
+    transfer::import(&files, &live, &store, &checker.registry, "ci").unwrap()
+}
+
+fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+async fn replica(url: &str, tokens: &Path) -> TestServer {
+    let mut c = config(&PathBuf::from(url));
+    c.auth_tokens = Some(tokens.to_path_buf());
+    c.audit_log = PathBuf::from("-");
+    c.watch.rescan = Duration::from_secs(30); // NOTIFY, not the rescan, must carry changes
+    TestServer::start(c).await
+}
+
+async fn admin(server: &TestServer) -> RuleAdminClient<tonic::transport::Channel> {
+    RuleAdminClient::new(server.channel().await)
+}
+
+fn units_rule(message: &str) -> String {
+    std::fs::read_to_string(bundled_rules().join("units-positive.rhai"))
+        .unwrap()
+        .replace(
+            "units must be more than zero.",
+            &format!("units must be more than zero ({message})."),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_share_one_database() {
+    let Some(pg) = postgres() else { return };
+    let first = import(&pg.url, &bundled_rules()).await;
+    assert!(first.failed.is_empty(), "{:?}", first.failed);
+    assert!(first.imported.len() > 10);
+    // Importing the same directory again changes nothing.
+    let again = import(&pg.url, &bundled_rules()).await;
+    assert!(
+        again.imported.is_empty() && again.failed.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(again.unchanged.len(), first.imported.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("editor bo {EDITOR}\neditor cy {EDITOR2}\n"),
+    )
+    .unwrap();
+    let replicas = [
+        replica(&pg.url, &tokens).await,
+        replica(&pg.url, &tokens).await,
+        replica(&pg.url, &tokens).await,
+    ];
+    let version = replicas[0].registry.snapshot().version.clone();
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r.registry.snapshot().version == version)
+    );
+
+    // A put through replica 1 is active on replicas 2 and 3.
+    let current = replicas[0]
+        .registry
+        .snapshot()
+        .get("units-positive")
+        .unwrap()
+        .version
+        .clone();
+    let put = |source: String, expected: &str, token: &str| {
+        with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source,
+                tests: String::new(),
+                expected_version: expected.into(),
+                comment: "replica test".into(),
+            },
+            token,
+        )
+    };
+    let resp = admin(&replicas[0])
+        .await
+        .put_rule(put(units_rule("enter one unit or more"), &current, EDITOR))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.accepted, "{resp:?}");
+    let new_version = resp.version.clone();
+    for r in &replicas[1..] {
+        let seen = eventually(Duration::from_secs(10), || async {
+            r.registry
+                .snapshot()
+                .get("units-positive")
+                .is_some_and(|rule| rule.version == new_version)
+        })
+        .await;
+        assert!(seen.is_some(), "the put reached every replica");
+        let mut claim = clean_claim("PG-1");
+        claim.lines[0].units = 0.0;
+        let scored = r
+            .client()
+            .await
+            .scrub_claim(request(claim))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            scored
+                .findings
+                .iter()
+                .any(|f| f.rule_id == "units-positive"
+                    && f.message.contains("enter one unit or more")),
+            "{:?}",
+            scored.findings
+        );
+    }
+
+    // Two puts with the same expected version through two replicas at once: exactly one wins.
+    let (a, b) = tokio::join!(
+        async {
+            admin(&replicas[1])
+                .await
+                .put_rule(put(
+                    units_rule("edit from replica two"),
+                    &new_version,
+                    EDITOR,
+                ))
+                .await
+        },
+        async {
+            admin(&replicas[2])
+                .await
+                .put_rule(put(
+                    units_rule("edit from replica three"),
+                    &new_version,
+                    EDITOR2,
+                ))
+                .await
+        }
+    );
+    let outcomes = [a, b];
+    let won = outcomes
+        .iter()
+        .filter(|o| o.as_ref().is_ok_and(|r| r.get_ref().accepted))
+        .count();
+    let lost: Vec<&tonic::Status> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert_eq!(lost.len(), 1, "{outcomes:?}");
+    assert_eq!(lost[0].code(), Code::FailedPrecondition, "{:?}", lost[0]);
+
+    // History is shared: every replica lists the import and both puts that succeeded.
+    let history = admin(&replicas[2])
+        .await
+        .get_rule_history(with_token(
+            pb::GetRuleHistoryRequest {
+                id: "units-positive".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .versions;
+    let actions: Vec<&str> = history.iter().map(|v| v.action.as_str()).collect();
+    assert_eq!(actions, ["put", "put", "import"], "{history:?}");
+
+    // Export round-trips the store byte for byte.
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = tempfile::tempdir().unwrap();
+        let store = PgStore::connect(&url).unwrap();
+        transfer::export(&store, out.path()).unwrap();
+        let files = store.list().unwrap();
+        assert!(!files.is_empty());
+        for file in files {
+            let exported = std::fs::read_to_string(out.path().join(&file.name)).unwrap();
+            assert_eq!(Ok(exported), file.source);
+        }
+    })
+    .await
+    .unwrap();
+    for r in replicas {
+        r.stop().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrubbing_goes_on_while_the_database_is_down() {
+    let Some(pg) = postgres() else { return };
+    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
+    let server = replica(&pg.url, &tokens).await;
+    let version = server.registry.snapshot().version.clone();
+
+    pg.stop().unwrap();
+    let mut client = server.client().await;
+    for i in 0..50 {
+        let resp = client
+            .scrub_claim(request(clean_claim(&format!("DOWN-{i}"))))
+            .await
+            .expect("scrubbing never touches the database");
+        assert_eq!(resp.into_inner().ruleset_version, version);
+    }
+    let current = server
+        .registry
+        .snapshot()
+        .get("units-positive")
+        .unwrap()
+        .version
+        .clone();
+    let refused = admin(&server)
+        .await
+        .put_rule(with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source: units_rule("while the database is down"),
+                tests: String::new(),
+                expected_version: current.clone(),
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(
+        refused.message().contains("unreachable"),
+        "{}",
+        refused.message()
+    );
+
+    // Back up: the replica reconnects and a put goes through again.
+    pg.restart().unwrap();
+    let resp = admin(&server)
+        .await
+        .put_rule(with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source: units_rule("after the database came back"),
+                tests: String::new(),
+                expected_version: current,
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.accepted, "{resp:?}");
+    server.stop().await.unwrap();
+}
