@@ -193,6 +193,19 @@ impl Admin {
                 )
             })
             .collect();
+        // Files that never loaded (a new file with an error) have no rule yet: list them by
+        // file so their author sees why.
+        for (file, status) in &statuses {
+            if let (None, Some(error)) = (&status.rule_id, &status.error) {
+                rules.push(pb::RuleInfo {
+                    file: file.clone(),
+                    load_status: "failed".into(),
+                    last_error: error.to_string(),
+                    last_changed_at: rfc3339(status.changed_at),
+                    ..Default::default()
+                });
+            }
+        }
         for r in self.disabled_rules()? {
             let mut i = info(&r, None);
             i.enabled = false;
@@ -305,6 +318,45 @@ impl Admin {
         }
         self.done(who, "GetRuleHistory", id, "ok");
         Ok(pb::GetRuleHistoryResponse { versions })
+    }
+
+    /// Records in the history every active version that was never recorded — a rule edited
+    /// in the store directly (a file dropped into the rules directory), or found there when
+    /// the history began — so history keeps it and it can be rolled back to. Runs after each
+    /// reload that activated something; edits through this API are recorded before they
+    /// reload, and the edit lock keeps this from running in the middle of one.
+    pub fn record_unrecorded(&self) {
+        let _edit = self.lock_edits();
+        let set = self.registry.snapshot();
+        for rule in &set.rules {
+            let id = &rule.meta.id;
+            match self.store.version(id, &rule.version) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(rule_id = %id, error = %e, "cannot read the rule history");
+                    return;
+                }
+            }
+            let changed_at = self
+                .status_of(&rule.file)
+                .map_or_else(SystemTime::now, |s| s.changed_at);
+            let entry = history::Entry {
+                version: rule.version.clone(),
+                author: "file".into(),
+                time: rfc3339(changed_at),
+                comment: format!("found in {}", self.store.describe()),
+                action: "file".into(),
+            };
+            if let Err(e) =
+                self.store
+                    .record(id, &rule.source, rule.tests_source.as_deref(), &entry)
+            {
+                tracing::warn!(rule_id = %id, error = %e,
+                    "cannot record a rule version in the history (read-only store?)");
+                return;
+            }
+        }
     }
 
     /// Disabled rules with their metadata (those that still compile).

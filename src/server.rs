@@ -135,6 +135,33 @@ impl App {
     }
 }
 
+/// Keeps every active rule version in the history: once at start, then after each reload
+/// that activated a rule (a direct edit of the store).
+fn spawn_history_keeper(
+    admin: Arc<Admin>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = admin.registry().subscribe();
+    tokio::spawn(async move {
+        let record =
+            |admin: Arc<Admin>| tokio::task::spawn_blocking(move || admin.record_unrecorded());
+        let _ = record(admin.clone()).await;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                event = events.recv() => match event {
+                    Ok(e) if e.kind == "activated" => { let _ = record(admin.clone()).await; }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = record(admin.clone()).await;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+    })
+}
+
 /// Connects to the PostgreSQL rule store, waiting (with a log line) while it is unreachable:
 /// a replica never serves an empty rule set because its database was down when it started.
 fn connect_waiting(url: &str) -> Result<PgStore, ServeError> {
@@ -205,6 +232,7 @@ pub async fn serve(
         stop_rx.clone(),
     );
 
+    let history_keeper = spawn_history_keeper(app.admin.clone(), stop_rx.clone());
     let table_poller =
         spawn_table_poller(app.tables.clone(), app.config.tables_poll, stop_rx.clone());
     let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
@@ -268,6 +296,7 @@ pub async fn serve(
     };
     watcher.abort();
     table_poller.abort();
+    history_keeper.abort();
     tracing::info!("claimscrub stopped");
     result
 }

@@ -594,6 +594,30 @@ async fn staff_cli_round_trip() {
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
 
+    // A file that was not pulled from the live rule is not pushed over it.
+    std::fs::write(&file, original.replace("units must be more than zero", "x")).unwrap();
+    let (ok, out) = run(s(&["rules", "push", file.to_str().unwrap()]), EDITOR)
+        .await
+        .unwrap();
+    assert!(!ok && out.contains("was not pulled"), "{out}");
+
+    // Pull the live rule: script, tests and the version it was pulled at.
+    let (ok, out) = run(
+        s(&[
+            "rules",
+            "pull",
+            "units-positive",
+            "--to",
+            work.to_str().unwrap(),
+        ]),
+        VIEWER,
+    )
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    assert!(work.join("units-positive.tests.json").exists());
+
     // A typo is refused with the line, column and a suggestion; nothing changes.
     std::fs::write(
         &file,
@@ -690,4 +714,238 @@ async fn staff_cli_round_trip() {
         .await
         .unwrap();
     assert!(ok && out.contains("enabled"), "{out}");
+
+    // Someone else changes the rule: the stale pulled copy is refused, --force overwrites
+    // and says so in the history.
+    let other = work.join("other");
+    std::fs::create_dir(&other).unwrap();
+    let (ok, out) = run(
+        s(&[
+            "rules",
+            "pull",
+            "units-positive",
+            "--to",
+            other.to_str().unwrap(),
+        ]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    let theirs = other.join("units-positive.rhai");
+    std::fs::write(
+        &theirs,
+        original.replace(
+            "units must be more than zero",
+            "units must be 1 or more (theirs)",
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run(s(&["rules", "push", theirs.to_str().unwrap()]), EDITOR)
+        .await
+        .unwrap();
+    assert!(ok, "{out}");
+    std::fs::write(
+        &file,
+        original.replace(
+            "units must be more than zero",
+            "units must be 1 or more (mine)",
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run(s(&["rules", "push", file.to_str().unwrap()]), EDITOR)
+        .await
+        .unwrap();
+    assert!(!ok && out.contains("someone changed it"), "{out}");
+    let (ok, out) = run(
+        s(&["rules", "push", file.to_str().unwrap(), "--force"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(ok && out.contains("is now active"), "{out}");
+    let (_, out) = run(s(&["rules", "history", "units-positive", "--json"]), VIEWER)
+        .await
+        .unwrap();
+    let history: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        history[0]["comment"].as_str().unwrap().contains("forced"),
+        "{history}"
+    );
+
+    // A new file that does not load is listed, and the status names it.
+    std::fs::write(rules.join("broken-new.rhai"), "let rule = #{ id: ").unwrap();
+    let listed = support::eventually(Duration::from_secs(10), || {
+        let run = &run;
+        let s = &s;
+        async move {
+            let (_, out) = run(s(&["rules", "list"]), VIEWER).await.unwrap();
+            out.contains("broken-new.rhai") && out.contains("does not load")
+        }
+    })
+    .await;
+    assert!(listed.is_some(), "rules list shows the broken new file");
+    let (ok, out) = run(s(&["rules", "status"]), VIEWER).await.unwrap();
+    assert!(!ok && out.contains("FAILED  broken-new.rhai"), "{out}");
+    std::fs::remove_file(rules.join("broken-new.rhai")).unwrap();
+
+    // Delete: gone from the active set, kept in the history.
+    let (ok, out) = run(
+        s(&["rules", "delete", "units-positive", "-m", "retired"]),
+        EDITOR,
+    )
+    .await
+    .unwrap();
+    assert!(ok && out.contains("is deleted"), "{out}");
+    assert!(server.registry.snapshot().get("units-positive").is_none());
+    let (ok, out) = run(s(&["rules", "history", "units-positive"]), VIEWER)
+        .await
+        .unwrap();
+    assert!(ok && out.contains("delete"), "{out}");
+}
+
+/// Makes `dir` unwritable even for root (the immutable attribute), else by mode bits.
+fn make_read_only(dir: &std::path::Path, on: bool) -> bool {
+    let flag = if on { "+i" } else { "-i" };
+    let chattr = std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if chattr {
+        return true;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if on { 0o555 } else { 0o755 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    // Mode bits do not stop root.
+    std::fs::File::create(dir.join(".probe")).is_err()
+}
+
+/// A rules directory mounted read-only (a ConfigMap, a read-only volume): admin writes are
+/// refused with FAILED_PRECONDITION saying how this deployment is edited, and audited.
+#[tokio::test]
+async fn a_read_only_rules_directory_refuses_writes_clearly_and_audits_them() {
+    let (dir, rules, cfg) = editor_setup();
+    let audit_path = cfg.audit_log.clone();
+    let server = TestServer::start(cfg).await;
+    let mut c = admin(&server).await;
+    let current = server
+        .registry
+        .snapshot()
+        .get("units-positive")
+        .unwrap()
+        .version
+        .clone();
+    let source = std::fs::read_to_string(rules.join("units-positive.rhai"))
+        .unwrap()
+        .replace("units must be more than zero", "units must be 1 or more");
+    if !make_read_only(&rules, true) {
+        support::skipped("cannot make a directory read-only here (root without chattr)");
+        return;
+    }
+    let refused = c
+        .put_rule(with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source,
+                tests: String::new(),
+                expected_version: current.clone(),
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await;
+    let disabled = c
+        .disable_rule(with_token(
+            pb::RuleActionRequest {
+                id: "units-positive".into(),
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await;
+    make_read_only(&rules, false);
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("read-only here"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(disabled.unwrap_err().code(), Code::FailedPrecondition);
+    assert_eq!(
+        server
+            .registry
+            .snapshot()
+            .get("units-positive")
+            .unwrap()
+            .version,
+        current,
+        "nothing changed"
+    );
+    let audit = std::fs::read_to_string(audit_path).unwrap();
+    for action in ["PutRule", "DisableRule"] {
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains(&format!("\"action\":\"{action}\""))
+                    && l.contains("cannot write the rule store")),
+            "{action} failure audited:\n{audit}"
+        );
+    }
+    drop(dir);
+}
+
+/// A rule edited directly in the rules directory is kept in the history (so it can be
+/// rolled back to), and an untouched rule gets one "found" row, not a new one per start.
+#[tokio::test]
+async fn direct_edits_are_kept_in_the_history() {
+    let (dir, rules, cfg) = editor_setup();
+    let server = TestServer::start(cfg.clone()).await;
+    let original = std::fs::read_to_string(rules.join("units-positive.rhai")).unwrap();
+    let edited = original.replace("units must be more than zero", "units must be 1 or more");
+    std::fs::write(rules.join("units-positive.rhai"), &edited).unwrap();
+    let v_edit = claimscrub::rules::compile::content_version(&edited);
+    let v_orig = claimscrub::rules::compile::content_version(&original);
+    let log = rules.join(".history/units-positive/log.jsonl");
+    let kept = support::eventually(Duration::from_secs(10), || {
+        let log = log.clone();
+        let v_edit = v_edit.clone();
+        async move { std::fs::read_to_string(&log).is_ok_and(|t| t.contains(&v_edit)) }
+    })
+    .await;
+    assert!(kept.is_some(), "the direct edit is recorded");
+    let history = || async {
+        admin(&server)
+            .await
+            .get_rule_history(with_token(
+                pb::GetRuleHistoryRequest {
+                    id: "units-positive".into(),
+                },
+                EDITOR,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .versions
+    };
+    let versions = history().await;
+    let seen: Vec<(&str, &str)> = versions
+        .iter()
+        .map(|v| (v.version.as_str(), v.action.as_str()))
+        .collect();
+    assert_eq!(seen, [(v_edit.as_str(), "file"), (v_orig.as_str(), "file")]);
+    server.stop().await.unwrap();
+
+    // A restart finds every version recorded: nothing new.
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    let server = TestServer::start(cfg).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        lines
+    );
+    server.stop().await.unwrap();
+    drop(dir);
 }

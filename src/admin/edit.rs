@@ -308,8 +308,11 @@ impl Admin {
                 });
             }
         };
-        if let Some(cur) = &current {
-            self.keep_restorable(cur)?;
+        if let Some(cur) = &current
+            && let Err(e) = self.keep_restorable(cur)
+        {
+            self.audit(who, action, &id, &current_version, "", &e.outcome());
+            return Err(e);
         }
         let entry = Entry {
             version: rule.version.clone(),
@@ -411,6 +414,21 @@ impl Admin {
 
     /// Disables, enables or deletes a rule.
     pub fn act(
+        &self,
+        who: &str,
+        id: &str,
+        action: Action,
+        comment: String,
+    ) -> Result<pb::RuleActionResponse, AdminError> {
+        let result = self.act_on_store(who, id, action, comment);
+        if let Err(e @ AdminError::Store { .. }) = &result {
+            // Refusals are audited where they are decided; a store that fails is audited here.
+            self.done(who, action.rpc(), id, &e.outcome());
+        }
+        result
+    }
+
+    fn act_on_store(
         &self,
         who: &str,
         id: &str,

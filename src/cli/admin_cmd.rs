@@ -34,14 +34,30 @@ pub struct Remote {
 /// The admin subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCommand {
+    /// Write a rule's live script, tests and version into a directory to edit it
+    /// (then `rules push` it back).
+    Pull {
+        /// The rule id.
+        id: String,
+        /// Where to write NAME.rhai and NAME.tests.json.
+        #[arg(long, default_value = ".")]
+        to: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Create or replace a rule on the server from FILE (and FILE's .tests.json beside it).
+    /// Refused when the live rule is no longer the version you pulled, so nobody's newer edit
+    /// is overwritten.
     Push {
         /// The rule file (NAME.rhai).
         file: PathBuf,
-        /// The version you edited (from `rules list`); refused if someone changed it since.
-        /// Without it, the server's current version is replaced.
+        /// The version you edited. By default, the version `rules pull` recorded beside FILE;
+        /// a new rule needs none.
         #[arg(long)]
         expected_version: Option<String>,
+        /// Replace whatever version is live (recorded as a forced overwrite in the history).
+        #[arg(long)]
+        force: bool,
         /// Why you made the change (kept in the history).
         #[arg(long, short = 'm', default_value = "")]
         comment: String,
@@ -56,6 +72,22 @@ pub enum AdminCommand {
         /// Sample claims (JSON, as for `claimscrub check`).
         #[arg(long)]
         claims: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete a rule (its versions stay in the history; `rules rollback` restores one).
+    Delete {
+        /// The rule id.
+        id: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// The live rule set: version, rule count, where the rules are kept, tables, and every
+    /// file that did not load.
+    Status {
         #[command(flatten)]
         remote: Remote,
     },
@@ -141,6 +173,16 @@ fn explain(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}{hint}", status.message())
 }
 
+/// Where `rules pull` records the version it wrote: `.NAME.rhai.pulled` beside the file
+/// (a hidden name, never loaded as a rule).
+fn pulled_marker(file: &Path) -> PathBuf {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("rule.rhai");
+    file.with_file_name(format!(".{name}.pulled"))
+}
+
 fn read_rule(file: &Path) -> anyhow::Result<(String, String)> {
     let source =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -196,9 +238,42 @@ pub fn run(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
 
 async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        AdminCommand::Pull { id, to, remote } => {
+            let mut c = connect(remote).await?;
+            let resp = c
+                .get_rule(request(pb::GetRuleRequest { id: id.clone() }, remote))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            let info = resp.rule.unwrap_or_default();
+            let name = if info.file.is_empty() {
+                format!("{id}.rhai")
+            } else {
+                info.file.clone()
+            };
+            std::fs::create_dir_all(to)
+                .with_context(|| format!("cannot create {}", to.display()))?;
+            let file = to.join(&name);
+            std::fs::write(&file, &resp.source)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            if !resp.tests.is_empty() {
+                let tests = to.join(format!("{}.tests.json", name.trim_end_matches(".rhai")));
+                std::fs::write(&tests, &resp.tests)
+                    .with_context(|| format!("cannot write {}", tests.display()))?;
+            }
+            std::fs::write(pulled_marker(&file), &info.version)?;
+            println!(
+                "rule {id} version {} written to {}; edit it, then: claimscrub rules push {}",
+                info.version,
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AdminCommand::Push {
             file,
             expected_version,
+            force,
             comment,
             remote,
         } => {
@@ -221,18 +296,43 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                 print_diagnostics(file, &check.errors, &check.tests);
                 return Ok(ExitCode::FAILURE);
             }
-            let expected = match expected_version {
-                Some(v) => v.clone(),
-                None => c
-                    .get_rule(request(
-                        pb::GetRuleRequest {
-                            id: check.rule_id.clone(),
-                        },
-                        remote,
-                    ))
-                    .await
-                    .map(|r| r.into_inner().rule.map(|r| r.version).unwrap_or_default())
-                    .unwrap_or_default(),
+            let live = match c
+                .get_rule(request(
+                    pb::GetRuleRequest {
+                        id: check.rule_id.clone(),
+                    },
+                    remote,
+                ))
+                .await
+            {
+                Ok(r) => r.into_inner().rule.map(|r| r.version).unwrap_or_default(),
+                Err(s) if s.code() == tonic::Code::NotFound => String::new(),
+                Err(s) => return Err(explain(s)),
+            };
+            let pulled = std::fs::read_to_string(pulled_marker(file))
+                .ok()
+                .map(|v| v.trim().to_string());
+            let (expected, comment) = match (expected_version, *force, pulled) {
+                (_, true, _) => (
+                    live.clone(),
+                    format!("{comment} [forced: replaced version {live} without pulling it]")
+                        .trim()
+                        .to_string(),
+                ),
+                (Some(v), false, _) => (v.clone(), comment.clone()),
+                (None, false, Some(v)) => (v, comment.clone()),
+                (None, false, None) if live.is_empty() => (String::new(), comment.clone()),
+                (None, false, None) => {
+                    println!(
+                        "{} was not pushed: rule {} is live at version {live} and this file was not pulled from it.\n\
+                         Run `claimscrub rules pull {}` and apply your change to the pulled file, or push with \
+                         --expected-version {live} if you edited that version, or --force to overwrite it.",
+                        file.display(),
+                        check.rule_id,
+                        check.rule_id
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
             };
             let resp = c
                 .put_rule(request(
@@ -241,13 +341,17 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                         source,
                         tests,
                         expected_version: expected,
-                        comment: comment.clone(),
+                        comment,
                     },
                     remote,
                 ))
                 .await
                 .map_err(explain)?
                 .into_inner();
+            if resp.accepted {
+                // The file now matches the live version: the next push builds on it.
+                let _ = std::fs::write(pulled_marker(file), &resp.version);
+            }
             if remote.json {
                 json(
                     &serde_json::json!({"accepted": resp.accepted, "version": resp.version, "ruleset_version": resp.ruleset_version,
@@ -337,6 +441,64 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        AdminCommand::Delete {
+            id,
+            comment,
+            remote,
+        } => {
+            let mut c = connect(remote).await?;
+            let resp = c
+                .delete_rule(request(
+                    pb::RuleActionRequest {
+                        id: id.clone(),
+                        comment: comment.clone(),
+                    },
+                    remote,
+                ))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            println!(
+                "rule {id} is deleted (rule set {}); its versions stay in `rules history {id}`.",
+                resp.ruleset_version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Status { remote } => {
+            let mut c = connect(remote).await?;
+            let s = c
+                .get_ruleset_status(request(pb::GetRulesetStatusRequest {}, remote))
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if remote.json {
+                json(
+                    &serde_json::json!({"ruleset_version": s.ruleset_version, "rules": s.rules,
+                    "last_reload_at": s.last_reload_at, "rules_location": s.rules_location,
+                    "errors": s.errors.iter().map(|e| serde_json::json!({"file": e.file, "message": e.message})).collect::<Vec<_>>(),
+                    "tables": s.tables.iter().map(|t| serde_json::json!({"kind": t.kind, "setting": t.setting, "version": t.version})).collect::<Vec<_>>()}),
+                );
+            } else {
+                println!(
+                    "rule set {}: {} rule(s) active, from {}; last reload {}",
+                    s.ruleset_version, s.rules, s.rules_location, s.last_reload_at
+                );
+                for t in &s.tables {
+                    println!("table   {} {} {}", t.kind, t.setting, t.version);
+                }
+                if s.errors.is_empty() {
+                    println!("every rule file loaded");
+                }
+                for e in &s.errors {
+                    println!("FAILED  {}: {}", e.file, e.message);
+                }
+            }
+            Ok(if s.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         AdminCommand::List { remote } => {
             let mut c = connect(remote).await?;
             let resp = c
@@ -353,6 +515,11 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                     "rule", "version", "status", "carc"
                 );
                 for r in &resp.rules {
+                    if r.id.is_empty() {
+                        println!("{:<28} {:<13} {:<19}", r.file, "-", r.load_status);
+                        println!("{:<28} does not load: {}", "", r.last_error);
+                        continue;
+                    }
                     let carc = if r.kind == "reimbursement" {
                         "contract"
                     } else {
