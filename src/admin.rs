@@ -241,7 +241,7 @@ impl Admin {
     /// The active rule set, load errors and table versions.
     pub fn ruleset_status(&self, who: &str) -> pb::GetRulesetStatusResponse {
         let set = self.registry.snapshot();
-        let errors = self
+        let mut errors: Vec<pb::RuleLoadError> = self
             .registry
             .file_statuses()
             .into_iter()
@@ -252,6 +252,17 @@ impl Admin {
                 })
             })
             .collect();
+        if let Some(message) = self.registry.last_error() {
+            // The rules location as a whole (missing directory, unreachable database, a
+            // reload that would have emptied the set): no one file.
+            errors.insert(
+                0,
+                pb::RuleLoadError {
+                    file: String::new(),
+                    message,
+                },
+            );
+        }
         let tables = self
             .tables
             .snapshot()

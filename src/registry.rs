@@ -95,6 +95,20 @@ pub enum RegistryError {
         /// The I/O error.
         cause: std::io::Error,
     },
+    /// The source suddenly lists far fewer rules than are active (every file deleted, a
+    /// half-synced directory): not published unless the change was made explicitly.
+    #[error(
+        "{location} now lists {listed} of the {active} active rule files; the active rules stay in force \
+         (delete rules through the admin API, or restore the files)"
+    )]
+    WouldShrink {
+        /// Where the rules were looked for.
+        location: String,
+        /// Active rule files still listed.
+        listed: usize,
+        /// Active rule files before.
+        active: usize,
+    },
     /// Nothing could be loaded at startup.
     #[error("no rule could be loaded from {location}{}", describe_errors(.errors))]
     NothingLoaded {
@@ -132,6 +146,7 @@ pub struct RuleRegistry {
     reload_lock: Mutex<()>,
     last_reload: Mutex<Option<SystemTime>>,
     applied: AtomicU64,
+    last_error: Mutex<Option<String>>,
     events: tokio::sync::broadcast::Sender<RuleEvent>,
 }
 
@@ -155,6 +170,7 @@ impl RuleRegistry {
             reload_lock: Mutex::new(()),
             last_reload: Mutex::new(None),
             applied: AtomicU64::new(0),
+            last_error: Mutex::new(None),
             events: tokio::sync::broadcast::channel(256).0,
         }
     }
@@ -279,24 +295,46 @@ impl RuleRegistry {
     /// Re-reads the source and publishes a new rule set if anything changed. Runs on an
     /// evaluation thread (big stack) and blocks the caller: call it from blocking contexts.
     pub fn reload(&self) -> Result<ReloadReport, RegistryError> {
+        self.reload_with(false)
+    }
+
+    /// A reload after a change made on purpose (an admin delete or disable): it may shrink
+    /// the active set, even to nothing.
+    pub fn reload_explicit(&self) -> Result<ReloadReport, RegistryError> {
+        self.reload_with(true)
+    }
+
+    /// Why the last reload failed, if it did (the active set is then the one before it).
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn reload_with(&self, explicit: bool) -> Result<ReloadReport, RegistryError> {
         let _guard = self
             .reload_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let result = self.pool.run_blocking(|| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| self.reload_locked())).unwrap_or_else(
-                |_| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.reload_locked(explicit)))
+                .unwrap_or_else(|_| {
                     Err(RegistryError::Source {
                         location: self.source.describe(),
                         cause: std::io::Error::other("reload panicked; active rule set unchanged"),
                     })
-                },
-            )
+                })
         });
         *self
             .last_reload
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(SystemTime::now());
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            result.as_ref().err().map(ToString::to_string);
         // Only real changes count and notify: the watcher's periodic rescans find none.
         match &result {
             Ok(report) if report.is_noop() => {}
@@ -310,11 +348,34 @@ impl RuleRegistry {
         result
     }
 
-    fn reload_locked(&self) -> Result<ReloadReport, RegistryError> {
+    fn reload_locked(&self, explicit: bool) -> Result<ReloadReport, RegistryError> {
         let files = self.source.list().map_err(|cause| RegistryError::Source {
             location: self.source.describe(),
             cause,
         })?;
+        if !explicit {
+            // Deleting every file (or a half-synced directory) must not silently empty the
+            // rules in force: more than half of the active files gone is refused.
+            let active: Vec<String> = self
+                .files
+                .iter()
+                .filter(|e| e.value().rule_id.is_some())
+                .map(|e| e.key().clone())
+                .collect();
+            let listed = active
+                .iter()
+                .filter(|a| files.iter().any(|f| &f.name == *a))
+                .count();
+            if !active.is_empty()
+                && (files.is_empty() || (active.len() >= 4 && listed * 2 < active.len()))
+            {
+                return Err(RegistryError::WouldShrink {
+                    location: self.source.describe(),
+                    listed,
+                    active: active.len(),
+                });
+            }
+        }
         let tables = self.tables.snapshot();
         let mut report = ReloadReport::default();
         let listed: HashSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
@@ -553,5 +614,47 @@ mod tests {
         assert!(!r.reload().unwrap().is_noop());
         assert!(r.reload().unwrap().is_noop());
         assert_eq!(r.applied_reloads(), 3);
+    }
+
+    #[test]
+    fn a_source_that_suddenly_lists_far_fewer_rules_is_not_published() {
+        let src = Arc::new(MemorySource::new());
+        for n in ["a", "b", "c", "d"] {
+            src.put(n, &rule(n, n), None);
+        }
+        let r = registry(src.clone());
+        r.load_initial().unwrap();
+        for n in ["a", "b", "c"] {
+            src.remove(n);
+        }
+        let e = r.reload().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RegistryError::WouldShrink {
+                    listed: 1,
+                    active: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(r.snapshot().rules.len(), 4, "the rules in force stay");
+        assert!(r.last_error().unwrap().contains("1 of the 4"));
+        // Every file gone: refused too.
+        src.remove("d");
+        assert!(r.reload().is_err());
+        assert_eq!(r.snapshot().rules.len(), 4);
+        // One file deleted of four is an ordinary change.
+        for n in ["a", "b", "c"] {
+            src.put(n, &rule(n, n), None);
+        }
+        assert_eq!(r.reload().unwrap().rules, 3);
+        assert!(r.last_error().is_none());
+        // An explicit change (admin delete) may empty the set.
+        for n in ["a", "b", "c"] {
+            src.remove(n);
+        }
+        assert_eq!(r.reload_explicit().unwrap().rules, 0);
     }
 }

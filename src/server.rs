@@ -135,6 +135,41 @@ impl App {
     }
 }
 
+/// The scrubber is NOT_SERVING while no rule is active (only an explicit admin change can
+/// empty the set): a replica running on nothing must not pass for a working one.
+fn spawn_health_keeper(
+    health: tonic_health::server::HealthReporter,
+    registry: Arc<RuleRegistry>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = registry.subscribe();
+    tokio::spawn(async move {
+        let mut serving = true;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                event = events.recv() => {
+                    if matches!(event, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        break;
+                    }
+                    let now = !registry.snapshot().rules.is_empty();
+                    if now != serving {
+                        serving = now;
+                        let status = if now { ServingStatus::Serving } else { ServingStatus::NotServing };
+                        if !now {
+                            tracing::error!("no rule is active: reporting NOT_SERVING");
+                        }
+                        health.set_service_status("", status).await;
+                        health
+                            .set_service_status("claimscrub.v1.ClaimScrubber", status)
+                            .await;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Keeps every active rule version in the history: once at start, then after each reload
 /// that activated a rule (a direct edit of the store).
 fn spawn_history_keeper(
@@ -233,6 +268,7 @@ pub async fn serve(
     );
 
     let history_keeper = spawn_history_keeper(app.admin.clone(), stop_rx.clone());
+    let health_keeper = spawn_health_keeper(health.clone(), app.registry.clone(), stop_rx.clone());
     let table_poller =
         spawn_table_poller(app.tables.clone(), app.config.tables_poll, stop_rx.clone());
     let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
@@ -297,6 +333,7 @@ pub async fn serve(
     watcher.abort();
     table_poller.abort();
     history_keeper.abort();
+    health_keeper.abort();
     tracing::info!("claimscrub stopped");
     result
 }

@@ -949,3 +949,33 @@ async fn direct_edits_are_kept_in_the_history() {
     server.stop().await.unwrap();
     drop(dir);
 }
+
+/// PutRule into a rules directory that was deleted does not recreate it with one rule (the
+/// live set would shrink to that rule): refused, and the rules in force stay.
+#[tokio::test]
+async fn a_put_never_recreates_a_deleted_rules_directory() {
+    let (dir, rules, cfg) = editor_setup();
+    let server = TestServer::start(cfg).await;
+    let before = server.registry.snapshot();
+    let source = std::fs::read_to_string(rules.join("units-positive.rhai")).unwrap();
+    let current = before.get("units-positive").unwrap().version.clone();
+    std::fs::remove_dir_all(&rules).unwrap();
+    let refused = admin(&server)
+        .await
+        .put_rule(with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source: source.replace("units must be more than zero", "units must be 1 or more"),
+                tests: String::new(),
+                expected_version: current,
+                comment: String::new(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap_err();
+    assert!(!rules.exists(), "the directory was not recreated");
+    assert!(refused.message().contains("does not exist"), "{refused:?}");
+    assert_eq!(server.registry.snapshot().rules.len(), before.rules.len());
+    drop(dir);
+}

@@ -322,3 +322,32 @@ async fn an_idle_directory_is_not_reloaded_again_and_again() {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(server.registry.applied_reloads(), applied + 1);
 }
+
+#[tokio::test]
+async fn deleting_every_rule_file_keeps_the_rules_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_bundled_rules(dir.path());
+    let server = TestServer::start(config(dir.path())).await;
+    let before = server.registry.snapshot().version.clone();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let refused = support::eventually(std::time::Duration::from_secs(10), || async {
+        server.registry.last_error().is_some()
+    })
+    .await;
+    assert!(refused.is_some(), "the emptied directory is reported");
+    assert_eq!(
+        server.registry.snapshot().version,
+        before,
+        "the rules stay in force"
+    );
+    let resp = server
+        .client()
+        .await
+        .scrub_claim(request(clean_claim("STILL")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.ruleset_version, before);
+}

@@ -529,11 +529,12 @@ impl Admin {
         Ok(pb::RuleActionResponse { ruleset_version })
     }
 
-    /// Reloads the registry from the store now (the watcher would, a moment later).
+    /// Reloads the registry from the store now (the watcher would, a moment later). The
+    /// change was made on purpose, so it may shrink the rule set.
     fn reload(&self) -> Result<String, AdminError> {
         let report = self
             .registry
-            .reload()
+            .reload_explicit()
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         Ok(report.version)
     }

@@ -490,7 +490,12 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                     println!("every rule file loaded");
                 }
                 for e in &s.errors {
-                    println!("FAILED  {}: {}", e.file, e.message);
+                    let what = if e.file.is_empty() {
+                        "the rules location"
+                    } else {
+                        e.file.as_str()
+                    };
+                    println!("FAILED  {what}: {}", e.message);
                 }
             }
             Ok(if s.errors.is_empty() {

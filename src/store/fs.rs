@@ -29,7 +29,24 @@ impl FsRuleStore {
         }
     }
 
+    /// A write never recreates a deleted rules directory: that would publish a rule set
+    /// of just the written rule.
+    fn ensure_dir(&self) -> io::Result<()> {
+        if self.dir.is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "the rules directory {} does not exist (deleted or not mounted); it is not recreated",
+                    self.dir.display()
+                ),
+            ))
+        }
+    }
+
     fn path(&self, file: &str) -> io::Result<PathBuf> {
+        self.ensure_dir()?;
         if super::is_rule_file_name(file) {
             Ok(self.dir.join(file))
         } else {
@@ -116,6 +133,7 @@ impl RuleStore for FsRuleStore {
     }
 
     fn record(&self, id: &str, source: &str, tests: Option<&str>, entry: &Entry) -> io::Result<()> {
+        self.ensure_dir()?;
         self.history.record(id, source, tests, entry)
     }
 
