@@ -310,13 +310,18 @@ impl Admin {
             && versions.iter().all(|v| v.version != rule.version)
         {
             let status = self.status_of(&rule.file);
+            let comment = if versions.is_empty() {
+                "found in the rules directory (no change recorded)"
+            } else {
+                "edited in the rules directory"
+            };
             versions.insert(
                 0,
                 pb::RuleVersion {
                     version: rule.version.clone(),
                     author: "file".into(),
                     time: status.map(|s| rfc3339(s.changed_at)).unwrap_or_default(),
-                    comment: "edited in the rules directory".into(),
+                    comment: comment.into(),
                     action: "file".into(),
                 },
             );
@@ -332,10 +337,10 @@ impl Admin {
     }
 
     /// Records in the history every active version that was never recorded — a rule edited
-    /// in the store directly (a file dropped into the rules directory), or found there when
-    /// the history began — so history keeps it and it can be rolled back to. Runs after each
-    /// reload that activated something; edits through this API are recorded before they
-    /// reload, and the edit lock keeps this from running in the middle of one.
+    /// in the store directly (a file dropped into the rules directory) — so the history keeps
+    /// it and it can be rolled back to. Runs after each reload that activated something;
+    /// edits through this API are recorded before they reload, and the edit lock keeps this
+    /// from running in the middle of one.
     pub fn record_unrecorded(&self) {
         let _edit = self.lock_edits();
         let set = self.registry.snapshot();

@@ -170,8 +170,9 @@ fn spawn_health_keeper(
     })
 }
 
-/// Keeps every active rule version in the history: once at start, then after each reload
-/// that activated a rule (a direct edit of the store).
+/// Keeps in the history every rule version a reload activates without an admin call (a
+/// direct edit of the store). Versions found at start are not written (a read-only or
+/// bundled rules directory stays untouched); the history shows them as "found".
 fn spawn_history_keeper(
     admin: Arc<Admin>,
     mut stop: watch::Receiver<bool>,
@@ -180,7 +181,6 @@ fn spawn_history_keeper(
     tokio::spawn(async move {
         let record =
             |admin: Arc<Admin>| tokio::task::spawn_blocking(move || admin.record_unrecorded());
-        let _ = record(admin.clone()).await;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,

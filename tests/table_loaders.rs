@@ -138,6 +138,44 @@ fn malformed_file_is_rejected_with_its_line_and_old_tables_stay() {
     );
 }
 
+/// A table that reads cleanly but cannot be what was meant is refused and the table in force
+/// stays: header only, cut to less than half, or a manifest emptied.
+#[test]
+fn empty_truncated_or_unlisted_tables_never_replace_the_ones_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let mue = dir.path().join("mue.tsv");
+    let header = "hcpcs_code\tmue_value\tmue_adjudication_indicator\n";
+    let full: String = (0..10).map(|i| format!("{}\t6\t3\n", 97110 + i)).collect();
+    std::fs::write(&mue, format!("{header}{full}")).unwrap();
+    let body = "[[table]]\nkind = \"mue\"\nsetting = \"practitioner\"\npath = \"mue.tsv\"\nformat = \"tsv\"\nversion = \"v1\"\n";
+    let m = manifest(dir.path(), body);
+    let (store, _) = TableStore::load(&m).unwrap();
+    let rows = |store: &TableStore| store.snapshot().versions[0].rows;
+    assert_eq!(rows(&store), 10);
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&mue, header).unwrap();
+    let err = store.reload().unwrap_err().to_string();
+    assert!(err.contains("has no rows"), "{err}");
+    assert_eq!(rows(&store), 10);
+
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&mue, format!("{header}97110\t6\t3\n97111\t6\t3\n")).unwrap();
+    let err = store.reload().unwrap_err().to_string();
+    assert!(err.contains("less than half the 10 rows"), "{err}");
+    assert_eq!(rows(&store), 10);
+
+    // A genuinely smaller table under a new version label is loaded.
+    manifest(dir.path(), &body.replace("v1", "v2"));
+    store.reload().unwrap();
+    assert_eq!(rows(&store), 2);
+
+    manifest(dir.path(), "");
+    let err = store.reload().unwrap_err().to_string();
+    assert!(err.contains("lists no tables"), "{err}");
+    assert_eq!(rows(&store), 2);
+}
+
 /// A new quarter's file dropped in place is picked up by the running server and swapped in.
 #[tokio::test]
 async fn running_server_swaps_changed_tables() {

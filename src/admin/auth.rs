@@ -139,15 +139,26 @@ impl Tokens {
         if modified == state.0 {
             return;
         }
-        match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| parse(&t))
-        {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                // A deleted or unreadable file revokes every token (as with no file): taking
+                // the file away is how an operator shuts the admin API.
+                if !state.1.is_empty() {
+                    tracing::error!(file = %path.display(), error = %e,
+                        "token file missing or unreadable: every admin token is revoked");
+                }
+                *state = (modified, Vec::new());
+                return;
+            }
+        };
+        match parse(&text) {
             Ok(entries) => {
                 tracing::info!(file = %path.display(), principals = entries.len(), "token file reloaded");
                 *state = (modified, entries);
             }
             Err(e) => {
+                // A malformed edit (often a save in progress) keeps the previous tokens.
                 tracing::error!(file = %path.display(), error = %e, "token file rejected; previous tokens stay active")
             }
         }
@@ -243,6 +254,35 @@ mod tests {
             none.authorize(&md("aaaaaaaaaaaaaaaaaaaa"), Role::Viewer),
             Err(AuthError::Unauthenticated(_))
         ));
+    }
+
+    #[test]
+    fn a_deleted_token_file_revokes_every_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tokens");
+        std::fs::write(&p, "editor bo bbbbbbbbbbbbbbbbbbbb\n").unwrap();
+        let t = Tokens::load(Some(&p)).unwrap();
+        assert!(
+            t.authorize(&md("bbbbbbbbbbbbbbbbbbbb"), Role::Editor)
+                .is_ok()
+        );
+        std::fs::remove_file(&p).unwrap();
+        assert!(matches!(
+            t.authorize(&md("bbbbbbbbbbbbbbbbbbbb"), Role::Viewer),
+            Err(AuthError::Unauthenticated(_))
+        ));
+        // A malformed edit keeps the tokens in force; a good file brings them back.
+        std::fs::write(&p, "editor bo bbbbbbbbbbbbbbbbbbbb\n").unwrap();
+        assert!(
+            t.authorize(&md("bbbbbbbbbbbbbbbbbbbb"), Role::Editor)
+                .is_ok()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&p, "editor bo\n").unwrap();
+        assert!(
+            t.authorize(&md("bbbbbbbbbbbbbbbbbbbb"), Role::Editor)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub enum TableError {
         /// What is wrong.
         message: String,
     },
+    /// A table that reads without error but cannot be what was meant (no rows, or far fewer
+    /// than the one in force): not loaded, the tables in force stay.
+    #[error("{table}: {message}")]
+    Suspicious {
+        /// Which table (kind, setting, name and files).
+        table: String,
+        /// What looks wrong and what to do.
+        message: String,
+    },
     /// The manifest is wrong.
     #[error("table manifest {file}: {message}")]
     Manifest {

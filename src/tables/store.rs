@@ -60,6 +60,52 @@ pub struct TableReport {
     pub millis: u128,
 }
 
+/// Refuses a freshly read table that cannot be what was meant: no rows (an empty,
+/// header-only or cut-off file), or fewer than half the rows of the same table in force
+/// under the same version label (a half-written file). A genuinely smaller table is loaded
+/// when its version label in the manifest changes.
+fn check_rows(
+    key: &GroupKey,
+    entries: &[&Entry],
+    loaded: &Loaded,
+    in_force: &Tables,
+) -> Result<(), TableError> {
+    let (kind, setting, _, name) = key;
+    let files = entries
+        .iter()
+        .map(|e| e.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let table = format!("{} table {files}", kind.as_str());
+    let rows = loaded.rows();
+    if rows == 0 {
+        return Err(TableError::Suspicious {
+            table,
+            message: "has no rows (empty, header-only or cut off); not loaded".into(),
+        });
+    }
+    let version = entries
+        .iter()
+        .map(|e| e.version.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let before = in_force.versions.iter().find(|v| {
+        v.kind == *kind && v.setting == *setting && v.name == *name && v.version == version
+    });
+    if let Some(before) = before
+        && rows * 2 < before.rows
+    {
+        return Err(TableError::Suspicious {
+            table,
+            message: format!(
+                "now has {rows} rows, less than half the {} rows of version {version} in force: it looks cut off, so the table in force stays (give a genuinely smaller table a new version label in the manifest)",
+                before.rows
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Holds the active tables and reloads them.
 pub struct TableStore {
     manifest: Option<PathBuf>,
@@ -218,6 +264,13 @@ impl TableStore {
         };
         let started = Instant::now();
         let entries = manifest::load(manifest_path)?;
+        let in_force = self.current.load_full();
+        if entries.is_empty() && !in_force.versions.is_empty() {
+            return Err(TableError::Suspicious {
+                table: manifest_path.display().to_string(),
+                message: "the manifest lists no tables; the tables in force stay (an empty manifest would silently turn every table edit off)".into(),
+            });
+        }
         let mut groups: BTreeMap<GroupKey, Vec<&Entry>> = BTreeMap::new();
         for e in &entries {
             groups
@@ -262,6 +315,7 @@ impl TableStore {
             });
         for r in results {
             let (key, fp, loaded) = r?;
+            check_rows(&key, &groups[&key], &loaded, &in_force)?;
             done.insert(key, (fp, loaded));
         }
 
