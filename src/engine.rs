@@ -55,6 +55,13 @@ impl Drop for Deadline {
     }
 }
 
+/// Runs `f` with this thread's script deadline `budget` from now (for script code run
+/// outside [`Evaluator::call`], such as a rule's header at compile time).
+pub fn within<T>(budget: Duration, f: impl FnOnce() -> T) -> T {
+    let _deadline = Deadline::start(budget);
+    f()
+}
+
 /// Token the progress callback returns when a rule runs past its deadline.
 const TIMEOUT_TOKEN: &str = "rule time budget exceeded";
 

@@ -50,11 +50,14 @@ fn serve(args: &claimscrub::config::ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         claimscrub::serve(app, listener, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A rule compile or reload still running on a blocking thread does not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

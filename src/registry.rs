@@ -88,7 +88,7 @@ impl ReloadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The rules location cannot be listed.
-    #[error("cannot read the rules directory {location}: {cause}")]
+    #[error("cannot read the rules at {location}: {cause}")]
     Source {
         /// Where the rules were looked for.
         location: String,
@@ -335,6 +335,7 @@ impl RuleRegistry {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             result.as_ref().err().map(ToString::to_string);
+        metrics::rules_source_ok(result.is_ok());
         // Only real changes count and notify: the watcher's periodic rescans find none.
         match &result {
             Ok(report) if report.is_noop() => {}

@@ -61,6 +61,8 @@ pub struct Runtime {
     pub pool: EvalPool,
     /// The rules: their statuses, the active set and events.
     pub registry: Arc<RuleRegistry>,
+    /// The thread rules are compiled and tested on (never a scoring thread).
+    pub compile_pool: EvalPool,
     /// Where the registry reads rule files.
     pub source: Arc<dyn RuleSource>,
     /// What the table load found (versions, rows, time).
@@ -74,10 +76,13 @@ impl Runtime {
         let tables = Arc::new(tables);
         let evaluator = Evaluator::new(&spec.engine);
         let pool = EvalPool::new(spec.threads, spec.queue)?;
+        // Compiles and rule tests (reloads, admin validation) get a thread of their own, so a
+        // slow or hostile candidate never holds up scoring.
+        let compile_pool = EvalPool::new(1, spec.queue)?;
         let registry = Arc::new(RuleRegistry::new(
             spec.rules.clone(),
             evaluator.clone(),
-            pool.clone(),
+            compile_pool.clone(),
             tables.clone(),
         ));
         Ok(Self {
@@ -85,6 +90,7 @@ impl Runtime {
             evaluator,
             pool,
             registry,
+            compile_pool,
             source: spec.rules,
             table_report,
         })
@@ -96,7 +102,7 @@ impl Runtime {
         Arc::new(RuleRegistry::new(
             rules,
             self.evaluator.clone(),
-            self.pool.clone(),
+            self.compile_pool.clone(),
             self.tables.clone(),
         ))
     }

@@ -980,3 +980,89 @@ async fn a_put_never_recreates_a_deleted_rules_directory() {
     assert_eq!(server.registry.snapshot().rules.len(), before.rules.len());
     drop(dir);
 }
+
+/// Validating a slow rule (its test cases each run to the rule's budget) runs on the compile
+/// thread: claims are scored meanwhile, not after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_validation_never_holds_up_scoring() {
+    let (dir, _rules, mut cfg) = editor_setup();
+    cfg.eval_threads = 1;
+    let server = TestServer::start(cfg).await;
+    let script = r#"let rule = #{ id: "slow", name: "slow", category: "test", severity: "info", carc: "CO-16", denial_probability: 0.1 };
+fn check(claim) { let n = 0; loop { n += 1; } }
+"#;
+    let case = r#"{"name": "spins", "claim": {"claim_id": "T", "lines": [{"line_number": 1, "procedure_code": "99213", "units": 1, "charge_cents": 100, "service_date": "2024-07-01"}]}, "expect": []}"#;
+    let tests = format!(
+        "{{\"cases\": [{}]}}",
+        std::iter::repeat_n(case, 30).collect::<Vec<_>>().join(",")
+    );
+    let mut c = admin(&server).await;
+    let validate = tokio::spawn(async move {
+        c.validate_rule(with_token(
+            pb::ValidateRuleRequest {
+                source: script.into(),
+                tests,
+                sample_claims: vec![],
+            },
+            EDITOR,
+        ))
+        .await
+        .map(|r| r.into_inner().valid)
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut scrubber = server.client().await;
+    for i in 0..5 {
+        scrubber
+            .scrub_claim(support::request(support::clean_claim(&format!(
+                "DURING-{i}"
+            ))))
+            .await
+            .unwrap();
+    }
+    assert!(
+        !validate.is_finished(),
+        "the scrubs finished while the validation was still running"
+    );
+    assert!(
+        !validate.await.unwrap().unwrap(),
+        "the spinning rule is not valid"
+    );
+    drop(dir);
+}
+
+/// Ids that are not rule ids (".", "..", hidden names, paths) are bad requests naming the
+/// field; no file is written.
+#[tokio::test]
+async fn malformed_rule_ids_are_bad_requests() {
+    let (dir, rules, cfg) = editor_setup();
+    let server = TestServer::start(cfg).await;
+    let mut c = admin(&server).await;
+    for id in [".", "..", ".hidden", "../x", "Upper", ""] {
+        let status = c
+            .put_rule(with_token(
+                pb::PutRuleRequest {
+                    id: id.into(),
+                    source: "let rule = 1;".into(),
+                    tests: String::new(),
+                    expected_version: String::new(),
+                    comment: String::new(),
+                },
+                EDITOR,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{id:?}: {status:?}");
+        let details = status.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            "id"
+        );
+    }
+    let stray: Vec<_> = std::fs::read_dir(&rules)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.starts_with('.') && n != ".history")
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    drop(dir);
+}

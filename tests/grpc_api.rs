@@ -290,6 +290,31 @@ async fn reflection_lists_the_service_in_v1_and_v1alpha() {
         resp.message_response,
         Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
+
+    // The error details' types are reflected too, so grpcurl can decode a BadRequest.
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let req = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "google.rpc.BadRequest".into(),
+            ),
+        ),
+    };
+    let mut stream = client
+        .server_reflection_info(futures::stream::iter([req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let resp = stream.next().await.unwrap().unwrap();
+    assert!(
+        matches!(
+            resp.message_response,
+            Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+        ),
+        "{resp:?}"
+    );
 }
 
 #[tokio::test]
@@ -339,4 +364,37 @@ async fn many_bad_lines_get_a_bounded_error_an_ordinary_client_can_read() {
         "{}",
         last.description
     );
+}
+
+/// Requests that cannot be decoded get the documented codes: bytes that are not a
+/// ScrubClaimRequest are INVALID_ARGUMENT, a message over the size limit RESOURCE_EXHAUSTED.
+#[tokio::test]
+async fn undecodable_and_oversized_requests_get_clear_codes() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    // Field 1 of ScrubClaimRequest is a Claim message; "x" (0x78) is not one.
+    let codec = tonic_prost::ProstCodec::<pb::GetRuleRequest, pb::ScrubClaimResponse>::default();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/claimscrub.v1.ClaimScrubber/ScrubClaim",
+    );
+    let status = grpc
+        .unary(
+            tonic::Request::new(pb::GetRuleRequest { id: "x".into() }),
+            path,
+            codec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    let mut claim = clean_claim("HUGE");
+    claim.prior_authorization = "x".repeat(5 * 1024 * 1024);
+    let status = server
+        .client()
+        .await
+        .scrub_claim(request(claim))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 }

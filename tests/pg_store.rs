@@ -286,9 +286,45 @@ async fn scrubbing_goes_on_while_the_database_is_down() {
         "{}",
         refused.message()
     );
+    let status = || async {
+        admin(&server)
+            .await
+            .get_ruleset_status(with_token(pb::GetRulesetStatusRequest {}, EDITOR))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let reported = eventually(Duration::from_secs(10), || async {
+        status()
+            .await
+            .errors
+            .first()
+            .is_some_and(|e| e.message.contains("unreachable"))
+    })
+    .await;
+    assert!(
+        reported.is_some(),
+        "the status names the unreachable store: {:?} (registry: last error {:?}, last reload {:?})",
+        status().await.errors,
+        server.registry.last_error(),
+        server.registry.last_reload().map(|t| t.elapsed())
+    );
+    assert_eq!(
+        server.registry.snapshot().version,
+        version,
+        "the rules in force stay"
+    );
 
-    // Back up: the replica reconnects and a put goes through again.
+    // Back up: the replica reconnects, the status clears and a put goes through again.
     pg.restart().unwrap();
+    let cleared = eventually(Duration::from_secs(15), || async {
+        status().await.errors.is_empty()
+    })
+    .await;
+    assert!(
+        cleared.is_some(),
+        "the replica caught up after the database came back"
+    );
     let resp = admin(&server)
         .await
         .put_rule(with_token(

@@ -91,6 +91,22 @@ fn test_results(results: CaseResults) -> Vec<pb::TestResult> {
         .collect()
 }
 
+/// A rule id a request may name: the rule id syntax (lower-case letters, digits, `-`, `_`,
+/// `.`; not starting with `.`; at most 64 characters). Anything else is a bad request, never
+/// a file name.
+fn check_id(id: &str) -> Result<(), AdminError> {
+    if super::history::valid_id(id) && id.len() <= 64 {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid {
+            field: "id",
+            message: format!(
+                "{id:?} is not a rule id (lower-case letters, digits, -, _ and ., not starting with ., at most 64 characters)"
+            ),
+        })
+    }
+}
+
 /// A rule file as the registry would read it from the store.
 pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
     RuleFile {
@@ -205,6 +221,7 @@ impl Admin {
         version: &str,
         comment: String,
     ) -> Result<pb::PutRuleResponse, AdminError> {
+        check_id(id)?;
         let Some((source, tests)) = self
             .store
             .version(id, version)
@@ -234,6 +251,7 @@ impl Admin {
         change: Change,
         expected: Option<String>,
     ) -> Result<pb::PutRuleResponse, AdminError> {
+        check_id(&change.id)?;
         let _edit = self.lock_edits();
         let id = change.id.clone();
         let set = self.registry.snapshot();
@@ -420,6 +438,7 @@ impl Admin {
         action: Action,
         comment: String,
     ) -> Result<pb::RuleActionResponse, AdminError> {
+        check_id(id)?;
         let result = self.act_on_store(who, id, action, comment);
         if let Err(e @ AdminError::Store { .. }) = &result {
             // Refusals are audited where they are decided; a store that fails is audited here.

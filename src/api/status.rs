@@ -64,6 +64,39 @@ pub fn admin_status(err: &AdminError) -> Status {
     }
 }
 
+/// Status codes of requests that could not be decoded, as the API documents them: a message
+/// over the size limit is `RESOURCE_EXHAUSTED` (tonic answers `OUT_OF_RANGE`) and bytes that
+/// are not the request message are `INVALID_ARGUMENT` (tonic answers `INTERNAL`). Applied to
+/// every response header of the server; claimscrub itself never answers `OUT_OF_RANGE`, and
+/// only a decoding failure's message starts with "failed to decode".
+pub fn request_error_codes<B>(
+    mut resp: tonic::codegen::http::Response<B>,
+) -> tonic::codegen::http::Response<B> {
+    use tonic::codegen::http::HeaderValue;
+    let headers = resp.headers_mut();
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let decode_failure = || {
+        headers
+            .get("grpc-message")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|m| {
+                m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode")
+            })
+    };
+    let mapped = match code.as_deref() {
+        Some("11") => Some(Code::ResourceExhausted),
+        Some("13") if decode_failure() => Some(Code::InvalidArgument),
+        _ => None,
+    };
+    if let Some(c) = mapped {
+        headers.insert("grpc-status", HeaderValue::from(c as i32));
+    }
+    resp
+}
+
 /// The status the scrubber's token check refuses a call with.
 pub fn auth_status(err: AuthError) -> Status {
     admin_status(&AdminError::Auth(err))

@@ -42,6 +42,22 @@ pub fn content_version(text: &str) -> String {
 /// Name of the metadata variable every rule defines.
 pub const META_VAR: &str = "rule";
 
+/// Largest rule script: 256 KiB (the bundled rules are under 8 KiB). Compiling grows faster
+/// than linearly with size, so the cap bounds the time a hostile or mistaken file costs.
+pub const MAX_RULE_BYTES: usize = 256 * 1024;
+/// Largest test file: 4 MiB (its claims are proto3 JSON).
+pub const MAX_TESTS_BYTES: usize = 4 * 1024 * 1024;
+/// Wall-clock budget of a rule's header (the top-level statements that build its metadata).
+pub const HEADER_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn too_large(what: &str, bytes: usize, limit: usize) -> String {
+    format!(
+        "the {what} is {} KiB; the limit is {} KiB (split it into several rules or test files)",
+        bytes.div_ceil(1024),
+        limit / 1024
+    )
+}
+
 /// Compiles `file` with `engine` and parses its metadata and test cases. Does not run the
 /// test cases (that needs the evaluator; see the registry).
 pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, RuleLoadError> {
@@ -54,6 +70,20 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         file: name.clone(),
         message,
     };
+    if source.len() > MAX_RULE_BYTES {
+        return Err(RuleLoadError::Read {
+            file: name,
+            message: too_large("script", source.len(), MAX_RULE_BYTES),
+        });
+    }
+    if let Some((tests_name, Ok(text))) = &file.tests
+        && text.len() > MAX_TESTS_BYTES
+    {
+        return Err(RuleLoadError::TestFile {
+            file: tests_name.clone(),
+            message: too_large("test file", text.len(), MAX_TESTS_BYTES),
+        });
+    }
     let ast = engine.compile(source).map_err(|e| RuleLoadError::Syntax {
         file: name.clone(),
         line: e.1.line().unwrap_or(0),
@@ -61,7 +91,10 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         message: e.0.to_string(),
     })?;
     let mut scope = Scope::new();
-    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+    crate::engine::within(HEADER_BUDGET, || {
+        engine.run_ast_with_scope(&mut scope, &ast)
+    })
+    .map_err(|e| {
         meta_err(format!(
             "running the rule header failed: {}",
             describe_error(&e)

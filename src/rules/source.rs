@@ -59,8 +59,23 @@ impl FsSource {
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+/// Reads a rule or test file that stays inside `dir` and is at most `limit` bytes; a link to
+/// a file outside the directory is refused without reading it (its content is never shown).
+fn read(dir: &Path, path: &Path, limit: usize) -> Result<String, String> {
+    let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    let inside = std::fs::canonicalize(dir).is_ok_and(|d| real.starts_with(d));
+    if !inside {
+        return Err("is a link to a file outside the rules directory; not read".into());
+    }
+    let len = std::fs::metadata(&real).map_err(|e| e.to_string())?.len();
+    if len > limit as u64 {
+        return Err(format!(
+            "is {} KiB; the limit is {} KiB",
+            len.div_ceil(1024),
+            limit / 1024
+        ));
+    }
+    std::fs::read_to_string(&real).map_err(|e| e.to_string())
 }
 
 impl RuleSource for FsSource {
@@ -92,9 +107,12 @@ impl RuleSource for FsSource {
                 let stem = &name[..name.len() - RULE_SUFFIX.len()];
                 let tests_name = format!("{stem}{TESTS_SUFFIX}");
                 let tests_path = self.dir.join(&tests_name);
-                let tests = tests_path.exists().then(|| (tests_name, read(&tests_path)));
+                let tests = tests_path.exists().then(|| {
+                    let text = read(&self.dir, &tests_path, super::compile::MAX_TESTS_BYTES);
+                    (tests_name, text)
+                });
                 RuleFile {
-                    source: read(&path),
+                    source: read(&self.dir, &path, super::compile::MAX_RULE_BYTES),
                     name,
                     tests,
                 }
@@ -183,5 +201,29 @@ mod tests {
         assert_eq!(names, ["a.rhai", "b.rhai"]);
         assert_eq!(files[0].tests.as_ref().unwrap().0, "a.tests.json");
         assert!(files[1].tests.is_none());
+    }
+
+    #[test]
+    fn links_out_of_the_directory_and_huge_files_are_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.txt");
+        std::fs::write(&secret, "SECRET-TOKEN first line").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("evil.rhai")).unwrap();
+        // A ConfigMap-style link inside the directory is followed.
+        std::fs::create_dir(dir.path().join("..data")).unwrap();
+        std::fs::write(dir.path().join("..data/ok.rhai"), "ok").unwrap();
+        std::os::unix::fs::symlink("..data/ok.rhai", dir.path().join("ok.rhai")).unwrap();
+        let big = "x".repeat(super::super::compile::MAX_RULE_BYTES + 1);
+        std::fs::write(dir.path().join("big.rhai"), big).unwrap();
+        let files = FsSource::new(dir.path()).list().unwrap();
+        let by = |n: &str| files.iter().find(|f| f.name == n).unwrap().source.clone();
+        let evil = by("evil.rhai").unwrap_err();
+        assert!(
+            evil.contains("outside the rules directory") && !evil.contains("SECRET"),
+            "{evil}"
+        );
+        assert_eq!(by("ok.rhai"), Ok("ok".to_string()));
+        assert!(by("big.rhai").unwrap_err().contains("the limit is 256 KiB"));
     }
 }

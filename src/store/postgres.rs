@@ -437,6 +437,8 @@ pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()
                             tracing::warn!(store = %location, error = %e,
                                 "rule database unreachable; scrubbing continues with the active rules, retrying");
                             warned = true;
+                            // A reload now records the store as unreachable (status, metric).
+                            let _ = tx.try_send(());
                         }
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -454,20 +456,35 @@ pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()
                 warned = false;
                 backoff = Duration::from_millis(250);
                 let _ = tx.try_send(());
+                let mut checked = std::time::Instant::now();
                 while !tx.is_closed() {
-                    let next = client
-                        .notifications()
-                        .timeout_iter(Duration::from_secs(1))
-                        .next();
-                    match next {
+                    // Polled, not blocked on: the client's own runtime has no timer, so a
+                    // blocking wait would never time out (and never see `tx` close).
+                    let polled = client.notifications().iter().next();
+                    let lost = match polled {
                         Ok(Some(_)) => {
                             // Drain what is already queued: one reload covers them all.
                             while let Ok(Some(_)) = client.notifications().iter().next() {}
                             let _ = tx.try_send(());
+                            false
                         }
-                        Ok(None) if !client.is_closed() => {}
-                        _ => break,
+                        Ok(None) if client.is_closed() => true,
+                        Ok(None) if checked.elapsed() >= Duration::from_secs(5) => {
+                            // A server that went away is not always seen while only
+                            // listening: ask now and then.
+                            checked = std::time::Instant::now();
+                            client.is_valid(Duration::from_secs(2)).is_err()
+                        }
+                        Ok(None) => false,
+                        Err(_) => true,
+                    };
+                    if lost {
+                        // A reload now records the store as unreachable (status, metric)
+                        // while the rules in force stay.
+                        let _ = tx.try_send(());
+                        break;
                     }
+                    std::thread::sleep(Duration::from_millis(100));
                 }
             }
         })

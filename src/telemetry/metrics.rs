@@ -8,7 +8,12 @@
 //! - `rule_failures_total{rule_id,kind}` — errors, timeouts and limit hits;
 //! - `rule_reloads_total{outcome}`, `rule_load_errors_total`, `table_reloads_total{outcome}`;
 //! - `ruleset_info{version}` — 1 for the active rule set (0 for replaced ones), `rules_active`;
-//! - `table_rows{kind,setting}` — rows of each loaded reference table.
+//! - `table_rows{kind,setting}` — rows of each loaded reference table;
+//! - `rules_source_ok` — 1 when the last reload could read the rules location;
+//! - `build_info{version}`, and the process: `process_resident_memory_bytes`,
+//!   `process_cpu_seconds_total`, `process_open_fds`, `process_start_time_seconds`.
+//!
+//! Every metric has a `# HELP` line.
 //!
 //! Labels never carry claim data.
 
@@ -32,7 +37,115 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         .set_buckets(&latency)
         .map_err(|e| e.to_string())?
         .install()
-        .map_err(|e| format!("cannot serve metrics on {listen}: {e}"))
+        .map_err(|e| format!("cannot serve metrics on {listen}: {e}"))?;
+    describe();
+    gauge!("claimscrub_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    std::thread::Builder::new()
+        .name("claimscrub-process-metrics".into())
+        .spawn(|| {
+            loop {
+                sample_process();
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The `# HELP` text of every metric.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "claimscrub_requests_total",
+        "Scrub requests by RPC and status (stream claims counted one by one)."
+    );
+    describe_histogram!(
+        "claimscrub_scrub_duration_seconds",
+        "In-process time to scrub one claim."
+    );
+    describe_counter!(
+        "claimscrub_findings_total",
+        "Findings by rule and severity."
+    );
+    describe_histogram!(
+        "claimscrub_rule_eval_duration_seconds",
+        "Time of one rule on one claim."
+    );
+    describe_counter!(
+        "claimscrub_rule_failures_total",
+        "Rule errors, timeouts and limit hits on claims."
+    );
+    describe_counter!(
+        "claimscrub_rule_reloads_total",
+        "Rule reloads that changed something, by outcome."
+    );
+    describe_counter!(
+        "claimscrub_rule_load_errors_total",
+        "Rule files that failed to load."
+    );
+    describe_counter!(
+        "claimscrub_table_reloads_total",
+        "Reference table reloads by outcome."
+    );
+    describe_gauge!(
+        "claimscrub_ruleset_info",
+        "1 for the active rule set version, 0 for replaced ones."
+    );
+    describe_gauge!("claimscrub_rules_active", "Rules in the active set.");
+    describe_gauge!(
+        "claimscrub_table_rows",
+        "Rows of each loaded reference table."
+    );
+    describe_gauge!(
+        "claimscrub_rules_source_ok",
+        "1 when the last reload could read the rules location, else 0."
+    );
+    describe_gauge!(
+        "claimscrub_build_info",
+        "The running claimscrub version (always 1)."
+    );
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        "Resident memory of the process."
+    );
+    describe_gauge!(
+        "process_cpu_seconds_total",
+        "CPU time (user + system) of the process."
+    );
+    describe_gauge!("process_open_fds", "Open file descriptors of the process.");
+    describe_gauge!(
+        "process_start_time_seconds",
+        "Process start time, seconds since the Unix epoch."
+    );
+}
+
+/// Reads the process's memory, CPU, descriptors and start time from /proc (Linux; nothing
+/// elsewhere).
+fn sample_process() {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+        return;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = 100.0; // USER_HZ on Linux
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Field numbers of proc(5) minus 3: utime 14, stime 15, starttime 22, rss 24.
+    gauge!("process_cpu_seconds_total").set((num(11) + num(12)) / ticks);
+    gauge!("process_resident_memory_bytes").set(num(21) * 4096.0);
+    if let Some(boot) = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines().find_map(|l| {
+            l.strip_prefix("btime ")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+    }) {
+        gauge!("process_start_time_seconds").set(boot + num(19) / ticks);
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        gauge!("process_open_fds").set(fds.count() as f64);
+    }
 }
 
 /// Per-rule metric handles, registered once when the rule is compiled so that evaluation
@@ -106,6 +219,12 @@ pub fn rules_reloaded(ok: bool, version: &str, rules: usize, load_errors: usize)
         *active = Some(version.to_string());
     }
     gauge!("claimscrub_rules_active").set(rules as f64);
+}
+
+/// Whether the last reload could read the rules location (a directory, or the PostgreSQL
+/// rule store) and publish: 1 yes, 0 no (the rules in force are then the previous ones).
+pub fn rules_source_ok(ok: bool) {
+    gauge!("claimscrub_rules_source_ok").set(if ok { 1.0 } else { 0.0 });
 }
 
 /// Records a tables (re)load and the table sizes.
