@@ -164,7 +164,13 @@ fn main() {
             req.metadata_mut()
                 .insert("authorization", format!("Bearer {EDITOR}").parse().unwrap());
             let started = Instant::now();
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!("put {i} through replica {}", i % 3);
+            }
             let resp = admin.put_rule(req).await.unwrap().into_inner();
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!("put {i} answered: accepted {}", resp.accepted);
+            }
             put_times.push(started.elapsed().as_secs_f64() * 1e3);
             assert!(resp.accepted, "{resp:?}");
             loop {

@@ -257,6 +257,11 @@ pub struct ServeArgs {
     /// Require a bearer token with the scrubber role on the scrub API as well.
     #[arg(long, env = "CLAIMSCRUB_SCRUB_REQUIRES_TOKEN")]
     pub scrub_requires_token: bool,
+    /// A second, plain-text listener serving only grpc.health.v1 (e.g. 0.0.0.0:8081), for
+    /// Kubernetes gRPC probes and the image's HEALTHCHECK when the main port uses TLS. It
+    /// reveals nothing but the serving status. Off unless set.
+    #[arg(long, env = "CLAIMSCRUB_HEALTH_LISTEN", value_name = "ADDR")]
+    pub health_listen: Option<SocketAddr>,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -320,6 +325,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Whether the scrub API needs a scrubber token.
     pub scrub_requires_token: bool,
+    /// Plain-text health-only listener, if any.
+    pub health_listen: Option<SocketAddr>,
 }
 
 /// TLS files for the server.
@@ -396,6 +403,7 @@ impl ServeArgs {
                 _ => None,
             },
             scrub_requires_token: self.scrub_requires_token,
+            health_listen: self.health_listen,
         })
     }
 }
@@ -426,6 +434,7 @@ impl Config {
             audit_log: PathBuf::from("-"),
             tls: None,
             scrub_requires_token: false,
+            health_listen: None,
         }
     }
 }

@@ -296,6 +296,23 @@ pub async fn serve(
             let _ = stop_tx.send(true);
         }
     };
+    let health_only = match app.config.health_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                ServeError::Setup(format!("cannot listen for health probes on {addr}: {e}"))
+            })?;
+            tracing::info!(addr = %addr, "plain-text health probes (grpc.health.v1 only)");
+            let mut stopped = stop_rx.clone();
+            Some(tokio::spawn(
+                Server::builder()
+                    .add_service(health_service.clone())
+                    .serve_with_incoming_shutdown(incoming(listener), async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    }),
+            ))
+        }
+        None => None,
+    };
     let mut builder = Server::builder();
     if let Some(tls) = app.tls.clone() {
         builder = builder
@@ -339,6 +356,9 @@ pub async fn serve(
     watcher.abort();
     table_poller.abort();
     history_keeper.abort();
+    if let Some(h) = health_only {
+        h.abort();
+    }
     health_keeper.abort();
     tracing::info!("claimscrub stopped");
     result

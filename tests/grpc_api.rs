@@ -243,6 +243,51 @@ async fn health_is_serving() {
     }
 }
 
+/// `--health-listen`: a plain-text port with the health service only (for probes when the
+/// main port uses TLS); the scrub API is not there.
+#[tokio::test]
+async fn a_health_only_listener_answers_probes_and_nothing_else() {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(&bundled_rules());
+    c.health_listen = Some(port);
+    let _server = TestServer::start(c).await;
+    let url = format!("http://{port}");
+    let channel = support::eventually(std::time::Duration::from_secs(5), || {
+        let url = url.clone();
+        async move {
+            tonic::transport::Channel::from_shared(url)
+                .unwrap()
+                .connect()
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    assert!(channel.is_some(), "the health port listens");
+    let channel = tonic::transport::Channel::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let resp = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.status, 1);
+    let status = claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient::new(channel)
+        .scrub_claim(request(clean_claim("NOT-HERE")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
 #[tokio::test]
 async fn reflection_lists_the_service_in_v1_and_v1alpha() {
     use tonic_reflection::pb::{v1, v1alpha};

@@ -14,7 +14,8 @@ use crate::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
 /// Where the server is and who is calling.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Remote {
-    /// The server's gRPC address.
+    /// The server's gRPC address: HOST:PORT, http://HOST:PORT or https://HOST:PORT (as for
+    /// `claimscrub health --addr`).
     #[arg(
         long,
         env = "CLAIMSCRUB_SERVER",
@@ -149,16 +150,12 @@ fn request<T>(msg: T, remote: &Remote) -> tonic::Request<T> {
 }
 
 async fn connect(remote: &Remote) -> anyhow::Result<RuleAdminClient<Channel>> {
-    let channel = Channel::from_shared(remote.server.clone())
-        .with_context(|| {
-            format!(
-                "{:?} is not a server address (e.g. http://127.0.0.1:50051)",
-                remote.server
-            )
-        })?
-        .connect()
+    let url = super::tls::server_url(&remote.server, &remote.tls);
+    let channel = remote
+        .tls
+        .connect(&url)
         .await
-        .with_context(|| format!("cannot reach the claimscrub server at {}", remote.server))?;
+        .with_context(|| format!("cannot reach the claimscrub server at {url}"))?;
     Ok(RuleAdminClient::new(channel))
 }
 

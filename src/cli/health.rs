@@ -28,11 +28,7 @@ pub struct HealthArgs {
 }
 
 async fn probe(args: &HealthArgs) -> Result<i32, String> {
-    let url = if args.addr.contains("://") {
-        args.addr.clone()
-    } else {
-        format!("http://{}", args.addr)
-    };
+    let url = super::tls::server_url(&args.addr, &args.tls);
     let channel = args.tls.connect(&url).await.map_err(|e| format!("{e:#}"))?;
     let resp = HealthClient::new(channel)
         .check(HealthCheckRequest {

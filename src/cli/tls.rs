@@ -32,6 +32,19 @@ pub struct ClientTls {
     pub tls_domain: Option<String>,
 }
 
+/// A server address as every command takes it: `HOST:PORT`, `http://HOST:PORT` or
+/// `https://HOST:PORT`. A bare `HOST:PORT` means TLS when a CA is given, plain text otherwise.
+pub fn server_url(addr: &str, tls: &ClientTls) -> String {
+    let addr = addr.trim();
+    if addr.contains("://") {
+        addr.to_string()
+    } else if tls.tls_ca.is_some() || tls.tls_client_cert.is_some() {
+        format!("https://{addr}")
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 impl ClientTls {
     /// Connects to `url` (`http://` plain, `https://` TLS).
     pub async fn connect(&self, url: &str) -> anyhow::Result<Channel> {

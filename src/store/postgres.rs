@@ -458,16 +458,14 @@ pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()
                 let _ = tx.try_send(());
                 let mut checked = std::time::Instant::now();
                 while !tx.is_closed() {
-                    // Polled, not blocked on: the client's own runtime has no timer, so a
-                    // blocking wait would never time out (and never see `tx` close).
-                    let polled = client.notifications().iter().next();
-                    let lost = match polled {
-                        Ok(Some(_)) => {
-                            // Drain what is already queued: one reload covers them all.
-                            while let Ok(Some(_)) = client.notifications().iter().next() {}
-                            let _ = tx.try_send(());
-                            false
-                        }
+                    // Waits up to half a second for a notification (the wait drives the
+                    // connection, so notifications arrive promptly), then looks at `tx`.
+                    let next = client
+                        .notifications()
+                        .timeout_iter(Duration::from_millis(500))
+                        .next();
+                    let lost = match &next {
+                        Ok(Some(_)) => false,
                         Ok(None) if client.is_closed() => true,
                         Ok(None) if checked.elapsed() >= Duration::from_secs(5) => {
                             // A server that went away is not always seen while only
@@ -478,13 +476,17 @@ pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()
                         Ok(None) => false,
                         Err(_) => true,
                     };
+                    if let Ok(Some(_)) = next {
+                        // Drain what is already queued: one reload covers them all.
+                        while let Ok(Some(_)) = client.notifications().iter().next() {}
+                        let _ = tx.try_send(());
+                    }
                     if lost {
                         // A reload now records the store as unreachable (status, metric)
                         // while the rules in force stay.
                         let _ = tx.try_send(());
                         break;
                     }
-                    std::thread::sleep(Duration::from_millis(100));
                 }
             }
         })
