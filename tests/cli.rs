@@ -232,18 +232,23 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
     let claim = serde_json::json!({"claim_id": "MET-1", "lines": [{"procedure_code": "99213", "units": 0, "service_date": "2024-07-01"}]});
     let req = claimscrub::claim::json::request_from_value(&claim).unwrap();
     client.scrub_claim(req).await.unwrap();
-    let metrics = {
+    let get = |path: &str| {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&metrics_addr).unwrap();
         write!(
             s,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut body = String::new();
         s.read_to_string(&mut body).unwrap();
         body
     };
+    let metrics = get("/metrics");
+    assert!(
+        get("/anything-else").starts_with("HTTP/1.1 404"),
+        "only /metrics is served"
+    );
     for expected in [
         "claimscrub_requests_total{rpc=\"ScrubClaim\",status=\"OK\"} 1",
         "claimscrub_findings_total{rule_id=\"units-positive\",severity=\"error\"} 1",
@@ -251,6 +256,10 @@ async fn serve_binary_stops_cleanly_on_sigterm() {
         "claimscrub_table_rows{kind=\"icd10cm\",setting=\"\"} 98186",
         "claimscrub_scrub_duration_seconds_bucket",
         "claimscrub_rule_eval_duration_seconds_count{rule_id=\"mue\"} 1",
+        "# HELP claimscrub_requests_total",
+        "claimscrub_build_info{version=",
+        "process_resident_memory_bytes",
+        "claimscrub_rules_source_ok 1",
     ] {
         assert!(
             metrics.contains(expected),

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use metrics::{Counter, Histogram, counter, gauge, histogram};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::finding::{FailureKind, Severity};
 use crate::tables::TableVersion;
@@ -32,24 +32,75 @@ pub fn install(listen: SocketAddr) -> Result<(), String> {
         0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
         1.0,
     ];
-    PrometheusBuilder::new()
-        .with_http_listener(listen)
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| format!("cannot serve metrics on {listen}: {e}"))?;
+    let handle = PrometheusBuilder::new()
         .set_buckets(&latency)
         .map_err(|e| e.to_string())?
-        .install()
-        .map_err(|e| format!("cannot serve metrics on {listen}: {e}"))?;
+        .install_recorder()
+        .map_err(|e| e.to_string())?;
     describe();
     gauge!("claimscrub_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let upkeep = handle.clone();
     std::thread::Builder::new()
         .name("claimscrub-process-metrics".into())
-        .spawn(|| {
+        .spawn(move || {
             loop {
                 sample_process();
+                upkeep.run_upkeep();
                 std::thread::sleep(std::time::Duration::from_secs(5));
             }
         })
         .map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("claimscrub-metrics-http".into())
+        .spawn(move || serve(listener, handle))
+        .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// `GET /metrics` on its own small runtime; every other path is 404.
+fn serve(listener: std::net::TcpListener, handle: PrometheusHandle) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the metrics listener");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let text = render(&handle);
+                async move { text }
+            }),
+        );
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+}
+
+/// The exposition text, without the replaced rule set versions (`ruleset_info` 0): the label
+/// set stays bounded however many reloads a replica sees.
+fn render(handle: &PrometheusHandle) -> String {
+    handle
+        .render()
+        .lines()
+        .filter(|l| !(l.starts_with("claimscrub_ruleset_info{") && l.ends_with(" 0")))
+        .fold(String::new(), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        })
 }
 
 /// The `# HELP` text of every metric.
