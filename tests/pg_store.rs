@@ -343,3 +343,133 @@ async fn scrubbing_goes_on_while_the_database_is_down() {
     assert!(resp.accepted, "{resp:?}");
     server.stop().await.unwrap();
 }
+
+/// A replica killed with SIGKILL in the middle of puts leaves no half-written rule: every
+/// stored rule's text matches its version, and that version is in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_put_leaves_no_half_written_rule() {
+    let Some(pg) = postgres() else { return };
+    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
+    for round in 0..4u64 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+            .args(["serve", "--rules", &pg.url, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--tables")
+            .arg(bundled_tables())
+            .arg("--auth-tokens")
+            .arg(&tokens)
+            .args(["--metrics-listen", "none", "--audit-log", "-"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let up = eventually(Duration::from_secs(20), || {
+            let url = url.clone();
+            async move {
+                tonic::transport::Channel::from_shared(url)
+                    .unwrap()
+                    .connect()
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        assert!(up.is_some(), "replica started");
+        let channel = tonic::transport::Channel::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        // Puts back to back; the process is killed while one is in flight.
+        let puts = tokio::spawn(async move {
+            let mut admin = RuleAdminClient::new(channel);
+            for i in 0.. {
+                let current = admin
+                    .get_rule(with_token(
+                        pb::GetRuleRequest {
+                            id: "units-positive".into(),
+                        },
+                        EDITOR,
+                    ))
+                    .await?
+                    .into_inner()
+                    .rule
+                    .unwrap_or_default()
+                    .version;
+                admin
+                    .put_rule(put_request(&format!("round {round} edit {i}"), &current))
+                    .await?;
+            }
+            Ok::<(), tonic::Status>(())
+        });
+        tokio::time::sleep(Duration::from_millis(150 + 37 * round)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let _ = puts.await;
+        let url = pg.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            for row in db.query("SELECT file, source, version FROM rules", &[]).unwrap() {
+                let (file, source, version): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                assert_eq!(
+                    claimscrub::rules::compile::content_version(&source),
+                    version,
+                    "{file}: the stored text is the stored version"
+                );
+            }
+            let version: String = db
+                .query_one("SELECT version FROM rules WHERE file = 'units-positive.rhai'", &[])
+                .unwrap()
+                .get(0);
+            let latest: String = db
+                .query_one(
+                    "SELECT version FROM rule_history WHERE rule_id = 'units-positive' ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(latest, version, "the history's newest entry is the stored version");
+        })
+        .await
+        .unwrap();
+    }
+    let url = pg.url.clone();
+    let puts: i64 = tokio::task::spawn_blocking(move || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        db.query_one(
+            "SELECT count(*) FROM rule_history WHERE rule_id = 'units-positive' AND action = 'put'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    })
+    .await
+    .unwrap();
+    assert!(
+        puts >= 4,
+        "puts were in flight when the replicas were killed ({puts} landed)"
+    );
+}
+
+fn put_request(marker: &str, expected: &str) -> tonic::Request<pb::PutRuleRequest> {
+    with_token(
+        pb::PutRuleRequest {
+            id: "units-positive".into(),
+            source: units_rule(marker),
+            tests: String::new(),
+            expected_version: expected.into(),
+            comment: String::new(),
+        },
+        EDITOR,
+    )
+}
