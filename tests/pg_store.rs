@@ -473,3 +473,50 @@ fn put_request(marker: &str, expected: &str) -> tonic::Request<pb::PutRuleReques
         EDITOR,
     )
 }
+
+/// `?sslmode=require`: the store connects over TLS and verifies the server against
+/// PGSSLROOTCERT; a server whose certificate it cannot verify is refused.
+#[test]
+fn the_store_connects_over_verified_tls_when_the_url_requires_it() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let Some(pg) = postgres() else { return };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    pg.enable_tls(&cert.pem(), &key.serialize_pem()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let url = pg.url.replace("127.0.0.1", "localhost") + "?sslmode=require";
+
+    // Without the CA the server's certificate is not trusted: refused, never plain text.
+    // SAFETY: this test is the only one that reads or writes PGSSLROOTCERT.
+    unsafe { std::env::remove_var("PGSSLROOTCERT") };
+    let untrusted = PgStore::connect(&url)
+        .err()
+        .expect("an unverified server is refused");
+    assert!(
+        untrusted.to_string().to_lowercase().contains("certificate")
+            || untrusted.to_string().contains("TLS"),
+        "{untrusted}"
+    );
+    unsafe { std::env::set_var("PGSSLROOTCERT", &ca_file) };
+    let store = PgStore::connect(&url).expect("TLS connection");
+    assert!(store.list().unwrap().is_empty());
+    unsafe { std::env::remove_var("PGSSLROOTCERT") };
+    let mut db = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let tls_sessions: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.application_name = 'claimscrub'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(tls_sessions >= 1, "the store's session uses TLS");
+}

@@ -3,10 +3,14 @@
 //! The schema lives in `migrations/` and is applied at connect, in one transaction holding
 //! an advisory lock, so replicas that start together apply each migration once. A change
 //! (put, disable, enable, delete) is one transaction that also sends `NOTIFY
-//! claimscrub_rules`; every replica's [`listen`] thread hears it and triggers a reload, and a
+//! claimscrub_rules`; every replica's listener thread ([`PgStore::listen`]) hears it and triggers a reload, and a
 //! periodic rescan catches what a dropped connection missed. A put carries the version its
 //! author saw, checked under `SELECT … FOR UPDATE`, so two editors on two replicas cannot
 //! overwrite each other.
+//!
+//! TLS to the database: `?sslmode=require` in the URL makes every connection use TLS (rustls),
+//! verifying the server against `PGSSLROOTCERT` (a PEM file) or the system's roots; without
+//! it connections are plain (as libpq's default on a trusted network).
 //!
 //! The sync `postgres` client is used from blocking threads only (it runs its own small
 //! runtime); its connection is closed on a plain thread if the store is dropped inside async
@@ -52,6 +56,64 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// How connections are made: plain, or TLS (rustls) when the URL says `sslmode=require`.
+/// The server certificate is verified against `PGSSLROOTCERT` (a PEM file, as for libpq)
+/// when set, else the system's trusted roots.
+#[derive(Clone)]
+enum Tls {
+    Plain,
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+impl Tls {
+    fn for_config(config: &Config) -> io::Result<Tls> {
+        if config.get_ssl_mode() != postgres::config::SslMode::Require {
+            return Ok(Tls::Plain);
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        match std::env::var_os("PGSSLROOTCERT") {
+            Some(path) => {
+                use rustls_pki_types::pem::PemObject;
+                let certs = rustls_pki_types::CertificateDer::pem_file_iter(&path)
+                    .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!(
+                                "PGSSLROOTCERT {}: {e}",
+                                std::path::Path::new(&path).display()
+                            ),
+                        )
+                    })?;
+                for cert in certs {
+                    roots.add(cert).map_err(io::Error::other)?;
+                }
+            }
+            None => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(
+            tls,
+        )))
+    }
+
+    fn connect(&self, config: &Config) -> Result<Client, postgres::Error> {
+        match self {
+            Tls::Plain => config.connect(NoTls),
+            Tls::Rustls(tls) => config.connect(tls.clone()),
+        }
+    }
+}
+
 /// An open connection; closed on a plain thread when dropped inside async code (the client
 /// blocks on its own runtime when closing).
 struct Conn(Option<Client>);
@@ -69,6 +131,7 @@ impl Drop for Conn {
 /// The PostgreSQL rule store.
 pub struct PgStore {
     config: Config,
+    tls: Tls,
     location: String,
     conn: Mutex<Conn>,
 }
@@ -105,14 +168,16 @@ impl PgStore {
     pub fn connect(url: &str) -> io::Result<Self> {
         let config = config(url)?;
         let location = redact(url);
-        let mut client = config
-            .connect(NoTls)
+        let tls = Tls::for_config(&config)?;
+        let mut client = tls
+            .connect(&config)
             .map_err(|e| unavailable(&location, &e))?;
         migrate(&mut client).map_err(|e| {
             io::Error::other(format!("cannot migrate the rule database {location}: {e}"))
         })?;
         Ok(Self {
             config,
+            tls,
             location,
             conn: Mutex::new(Conn(Some(client))),
         })
@@ -127,8 +192,8 @@ impl PgStore {
         if conn.0.as_ref().is_none_or(Client::is_closed) {
             conn.0 = None;
             let client = self
-                .config
-                .connect(NoTls)
+                .tls
+                .connect(&self.config)
                 .map_err(|e| unavailable(&self.location, &e))?;
             conn.0 = Some(client);
         }
@@ -423,14 +488,14 @@ impl RuleStore for PgStore {
 /// Listens for change notifications on a dedicated thread and sends a signal on `tx` for
 /// each (a burst becomes one signal), and once after every (re)connect to catch up on what
 /// was missed while disconnected. Ends when `tx` is closed.
-pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()>) {
+fn listen(config: Config, tls: Tls, location: String, tx: tokio::sync::mpsc::Sender<()>) {
     std::thread::Builder::new()
         .name("claimscrub-pg-listen".into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(250);
             let mut warned = false;
             while !tx.is_closed() {
-                let mut client = match config.connect(NoTls) {
+                let mut client = match tls.connect(&config) {
                     Ok(c) => c,
                     Err(e) => {
                         if !warned {
@@ -494,8 +559,15 @@ pub fn listen(config: Config, location: String, tx: tokio::sync::mpsc::Sender<()
 }
 
 impl PgStore {
-    /// Starts [`listen`] for this store's database.
+    /// Starts the listener thread for this store's database: it signals `tx` on every
+    /// change notification (a burst becomes one signal), after every (re)connect, and when
+    /// the database is lost; it ends when `tx` is closed.
     pub fn listen(&self, tx: tokio::sync::mpsc::Sender<()>) {
-        listen(self.config.clone(), self.location.clone(), tx);
+        listen(
+            self.config.clone(),
+            self.tls.clone(),
+            self.location.clone(),
+            tx,
+        );
     }
 }

@@ -151,6 +151,35 @@ impl TestPg {
         &self.dir
     }
 
+    /// Turns TLS on with this certificate and key (PEM), reloading the running server.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.dir.join("data");
+        let (cert, key) = (data.join("server.crt"), data.join("server.key"));
+        std::fs::write(&cert, cert_pem)?;
+        std::fs::write(&key, key_pem)?;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        if self.as_postgres {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&cert)
+                .arg(&key))?;
+        }
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))?;
+        std::io::Write::write_all(
+            &mut conf,
+            b"ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        )?;
+        self.run_pg(
+            "pg_ctl",
+            &["-D".as_ref(), data.as_os_str(), "reload".as_ref()],
+        )?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Ok(())
+    }
+
     /// Stops the server (fast shutdown), keeping its data.
     pub fn stop(&self) -> io::Result<()> {
         let data = self.dir.join("data");
