@@ -346,3 +346,139 @@ async fn sigterm_during_a_stream_loses_no_request() {
     }
     assert_eq!(container.exit_code().await.unwrap(), Some(0));
 }
+
+/// Three containers (host networking) on one PostgreSQL database started on this host: a
+/// put through one replica is active on the other two. Skipped without Docker or PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_three_containers_shares_a_postgresql_rule_store() {
+    use claimscrub::proto::v1::rule_admin_client::RuleAdminClient;
+    use claimscrub::rules::{FsSource, RuleSource};
+    use claimscrub::runtime::{Runtime, RuntimeSpec};
+    use claimscrub::store::{PgStore, transfer};
+    if image().is_none() {
+        return;
+    }
+    let pg = match support::pg::TestPg::start("claimscrub") {
+        Ok(Some(pg)) => pg,
+        Ok(None) if std::env::var_os("CLAIMSCRUB_REQUIRE_PG").is_none() => {
+            support::skipped("PostgreSQL is not installed");
+            return;
+        }
+        other => panic!("cannot start PostgreSQL: {:?}", other.err()),
+    };
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = PgStore::connect(&url).unwrap();
+        let rules = support::bundled_rules();
+        let checker = Runtime::build(RuntimeSpec::for_dir(
+            &rules,
+            Some(&support::bundled_tables()),
+        ))
+        .unwrap();
+        let files = FsSource::new(&rules).list().unwrap();
+        let report = transfer::import(&files, &[], &store, &checker.registry, "ci").unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+    })
+    .await
+    .unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(secrets.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tokens = secrets.path().join("tokens");
+    std::fs::write(&tokens, "editor ci editor-token-0123456789\n").unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let container = GenericImage::new(IMAGE, TAG)
+            .with_wait_for(WaitFor::message_on_stderr("claimscrub serving"))
+            .with_network("host")
+            .with_readonly_rootfs(true)
+            .with_env_var("CLAIMSCRUB_RULES", &pg.url)
+            .with_env_var("CLAIMSCRUB_LISTEN", format!("127.0.0.1:{port}"))
+            .with_env_var("CLAIMSCRUB_METRICS_LISTEN", "none")
+            .with_env_var("CLAIMSCRUB_AUTH_TOKENS", "/secrets/tokens")
+            .with_env_var("CLAIMSCRUB_RESCAN_SECS", "60")
+            .with_mount(Mount::bind_mount(
+                secrets.path().display().to_string(),
+                "/secrets",
+            ))
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .expect("replica container starts");
+        replicas.push((container, format!("http://127.0.0.1:{port}")));
+    }
+    let version_of = |url: String| async move {
+        let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+        let mut req = tonic::Request::new(pb::GetRuleRequest {
+            id: "units-positive".into(),
+        });
+        req.metadata_mut().insert(
+            "authorization",
+            "Bearer editor-token-0123456789".parse().unwrap(),
+        );
+        RuleAdminClient::new(channel)
+            .get_rule(req)
+            .await
+            .unwrap()
+            .into_inner()
+            .rule
+            .unwrap()
+            .version
+    };
+    let current = version_of(replicas[0].1.clone()).await;
+    let source = std::fs::read_to_string(support::bundled_rules().join("units-positive.rhai"))
+        .unwrap()
+        .replace(
+            "units must be more than zero.",
+            "units must be more than zero (fleet edit).",
+        );
+    let channel = Channel::from_shared(replicas[0].1.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut put = tonic::Request::new(pb::PutRuleRequest {
+        id: "units-positive".into(),
+        source,
+        tests: String::new(),
+        expected_version: current,
+        comment: "fleet".into(),
+    });
+    put.metadata_mut().insert(
+        "authorization",
+        "Bearer editor-token-0123456789".parse().unwrap(),
+    );
+    let resp = RuleAdminClient::new(channel)
+        .put_rule(put)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.accepted, "{resp:?}");
+    for (_, url) in &replicas[1..] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut claim = clean_claim("FLEET");
+            claim.lines[0].units = 0.0;
+            let found = client(url)
+                .await
+                .scrub_claim(request(claim))
+                .await
+                .unwrap()
+                .into_inner()
+                .findings
+                .iter()
+                .any(|f| f.message.contains("fleet edit"));
+            if found {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the put reached {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
