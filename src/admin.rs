@@ -117,14 +117,13 @@ impl Admin {
         match self.tokens.authorize(metadata, needed) {
             Ok(p) => Ok(p.name),
             Err(e) => {
-                self.audit(
-                    "anonymous",
-                    action,
-                    rule_id,
-                    "",
-                    "",
-                    &format!("refused: {e}"),
-                );
+                // The id of a refused call is whatever the caller sent: bounded in the record.
+                let shown = if history::valid_id(rule_id) && rule_id.len() <= 64 {
+                    rule_id
+                } else {
+                    "(not a rule id)"
+                };
+                self.audit("anonymous", action, shown, "", "", &format!("refused: {e}"));
                 tracing::warn!(action, error = %e, "admin call refused");
                 Err(e.into())
             }
@@ -341,10 +340,14 @@ impl Admin {
     /// it and it can be rolled back to. Runs after each reload that activated something;
     /// edits through this API are recorded before they reload, and the edit lock keeps this
     /// from running in the middle of one.
-    pub fn record_unrecorded(&self) {
+    pub fn record_unrecorded(&self, only: Option<&str>) {
         let _edit = self.lock_edits();
         let set = self.registry.snapshot();
-        for rule in &set.rules {
+        for rule in set
+            .rules
+            .iter()
+            .filter(|r| only.is_none_or(|id| r.meta.id == id))
+        {
             let id = &rule.meta.id;
             match self.store.version(id, &rule.version) {
                 Ok(Some(_)) => continue,
@@ -377,10 +380,15 @@ impl Admin {
 
     /// Disabled rules with their metadata (those that still compile).
     fn disabled_rules(&self) -> Result<Vec<CompiledRule>, AdminError> {
-        Ok(self
-            .store
-            .disabled()
-            .map_err(self.store_error("read"))?
+        let disabled = match self.store.disabled() {
+            Ok(d) => d,
+            Err(e) => {
+                // The active rules are still listed; the store's state is in the status.
+                tracing::warn!(error = %e, "cannot list disabled rules");
+                Vec::new()
+            }
+        };
+        Ok(disabled
             .into_iter()
             .filter_map(|d| {
                 self.registry

@@ -29,7 +29,13 @@ pub struct RulesArgs {
     /// Directory of `*.rhai` rule files (watched for changes while serving), or a PostgreSQL
     /// rule store shared by several replicas: `postgres://USER[:PASSWORD]@HOST:PORT/DB`
     /// (the password may also come from PGPASSWORD).
-    #[arg(long = "rules", env = ENV_RULES, default_value = DEFAULT_RULES, value_name = "DIR|URL")]
+    #[arg(
+        long = "rules",
+        env = ENV_RULES,
+        hide_env_values = true,
+        default_value = DEFAULT_RULES,
+        value_name = "DIR|URL"
+    )]
     pub dir: PathBuf,
 }
 
@@ -374,7 +380,7 @@ impl ServeArgs {
         {
             return Err(ConfigError(format!(
                 "rules directory {} does not exist or is not a directory (set --rules or {ENV_RULES})",
-                self.rules.dir.display()
+                crate::store::postgres::redact(&self.rules.dir.display().to_string())
             )));
         }
         Ok(Config {

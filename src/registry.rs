@@ -354,7 +354,7 @@ impl RuleRegistry {
             location: self.source.describe(),
             cause,
         })?;
-        if !explicit {
+        if !explicit && !self.source.is_transactional() {
             // Deleting every file (or a half-synced directory) must not silently empty the
             // rules in force: more than half of the active files gone is refused.
             let active: Vec<String> = self

@@ -179,16 +179,19 @@ fn spawn_history_keeper(
 ) -> tokio::task::JoinHandle<()> {
     let mut events = admin.registry().subscribe();
     tokio::spawn(async move {
-        let record =
-            |admin: Arc<Admin>| tokio::task::spawn_blocking(move || admin.record_unrecorded());
+        let record = |admin: Arc<Admin>, id: Option<String>| {
+            tokio::task::spawn_blocking(move || admin.record_unrecorded(id.as_deref()))
+        };
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
                 event = events.recv() => match event {
-                    Ok(e) if e.kind == "activated" => { let _ = record(admin.clone()).await; }
+                    Ok(e) if e.kind == "activated" => {
+                        let _ = record(admin.clone(), Some(e.rule_id)).await;
+                    }
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        let _ = record(admin.clone()).await;
+                        let _ = record(admin.clone(), None).await;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 },
@@ -270,7 +273,13 @@ pub async fn serve(
         stop_rx.clone(),
     );
 
-    let history_keeper = spawn_history_keeper(app.admin.clone(), stop_rx.clone());
+    // A PostgreSQL store records every change in the same transaction; only a directory can
+    // be edited behind the API's back.
+    let history_keeper = matches!(
+        app.config.rules_location(),
+        crate::config::RulesLocation::Directory(_)
+    )
+    .then(|| spawn_history_keeper(app.admin.clone(), stop_rx.clone()));
     let health_keeper = spawn_health_keeper(health.clone(), app.registry.clone(), stop_rx.clone());
     let table_poller =
         spawn_table_poller(app.tables.clone(), app.config.tables_poll, stop_rx.clone());
@@ -355,7 +364,9 @@ pub async fn serve(
     };
     watcher.abort();
     table_poller.abort();
-    history_keeper.abort();
+    if let Some(h) = history_keeper {
+        h.abort();
+    }
     if let Some(h) = health_only {
         h.abort();
     }

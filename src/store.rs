@@ -44,7 +44,7 @@ pub struct Put<'a> {
     pub id: &'a str,
     /// The new script.
     pub source: &'a str,
-    /// A new test file, or `None` to keep the stored one.
+    /// A new test file (`Some("")`: none), or `None` to keep the stored one.
     pub tests: Option<&'a str>,
     /// The test file that goes with this version in the history.
     pub history_tests: Option<&'a str>,

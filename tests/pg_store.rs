@@ -220,6 +220,36 @@ async fn three_replicas_share_one_database() {
     let actions: Vec<&str> = history.iter().map(|v| v.action.as_str()).collect();
     assert_eq!(actions, ["put", "put", "import"], "{history:?}");
 
+    // Most rules deleted through replica 1: the other replicas follow (a database listing is
+    // never a half-synced directory, so the shrink guard does not hold them back).
+    let ids: Vec<String> = replicas[0]
+        .registry
+        .snapshot()
+        .rules
+        .iter()
+        .map(|r| r.meta.id.clone())
+        .filter(|id| id != "units-positive")
+        .collect();
+    let mut c = admin(&replicas[0]).await;
+    for id in &ids {
+        c.delete_rule(with_token(
+            pb::RuleActionRequest {
+                id: id.clone(),
+                comment: "retired".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap();
+    }
+    for r in &replicas[1..] {
+        let followed = eventually(Duration::from_secs(10), || async {
+            r.registry.snapshot().rules.len() == 1
+        })
+        .await;
+        assert!(followed.is_some(), "a replica follows a large delete");
+    }
+
     // Export round-trips the store byte for byte.
     let url = pg.url.clone();
     tokio::task::spawn_blocking(move || {

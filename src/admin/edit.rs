@@ -107,6 +107,9 @@ fn check_id(id: &str) -> Result<(), AdminError> {
     }
 }
 
+/// Most sample claims one ValidateRule runs (each within the rule's time budget).
+const MAX_SAMPLES: usize = 100;
+
 /// A rule file as the registry would read it from the store.
 pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
     RuleFile {
@@ -118,6 +121,20 @@ pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
 
 /// The checks of a proposed script: compile, its tests, and the sample claims.
 fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::ValidateRuleResponse {
+    if req.sample_claims.len() > MAX_SAMPLES {
+        return pb::ValidateRuleResponse {
+            valid: false,
+            errors: vec![pb::Diagnostic {
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{} sample claims sent; at most {MAX_SAMPLES} are run",
+                    req.sample_claims.len()
+                ),
+            }],
+            ..Default::default()
+        };
+    }
     let (compiled, results) =
         registry.check_candidate(&candidate("proposed.rhai", &req.source, &req.tests));
     let tests = test_results(results);
@@ -551,10 +568,13 @@ impl Admin {
     /// Reloads the registry from the store now (the watcher would, a moment later). The
     /// change was made on purpose, so it may shrink the rule set.
     fn reload(&self) -> Result<String, AdminError> {
-        let report = self
-            .registry
-            .reload_explicit()
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-        Ok(report.version)
+        match self.registry.reload_explicit() {
+            Ok(report) => Ok(report.version),
+            Err(e) => {
+                // The change is stored; the watcher (or the next rescan) activates it.
+                tracing::warn!(error = %e, "change stored; reload after it failed, the watcher retries");
+                Ok(self.registry.snapshot().version.clone())
+            }
+        }
     }
 }

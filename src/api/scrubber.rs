@@ -97,7 +97,7 @@ impl ClaimScrubber for ScrubberService {
             .map(move |item| {
                 let scrubber = scrubber.clone();
                 async move {
-                    let req = item?;
+                    let req = item.map_err(super::status::decode_status)?;
                     let claim_id = req.claim.as_ref().map(|c| c.claim_id.clone()).unwrap_or_default();
                     Ok(match scrubber.scrub(req).await {
                         Ok(resp) => {

@@ -57,7 +57,9 @@ pub fn admin_status(err: &AdminError) -> Status {
                      service with a writable --rules directory or a PostgreSQL rule store"
                 ))
             }
-            std::io::ErrorKind::NotFound => Status::not_found(message),
+            // A deleted rules directory or a rule gone from the store: the request is fine,
+            // the store is not in the state it needs.
+            std::io::ErrorKind::NotFound => Status::failed_precondition(message),
             _ => Status::unavailable(message),
         },
         AdminError::Internal(_) => Status::internal(message),
@@ -95,6 +97,18 @@ pub fn request_error_codes<B>(
         headers.insert("grpc-status", HeaderValue::from(c as i32));
     }
     resp
+}
+
+/// The documented code of a request message that could not be decoded inside a stream (the
+/// header layer above only sees unary calls' statuses).
+pub fn decode_status(status: Status) -> Status {
+    match status.code() {
+        Code::OutOfRange => Status::resource_exhausted(status.message()),
+        Code::Internal if status.message().starts_with("failed to decode") => {
+            Status::invalid_argument(status.message())
+        }
+        _ => status,
+    }
 }
 
 /// The status the scrubber's token check refuses a call with.

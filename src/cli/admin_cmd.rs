@@ -243,11 +243,16 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                 .map_err(explain)?
                 .into_inner();
             let info = resp.rule.unwrap_or_default();
-            let name = if info.file.is_empty() {
-                format!("{id}.rhai")
-            } else {
+            let name = if crate::store::is_rule_file_name(&info.file) {
                 info.file.clone()
+            } else {
+                // Never a path the server names: only a plain NAME.rhai in --to.
+                format!("{id}.rhai")
             };
+            anyhow::ensure!(
+                crate::store::is_rule_file_name(&name),
+                "{id:?} is not a rule id that makes a file name"
+            );
             std::fs::create_dir_all(to)
                 .with_context(|| format!("cannot create {}", to.display()))?;
             let file = to.join(&name);

@@ -96,6 +96,10 @@ enum RawFile {
     Bare(Vec<RawCase>),
 }
 
+/// Most test cases one rule may carry: each runs within the rule's time budget, so the cap
+/// bounds what validating a rule costs.
+pub const MAX_CASES: usize = 200;
+
 /// Parses a test file. Errors name the case and the problem.
 pub fn parse_cases(text: &str) -> Result<Vec<TestCase>, String> {
     let raw: RawFile = serde_json::from_str(text).map_err(|e| {
@@ -104,6 +108,12 @@ pub fn parse_cases(text: &str) -> Result<Vec<TestCase>, String> {
     let cases = match raw {
         RawFile::Wrapped { cases } | RawFile::Bare(cases) => cases,
     };
+    if cases.len() > MAX_CASES {
+        return Err(format!(
+            "has {} test cases; the limit is {MAX_CASES} (keep the cases that show what the rule decides)",
+            cases.len()
+        ));
+    }
     let limits = Limits {
         max_lines: 10_000,
         max_string_len: 256,

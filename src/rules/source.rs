@@ -21,6 +21,11 @@ pub trait RuleSource: Send + Sync {
     fn describe(&self) -> String;
     /// Every rule file, sorted by name. Fails only if the source as a whole is unreadable.
     fn list(&self) -> std::io::Result<Vec<RuleFile>>;
+    /// True when every listing is a committed state (a database), never a half-synced
+    /// directory: a much smaller listing is then a real change, not an accident.
+    fn is_transactional(&self) -> bool {
+        false
+    }
 }
 
 /// Suffix of a rule script.

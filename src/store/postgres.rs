@@ -47,12 +47,22 @@ pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
+    let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let base = match base.rsplit_once('@') {
         Some((user, host)) => {
             let user = user.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}@{host}")
+            format!("{user}@{host}")
         }
-        None => url.to_string(),
+        None => base.to_string(),
+    };
+    let query: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.to_ascii_lowercase().starts_with("password="))
+        .collect();
+    if query.is_empty() {
+        format!("{scheme}://{base}")
+    } else {
+        format!("{scheme}://{base}?{}", query.join("&"))
     }
 }
 
@@ -159,6 +169,11 @@ pub fn config(url: &str) -> io::Result<Config> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(5));
     }
+    // A partition that drops packets silently must not hold a query (and with it reloads
+    // and admin calls) for the kernel's default retransmission time.
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(15));
+    config.tcp_user_timeout(Duration::from_secs(20));
     config.application_name("claimscrub");
     Ok(config)
 }
@@ -302,6 +317,10 @@ impl RuleSource for PgStore {
         self.location.clone()
     }
 
+    fn is_transactional(&self) -> bool {
+        true
+    }
+
     fn list(&self) -> io::Result<Vec<RuleFile>> {
         let rows = self.with(|c| {
             c.query(
@@ -367,14 +386,16 @@ impl RuleStore for PgStore {
                 "INSERT INTO rules (file, source, tests, version, enabled, updated_by, updated_at)
                  VALUES ($1, $2, $3, $4, true, $5, now())
                  ON CONFLICT (file) DO UPDATE SET source = EXCLUDED.source,
-                     tests = coalesce(EXCLUDED.tests, rules.tests), version = EXCLUDED.version,
+                     tests = CASE WHEN $6 THEN EXCLUDED.tests ELSE rules.tests END,
+                     version = EXCLUDED.version,
                      enabled = true, updated_by = EXCLUDED.updated_by, updated_at = now()",
                 &[
                     &put.file,
                     &put.source,
-                    &put.tests,
+                    &put.tests.filter(|t| !t.is_empty()),
                     &put.entry.version,
                     &put.entry.author,
+                    &put.tests.is_some(),
                 ],
             )?;
             insert_version(&mut tx, put.id, put.source, put.history_tests, put.entry)?;
@@ -569,5 +590,28 @@ impl PgStore {
             self.location.clone(),
             tx,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_the_location() {
+        assert_eq!(
+            redact("postgres://u:s3cret@db:5432/x"),
+            "postgres://u@db:5432/x"
+        );
+        assert_eq!(
+            redact("postgres://u@db/x?sslmode=require&password=s3cret&application_name=a"),
+            "postgres://u@db/x?sslmode=require&application_name=a"
+        );
+        assert_eq!(
+            redact("postgresql://db/x?PASSWORD=s3cret"),
+            "postgresql://db/x"
+        );
+        assert!(!redact("postgres://u:p@ss@db/x").contains("ss@db/x?"));
+        assert!(!redact("postgres://u:p@ss@db/x").contains(":p"));
     }
 }

@@ -35,7 +35,15 @@ pub fn import(
     author: &str,
 ) -> io::Result<ImportReport> {
     let mut report = ImportReport::default();
+    let disabled = store.disabled()?;
     for file in files {
+        if disabled.iter().any(|d| d.file == file.name) {
+            report.failed.push(format!(
+                "{}: disabled in the store; enable it there first (an import never turns a rule back on)",
+                file.name
+            ));
+            continue;
+        }
         let (Ok(source), tests) = (&file.source, text_of(file.tests.as_ref())) else {
             report.failed.push(format!("{}: cannot be read", file.name));
             continue;
@@ -75,7 +83,9 @@ pub fn import(
             file: &file.name,
             id: &rule.meta.id,
             source,
-            tests: tests.as_deref(),
+            // The directory's tests replace the stored ones, also when it has none: the
+            // rule was checked with exactly these.
+            tests: Some(tests.as_deref().unwrap_or("")),
             history_tests: tests.as_deref(),
             expected: Some(&expected),
             entry: &entry,
