@@ -198,7 +198,8 @@ impl PgStore {
         })
     }
 
-    /// Runs `f` on the connection, reconnecting once if it was lost.
+    /// Runs `f` on the connection, connecting first when there is none or it was lost (a
+    /// query that fails because the connection broke drops it, so the next call reconnects).
     fn with<T>(
         &self,
         mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
