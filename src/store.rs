@@ -54,6 +54,26 @@ pub struct Put<'a> {
     pub entry: &'a Entry,
 }
 
+/// A rule switched off (disabled) or removed (deleted), with the history entry that keeps its
+/// version restorable.
+#[derive(Debug, Clone, Copy)]
+pub struct Retire<'a> {
+    /// The rule file (`NAME.rhai`).
+    pub file: &'a str,
+    /// The rule id.
+    pub id: &'a str,
+    /// Its script (kept in the history).
+    pub source: &'a str,
+    /// Its tests (kept in the history).
+    pub tests: Option<&'a str>,
+    /// The version the caller saw active; a shared store refuses when it is no longer so.
+    pub version: &'a str,
+    /// Delete rather than disable.
+    pub delete: bool,
+    /// The history entry.
+    pub entry: &'a Entry,
+}
+
 /// Why a put was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PutError {
@@ -79,6 +99,17 @@ pub trait RuleStore: Send + Sync {
     /// Stores a new version of a rule with its history entry, if the stored version is still
     /// the expected one (atomically in a shared store).
     fn put(&self, put: &Put<'_>) -> Result<(), PutError>;
+    /// Disables or deletes a rule and records it in the history. The default records, then
+    /// changes the file; a shared store does both in one transaction, checking the version.
+    fn retire(&self, r: &Retire<'_>) -> Result<(), PutError> {
+        self.record(r.id, r.source, r.tests, r.entry)?;
+        if r.delete {
+            self.delete(r.file)?;
+        } else {
+            self.disable(r.file)?;
+        }
+        Ok(())
+    }
     /// Switches rule file `file` off, keeping its text.
     fn disable(&self, file: &str) -> io::Result<()>;
     /// Switches a disabled rule back on.

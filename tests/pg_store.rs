@@ -11,6 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient;
 use claimscrub::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
 use claimscrub::rules::{FsSource, RuleSource};
 use claimscrub::runtime::{Runtime, RuntimeSpec};
@@ -549,4 +550,110 @@ fn the_store_connects_over_verified_tls_when_the_url_requires_it() {
         .unwrap()
         .get(0);
     assert!(tls_sessions >= 1, "the store's session uses TLS");
+}
+
+/// A replica started while the database is down waits (not listening, so no probe passes)
+/// instead of serving an empty rule set, and serves once the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_started_while_the_database_is_down_waits_for_it() {
+    let Some(pg) = postgres() else { return };
+    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    pg.stop().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(["serve", "--rules", &pg.url, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--tables")
+        .arg(bundled_tables())
+        .args(["--metrics-listen", "none"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let reachable = |url: String| async move {
+        tonic::transport::Channel::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .is_ok()
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !reachable(url.clone()).await,
+        "nothing is served without the rules"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the replica waits, it does not exit"
+    );
+    pg.restart().unwrap();
+    let up = eventually(Duration::from_secs(20), || reachable(url.clone())).await;
+    assert!(up.is_some(), "the replica serves once the database is back");
+    let resp = ClaimScrubberClient::connect(url)
+        .await
+        .unwrap()
+        .scrub_claim(request(clean_claim("BACK")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resp.rules_evaluated > 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Disabling or deleting is checked against the version the caller saw, in one transaction
+/// with its history entry: a stale disable changes nothing.
+#[tokio::test]
+async fn a_stale_disable_changes_nothing() {
+    let Some(pg) = postgres() else { return };
+    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use claimscrub::store::{PutError, Retire, RuleStore};
+        let store = PgStore::connect(&url).unwrap();
+        let live = store
+            .list()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.name == "units-positive.rhai")
+            .unwrap();
+        let source = live.source.unwrap();
+        let entry = claimscrub::admin::history::Entry {
+            version: claimscrub::rules::compile::content_version(&source),
+            author: "bo".into(),
+            time: "2026-12-01T00:00:00Z".into(),
+            comment: String::new(),
+            action: "disable".into(),
+        };
+        let mut retire = Retire {
+            file: "units-positive.rhai",
+            id: "units-positive",
+            source: &source,
+            tests: None,
+            version: "000000000000",
+            delete: false,
+            entry: &entry,
+        };
+        assert!(matches!(store.retire(&retire), Err(PutError::Stale { .. })));
+        assert!(store.disabled().unwrap().is_empty(), "nothing disabled");
+        assert_eq!(
+            store.history("units-positive").unwrap().len(),
+            1,
+            "no history row"
+        );
+        retire.version = &entry.version;
+        store.retire(&retire).unwrap();
+        assert_eq!(store.disabled().unwrap().len(), 1);
+        assert_eq!(
+            store.history("units-positive").unwrap()[0].action,
+            "disable"
+        );
+    })
+    .await
+    .unwrap();
 }

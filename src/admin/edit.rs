@@ -14,7 +14,7 @@ use crate::proto::v1 as pb;
 use crate::registry::CaseResults;
 use crate::registry::RuleRegistry;
 use crate::rules::{CompiledRule, RuleFile, RuleLoadError};
-use crate::store::{Put, PutError, tests_name};
+use crate::store::{Put, PutError, Retire, tests_name};
 
 /// A proposed new version of a rule.
 pub struct Change {
@@ -484,20 +484,33 @@ impl Admin {
         match (action, current) {
             (Action::Disable | Action::Delete, Some(rule)) => {
                 // Recorded first: whatever happens to the file, the version stays restorable.
-                self.store
-                    .record(
-                        id,
-                        &rule.source,
-                        rule.tests_source.as_deref(),
-                        &entry(&rule.version),
-                    )
-                    .map_err(self.store_error("write"))?;
-                if action == Action::Disable {
-                    self.store.disable(&rule.file)
-                } else {
-                    self.store.delete(&rule.file)
+                let entry = entry(&rule.version);
+                let retire = Retire {
+                    file: &rule.file,
+                    id,
+                    source: &rule.source,
+                    tests: rule.tests_source.as_deref(),
+                    version: &rule.version,
+                    delete: action == Action::Delete,
+                    entry: &entry,
+                };
+                match self.store.retire(&retire) {
+                    Ok(()) => {}
+                    Err(PutError::Stale { current, by }) => {
+                        let why = format!(
+                            "rule {id:?} was changed{} to version {current} since this replica loaded version {}; try again",
+                            if by.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" by {by}")
+                            },
+                            rule.version
+                        );
+                        self.done(who, name, id, &format!("refused: {why}"));
+                        return Err(AdminError::precondition("STALE_VERSION", id, why));
+                    }
+                    Err(PutError::Io(e)) => return Err(self.store_error("write")(e)),
                 }
-                .map_err(self.store_error("write"))?;
             }
             (Action::Enable, Some(_)) => {
                 self.done(who, name, id, "already enabled");

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::cases::{TestCase, parse_cases};
 use super::error::RuleLoadError;
 use super::meta::{RuleKind, RuleMeta, parse_meta};
-use super::source::RuleFile;
+use super::source::{MAX_RULE_BYTES, MAX_TESTS_BYTES, RuleFile};
 use crate::engine::{CHECK_FN, PRICE_FN, describe_error};
 use crate::telemetry::metrics::RuleMetrics;
 
@@ -42,11 +42,6 @@ pub fn content_version(text: &str) -> String {
 /// Name of the metadata variable every rule defines.
 pub const META_VAR: &str = "rule";
 
-/// Largest rule script: 256 KiB (the bundled rules are under 8 KiB). Compiling grows faster
-/// than linearly with size, so the cap bounds the time a hostile or mistaken file costs.
-pub const MAX_RULE_BYTES: usize = 256 * 1024;
-/// Largest test file: 4 MiB (its claims are proto3 JSON).
-pub const MAX_TESTS_BYTES: usize = 4 * 1024 * 1024;
 /// Wall-clock budget of a rule's header (the top-level statements that build its metadata).
 pub const HEADER_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
 

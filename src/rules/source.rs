@@ -28,6 +28,12 @@ pub trait RuleSource: Send + Sync {
     }
 }
 
+/// Largest rule script: 256 KiB (the bundled rules are under 8 KiB). Compiling grows faster
+/// than linearly with size, so the cap bounds the time a hostile or mistaken file costs.
+pub const MAX_RULE_BYTES: usize = 256 * 1024;
+/// Largest test file: 4 MiB (its claims are proto3 JSON).
+pub const MAX_TESTS_BYTES: usize = 4 * 1024 * 1024;
+
 /// Suffix of a rule script.
 pub const RULE_SUFFIX: &str = ".rhai";
 /// Suffix of a rule's test file.
@@ -113,11 +119,11 @@ impl RuleSource for FsSource {
                 let tests_name = format!("{stem}{TESTS_SUFFIX}");
                 let tests_path = self.dir.join(&tests_name);
                 let tests = tests_path.exists().then(|| {
-                    let text = read(&self.dir, &tests_path, super::compile::MAX_TESTS_BYTES);
+                    let text = read(&self.dir, &tests_path, MAX_TESTS_BYTES);
                     (tests_name, text)
                 });
                 RuleFile {
-                    source: read(&self.dir, &path, super::compile::MAX_RULE_BYTES),
+                    source: read(&self.dir, &path, MAX_RULE_BYTES),
                     name,
                     tests,
                 }
@@ -219,7 +225,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("..data")).unwrap();
         std::fs::write(dir.path().join("..data/ok.rhai"), "ok").unwrap();
         std::os::unix::fs::symlink("..data/ok.rhai", dir.path().join("ok.rhai")).unwrap();
-        let big = "x".repeat(super::super::compile::MAX_RULE_BYTES + 1);
+        let big = "x".repeat(super::MAX_RULE_BYTES + 1);
         std::fs::write(dir.path().join("big.rhai"), big).unwrap();
         let files = FsSource::new(dir.path()).list().unwrap();
         let by = |n: &str| files.iter().find(|f| f.name == n).unwrap().source.clone();

@@ -23,7 +23,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
 
-use super::{DisabledRule, Put, PutError, RuleStore, tests_name};
+use super::{DisabledRule, Put, PutError, Retire, RuleStore, tests_name};
 use crate::admin::audit::Record;
 use crate::admin::history::Entry;
 use crate::rules::{RuleFile, RuleSource};
@@ -401,6 +401,43 @@ impl RuleStore for PgStore {
             )?;
             insert_version(&mut tx, put.id, put.source, put.history_tests, put.entry)?;
             notify(&mut tx, put.file, &put.entry.action)?;
+            tx.commit()
+        })?;
+        match stale {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn retire(&self, r: &Retire<'_>) -> Result<(), PutError> {
+        let mut stale = None;
+        self.with(|c| {
+            stale = None;
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(1, hashtext($1))", &[&r.file])?;
+            let current = tx.query_opt(
+                "SELECT version, updated_by FROM rules WHERE file = $1 AND enabled FOR UPDATE",
+                &[&r.file],
+            )?;
+            let (version, by): (String, String) =
+                current.map_or_else(Default::default, |row| (row.get(0), row.get(1)));
+            if version != r.version {
+                stale = Some(PutError::Stale {
+                    current: version,
+                    by,
+                });
+                return Ok(()); // dropping the transaction rolls it back
+            }
+            insert_version(&mut tx, r.id, r.source, r.tests, r.entry)?;
+            if r.delete {
+                tx.execute("DELETE FROM rules WHERE file = $1", &[&r.file])?;
+            } else {
+                tx.execute(
+                    "UPDATE rules SET enabled = false, updated_by = $2, updated_at = now() WHERE file = $1",
+                    &[&r.file, &r.entry.author],
+                )?;
+            }
+            notify(&mut tx, r.file, &r.entry.action)?;
             tx.commit()
         })?;
         match stale {

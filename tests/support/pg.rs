@@ -85,27 +85,7 @@ impl TestPg {
         let mut last = None;
         for _ in 0..3 {
             pg.port = free_port()?;
-            let opts = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-                pg.port,
-                pg.dir.display()
-            );
-            let log = pg.dir.join("server.log");
-            match pg.run_pg(
-                "pg_ctl",
-                &[
-                    "-D".as_ref(),
-                    data.as_os_str(),
-                    "-l".as_ref(),
-                    log.as_os_str(),
-                    "-w".as_ref(),
-                    "-t".as_ref(),
-                    "30".as_ref(),
-                    "-o".as_ref(),
-                    opts.as_ref(),
-                    "start".as_ref(),
-                ],
-            ) {
+            match pg.start_server() {
                 Ok(()) => {
                     last = None;
                     break;
@@ -198,6 +178,11 @@ impl TestPg {
 
     /// Starts it again on the same port.
     pub fn restart(&self) -> io::Result<()> {
+        self.start_server()
+    }
+
+    /// `pg_ctl start` on this server's port and socket directory, waiting until it accepts.
+    fn start_server(&self) -> io::Result<()> {
         let data = self.dir.join("data");
         let log = self.dir.join("server.log");
         let opts = format!(
@@ -205,21 +190,19 @@ impl TestPg {
             self.port,
             self.dir.display()
         );
-        self.run_pg(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-w".as_ref(),
-                "-t".as_ref(),
-                "30".as_ref(),
-                "-o".as_ref(),
-                opts.as_ref(),
-                "start".as_ref(),
-            ],
-        )
+        let args: [&std::ffi::OsStr; 10] = [
+            "-D".as_ref(),
+            data.as_os_str(),
+            "-l".as_ref(),
+            log.as_os_str(),
+            "-w".as_ref(),
+            "-t".as_ref(),
+            "30".as_ref(),
+            "-o".as_ref(),
+            opts.as_ref(),
+            "start".as_ref(),
+        ];
+        self.run_pg("pg_ctl", &args)
     }
 }
 
