@@ -1066,3 +1066,47 @@ async fn malformed_rule_ids_are_bad_requests() {
     assert!(stray.is_empty(), "{stray:?}");
     drop(dir);
 }
+
+/// Deleting the last rule through the admin API is allowed (an explicit change) and the
+/// scrubber then reports NOT_SERVING: a replica running on nothing does not pass for working.
+#[tokio::test]
+async fn no_active_rule_means_not_serving() {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for f in ["units-positive.rhai", "units-positive.tests.json"] {
+        std::fs::copy(support::bundled_rules().join(f), rules.join(f)).unwrap();
+    }
+    let token_file = dir.path().join("tokens");
+    std::fs::write(&token_file, format!("editor bo {EDITOR}\n")).unwrap();
+    let mut cfg = config(&rules);
+    cfg.auth_tokens = Some(token_file);
+    cfg.audit_log = dir.path().join("audit.jsonl");
+    let server = TestServer::start(cfg).await;
+    admin(&server)
+        .await
+        .delete_rule(with_token(
+            pb::RuleActionRequest {
+                id: "units-positive".into(),
+                comment: "last one".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap();
+    let health = HealthClient::new(server.channel().await);
+    let not_serving = support::eventually(Duration::from_secs(5), || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: "claimscrub.v1.ClaimScrubber".into(),
+                })
+                .await
+                .is_ok_and(|r| r.into_inner().status == 2)
+        }
+    })
+    .await;
+    assert!(not_serving.is_some(), "NOT_SERVING without rules");
+}

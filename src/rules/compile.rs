@@ -147,3 +147,46 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         meta,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineLimits, Evaluator};
+
+    fn file(source: String) -> RuleFile {
+        RuleFile {
+            name: "x.rhai".into(),
+            source: Ok(source),
+            tests: None,
+        }
+    }
+
+    #[test]
+    fn a_header_that_never_ends_is_refused_with_a_clear_error() {
+        let evaluator = Evaluator::new(&EngineLimits::default());
+        let e = compile_rule(
+            evaluator.engine(),
+            &file(
+                "let rule = #{ id: \"x\" }; let n = 0; loop { n += 1; }\nfn check(claim) { [] }"
+                    .into(),
+            ),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("running the rule header failed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn oversized_scripts_and_test_files_are_refused_before_compiling() {
+        let evaluator = Evaluator::new(&EngineLimits::default());
+        let e =
+            compile_rule(evaluator.engine(), &file(" ".repeat(MAX_RULE_BYTES + 1))).unwrap_err();
+        assert!(e.to_string().contains("the limit is 256 KiB"), "{e}");
+        let mut f = file("let rule = 1;".into());
+        f.tests = Some(("x.tests.json".into(), Ok(" ".repeat(MAX_TESTS_BYTES + 1))));
+        let e = compile_rule(evaluator.engine(), &f).unwrap_err();
+        assert!(e.to_string().contains("the limit is 4096 KiB"), "{e}");
+    }
+}
