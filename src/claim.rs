@@ -165,6 +165,24 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// The diagnoses a line is billed for: the ones its pointers name; on an institutional
+    /// claim, whose lines carry no pointers (837I SV2 has none), every diagnosis of the claim
+    /// applies to every line (X12 005010X223A2, loop 2300 HI).
+    pub fn line_diagnoses<'a>(
+        &'a self,
+        line: &'a Line,
+    ) -> Box<dyn Iterator<Item = &'a Diagnosis> + 'a> {
+        if self.claim_type == ClaimType::Institutional && line.diagnosis_pointers.is_empty() {
+            Box::new(self.diagnoses.iter())
+        } else {
+            Box::new(
+                line.diagnosis_pointers
+                    .iter()
+                    .filter_map(|p| self.diagnoses.get((*p as usize).wrapping_sub(1))),
+            )
+        }
+    }
+
     /// The earliest date of service on the claim (claims always have a line).
     pub fn first_service_date(&self) -> NaiveDate {
         self.lines

@@ -284,10 +284,9 @@ fn necessity(
         if !codes.iter().any(|c| code_matches(&l.procedure_code, c)) {
             continue;
         }
-        let supported = l.diagnosis_pointers.iter().any(|p| {
-            let dx = &claim.diagnoses[*p as usize - 1].code;
-            covered.iter().any(|c| code_matches(dx, c))
-        });
+        let supported = claim
+            .line_diagnoses(l)
+            .any(|dx| covered.iter().any(|c| code_matches(&dx.code, c)));
         if supported {
             continue;
         }

@@ -27,8 +27,12 @@ const ANATOMIC: &[&str] = &[
     "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD", "RC", "LM", "RI",
 ];
 
+/// E/M services for modifier 25: 99202-99499, the hospital outpatient clinic visit G0463, and
+/// the general ophthalmological services 92002-92014, which the NCCI Policy Manual treats as
+/// E/M services (Ch. XI, "Evaluation and Management Services"; the modifier-conflicts rule
+/// already counts them so).
 fn is_em(code: &str) -> bool {
-    code_matches(code, "99202-99499") || code == "G0463"
+    code_matches(code, "99202-99499") || code == "G0463" || code_matches(code, "92002-92014")
 }
 
 /// The NCCI-associated modifier that bypasses the edit for the line pair (column one `a`,
@@ -163,4 +167,37 @@ pub fn hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a s
         }
     }
     (out, version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(code: &str, modifiers: &[&str]) -> Line {
+        Line {
+            number: 1,
+            procedure_code: code.into(),
+            modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
+            units: 1.0,
+            charge_cents: 100,
+            service_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap(),
+            service_date_to: None,
+            diagnosis_pointers: vec![1],
+            place_of_service: "11".into(),
+            revenue_code: String::new(),
+            ndc: String::new(),
+            rendering_provider: Default::default(),
+        }
+    }
+
+    #[test]
+    fn modifier_25_counts_on_eye_exam_codes_as_on_other_e_m() {
+        // 92012 (established patient eye exam) with 25 beside a minor procedure on the same day.
+        let exam = line("92012", &["25"]);
+        let procedure = line("65205", &[]);
+        assert_eq!(pair_bypass(&procedure, &exam), Some("25"));
+        assert_eq!(pair_bypass(&procedure, &line("99213", &["25"])), Some("25"));
+        // 25 on a code that is not an E/M service bypasses nothing.
+        assert_eq!(pair_bypass(&procedure, &line("92250", &["25"])), None);
+    }
 }
