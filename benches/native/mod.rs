@@ -231,6 +231,7 @@ fn modifier_conflicts(claim: &Claim, out: &mut Vec<NativeFinding>) {
         problems += usize::from(has("26") && has("TC"));
         problems += usize::from(has("50") && any(&["LT", "RT"]));
         problems += usize::from(has("59") && any(&["XE", "XS", "XP", "XU"]));
+        problems += usize::from(has("GA") && has("GZ"));
         problems += usize::from(has("25") && !is_em(&l.procedure_code));
         for (i, m) in l.modifiers.iter().enumerate() {
             problems += usize::from(l.modifiers[..i].contains(m));
