@@ -125,7 +125,7 @@ fn addon_code(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
 
 fn charge_positive(claim: &Claim, out: &mut Vec<NativeFinding>) {
     for l in &claim.lines {
-        if l.charge_cents <= 0 {
+        if l.charge_cents <= 0 && !l.procedure_code.ends_with('F') {
             out.push(f(
                 "charge-positive",
                 vec![l.number],
