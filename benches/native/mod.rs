@@ -379,7 +379,10 @@ fn timely_filing(claim: &Claim, today: NaiveDate, out: &mut Vec<NativeFinding>) 
         } else {
             l.service_date
         };
-        let Some(limit) = start.checked_add_months(Months::new(12)) else {
+        let Some(limit) = start
+            .checked_add_months(Months::new(12))
+            .map(claimscrub::claim::dates::next_business_day)
+        else {
             continue;
         };
         if billed > limit {

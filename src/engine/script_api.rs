@@ -672,6 +672,14 @@ pub fn register(engine: &mut Engine) {
                 .ok_or_else(|| runtime_error("date out of range".into()))?;
                 Ok(s(&iso(d)))
             },
+        )
+        .register_fn(
+            "next_business_day",
+            |date: &str| -> Fallible<ImmutableString> {
+                Ok(s(&iso(crate::claim::dates::next_business_day(parse_date(
+                    date,
+                )?))))
+            },
         );
 }
 
