@@ -2,7 +2,7 @@
 //! primary (types 1 and 3) or any procedure (type 2, contractor-defined primaries) is billed
 //! the same day (CMS NCCI "Add-on Code Edits": types 1, 2 and 3).
 
-use crate::claim::{Claim, Line};
+use crate::claim::{Claim, ClaimType, Line};
 use crate::tables::aoc::AocRow;
 use crate::tables::code::{day, pack_proc};
 use crate::tables::{Kind, Tables};
@@ -44,12 +44,16 @@ pub fn lines<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<AddonLine<'a>>, &
             continue;
         };
         let primaries: Vec<u32> = rows.iter().filter_map(|r| r.primary).collect();
+        // "An add-on code is eligible for payment if and only if one of its primary codes is
+        // also eligible for payment to the same practitioner for the same patient on the same
+        // date of service" (CMS NCCI Add-on Code Edits): on a professional claim the primary
+        // must be the same rendering provider's; an institutional claim is one facility.
+        let professional = claim.claim_type == ClaimType::Professional;
         let same_day = || {
-            claim
-                .lines
-                .iter()
-                .zip(&all_rows)
-                .filter(move |(o, _)| o.service_date == l.service_date)
+            claim.lines.iter().zip(&all_rows).filter(move |(o, _)| {
+                o.service_date == l.service_date
+                    && (!professional || o.rendering_provider.npi == l.rendering_provider.npi)
+            })
         };
         out.push(AddonLine {
             line: l,
