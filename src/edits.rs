@@ -10,3 +10,23 @@ pub mod addon;
 pub mod mce;
 pub mod mue;
 pub mod ptp;
+
+use crate::claim::{Claim, ClaimType};
+
+/// True when CMS's NCCI PTP and MUE edits apply to the claim: every practitioner claim, and
+/// every institutional claim except inpatient Part A stays — type of bill 11x (hospital
+/// inpatient), 18x (swing bed) and 21x (SNF inpatient), which NCCI does not edit (the NCCI
+/// hospital edits are for outpatient services: CMS, "NCCI for Medicare", Medicare NCCI
+/// Policy Manual, Introduction). The type of bill may carry its leading zero (`0111`).
+pub fn ncci_applies(claim: &Claim) -> bool {
+    if claim.claim_type != ClaimType::Institutional {
+        return true;
+    }
+    let tob = claim.type_of_bill.trim();
+    let tob = if tob.len() == 4 {
+        tob.strip_prefix('0').unwrap_or(tob)
+    } else {
+        tob
+    };
+    !(tob.starts_with("11") || tob.starts_with("18") || tob.starts_with("21"))
+}

@@ -34,7 +34,7 @@ pub struct MueCount<'a> {
 /// `claim.mue_units()` returns to rules, and the table version.
 pub fn counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &'a str) {
     let setting = setting_for(claim.claim_type);
-    let Some(table) = tables.mue(setting) else {
+    let Some(table) = tables.mue(setting).filter(|_| super::ncci_applies(claim)) else {
         return (Vec::new(), "");
     };
     let version = tables.version_of(Kind::Mue, Some(setting)).unwrap_or("");

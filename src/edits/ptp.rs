@@ -99,7 +99,7 @@ pub struct PtpHit<'a> {
 /// loops in scripts): what `claim.ptp_conflicts()` returns to rules, and the table version.
 pub fn hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a str) {
     let setting = setting_for(claim.claim_type);
-    let Some(table) = tables.ptp(setting) else {
+    let Some(table) = tables.ptp(setting).filter(|_| super::ncci_applies(claim)) else {
         return (Vec::new(), "");
     };
     let version = tables
