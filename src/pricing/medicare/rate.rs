@@ -99,6 +99,26 @@ pub(super) fn rate<'a>(
         }
         _ => code_text.to_string(),
     };
+    // A diagnostic test with professional and technical components (PC/TC indicator 1)
+    // furnished to a hospital patient: the hospital is paid the technical component under its
+    // own payment system, so the physician's claim is paid the professional component only,
+    // even when 26 is left off (Pub. 100-04, Ch. 13, §20: radiology PC/TC in the hospital
+    // setting; RVUPUF PC/TC indicator 1).
+    let hospital = matches!(line.place_of_service.as_str(), "19" | "21" | "22" | "23");
+    let (row, label) = match (
+        component,
+        hospital,
+        table.get(code, pack_modifier("26").unwrap_or(0)),
+    ) {
+        (None, true, Some(pc)) if row.pctc == 1 => {
+            slot.trace(format!(
+                "{code_text} without 26 at POS {}: a hospital patient's test, so the physician is paid the professional component only: priced as {code_text}-26",
+                line.place_of_service
+            ));
+            (pc, format!("{code_text}-26"))
+        }
+        _ => (row, label),
+    };
     match row.status {
         b'A' | b'R' | b'T' => {}
         b'C' => {

@@ -407,3 +407,23 @@ fn what_cannot_be_priced_says_why() {
     );
     assert!(p[0].reason.contains("no Medicare PFS"));
 }
+
+#[test]
+fn a_global_test_billed_for_a_hospital_patient_is_paid_its_professional_component() {
+    // 70450 (CT head, PC/TC indicator 1) without 26 at POS 22: priced as 70450-26.
+    let without = price_claim(&claim_at("22", &[L("70450", &[], 1.0)]), &tables(), None);
+    let with_26 = price_claim(
+        &claim_at("22", &[L("70450", &["26"], 1.0)]),
+        &tables(),
+        None,
+    );
+    assert_eq!(without[0].allowed_cents, with_26[0].allowed_cents);
+    assert!(
+        without[0].trace[0].contains("professional component only"),
+        "{:?}",
+        without[0].trace
+    );
+    // In the office (POS 11) the global service is paid.
+    let office = price_claim(&claim_at("11", &[L("70450", &[], 1.0)]), &tables(), None);
+    assert!(office[0].allowed_cents > with_26[0].allowed_cents);
+}
