@@ -18,9 +18,6 @@ use claimscrub::config::Config;
 use claimscrub::proto::v1::rule_admin_client::RuleAdminClient;
 use claimscrub::proto::v1::{self as pb, claim_scrubber_client::ClaimScrubberClient};
 use claimscrub::registry::RuleRegistry;
-use claimscrub::rules::{FsSource, RuleSource};
-use claimscrub::runtime::{Runtime, RuntimeSpec};
-use claimscrub::store::{PgStore, transfer};
 use tonic::transport::Channel;
 
 const EDITOR: &str = "editor-token-0123456789";
@@ -98,8 +95,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let Some(db) = pg::TestPg::start("claimscrub").expect("start PostgreSQL") else {
-        eprintln!("SKIPPED: PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)");
+    let Some(db) = pg::TestPg::start_or_skip() else {
         return;
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -111,16 +107,7 @@ fn main() {
         let rules = root().join("rules");
         let imported = tokio::task::spawn_blocking({
             let (url, rules) = (url.clone(), rules.clone());
-            move || {
-                let store = PgStore::connect(&url).unwrap();
-                let checker = Runtime::build(RuntimeSpec::for_dir(
-                    &rules,
-                    Some(&root().join("data/tables.toml")),
-                ))
-                .unwrap();
-                let files = FsSource::new(&rules).list().unwrap();
-                transfer::import(&files, &[], &store, &checker.registry, "bench").unwrap()
-            }
+            move || pg::import(&url, &rules)
         })
         .await
         .unwrap();

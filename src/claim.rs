@@ -168,19 +168,22 @@ impl Claim {
     /// The diagnoses a line is billed for: the ones its pointers name; on an institutional
     /// claim, whose lines carry no pointers (837I SV2 has none), every diagnosis of the claim
     /// applies to every line (X12 005010X223A2, loop 2300 HI).
-    pub fn line_diagnoses<'a>(
+    pub fn line_diagnoses<'a>(&'a self, line: &'a Line) -> impl Iterator<Item = &'a Diagnosis> {
+        self.line_diagnosis_positions(line)
+            .filter_map(|i| self.diagnoses.get(i))
+    }
+
+    /// The 0-based positions in `diagnoses` of [`Claim::line_diagnoses`].
+    pub fn line_diagnosis_positions<'a>(
         &'a self,
         line: &'a Line,
-    ) -> Box<dyn Iterator<Item = &'a Diagnosis> + 'a> {
-        if self.claim_type == ClaimType::Institutional && line.diagnosis_pointers.is_empty() {
-            Box::new(self.diagnoses.iter())
-        } else {
-            Box::new(
-                line.diagnosis_pointers
-                    .iter()
-                    .filter_map(|p| self.diagnoses.get((*p as usize).wrapping_sub(1))),
-            )
-        }
+    ) -> impl Iterator<Item = usize> + 'a {
+        let all = self.claim_type == ClaimType::Institutional && line.diagnosis_pointers.is_empty();
+        let pointed = line
+            .diagnosis_pointers
+            .iter()
+            .map(|p| (*p as usize).wrapping_sub(1));
+        (0..if all { self.diagnoses.len() } else { 0 }).chain(pointed)
     }
 
     /// The earliest date of service on the claim (claims always have a line).

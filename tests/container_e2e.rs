@@ -352,35 +352,18 @@ async fn sigterm_during_a_stream_loses_no_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_of_three_containers_shares_a_postgresql_rule_store() {
     use claimscrub::proto::v1::rule_admin_client::RuleAdminClient;
-    use claimscrub::rules::{FsSource, RuleSource};
-    use claimscrub::runtime::{Runtime, RuntimeSpec};
-    use claimscrub::store::{PgStore, transfer};
     if image().is_none() {
         return;
     }
-    let pg = match support::pg::TestPg::start("claimscrub") {
-        Ok(Some(pg)) => pg,
-        Ok(None) if std::env::var_os("CLAIMSCRUB_REQUIRE_PG").is_none() => {
-            support::skipped("PostgreSQL is not installed");
-            return;
-        }
-        other => panic!("cannot start PostgreSQL: {:?}", other.err()),
+    let Some(pg) = support::pg::TestPg::start_or_skip() else {
+        return;
     };
     let url = pg.url.clone();
-    tokio::task::spawn_blocking(move || {
-        let store = PgStore::connect(&url).unwrap();
-        let rules = support::bundled_rules();
-        let checker = Runtime::build(RuntimeSpec::for_dir(
-            &rules,
-            Some(&support::bundled_tables()),
-        ))
-        .unwrap();
-        let files = FsSource::new(&rules).list().unwrap();
-        let report = transfer::import(&files, &[], &store, &checker.registry, "ci").unwrap();
-        assert!(report.failed.is_empty(), "{:?}", report.failed);
-    })
-    .await
-    .unwrap();
+    let report =
+        tokio::task::spawn_blocking(move || support::pg::import(&url, &support::bundled_rules()))
+            .await
+            .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
     let secrets = tempfile::tempdir().unwrap();
     std::fs::set_permissions(secrets.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let tokens = secrets.path().join("tokens");

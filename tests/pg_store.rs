@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient;
 use claimscrub::proto::v1::{self as pb, rule_admin_client::RuleAdminClient};
-use claimscrub::rules::{FsSource, RuleSource};
-use claimscrub::runtime::{Runtime, RuntimeSpec};
+use claimscrub::rules::RuleSource;
 use claimscrub::store::{PgStore, transfer};
 use support::pg::TestPg;
 use support::{
@@ -26,32 +25,16 @@ const EDITOR: &str = "editor-token-0123456789";
 const EDITOR2: &str = "editor2-token-0123456789";
 
 fn postgres() -> Option<TestPg> {
-    match TestPg::start("claimscrub") {
-        Ok(Some(pg)) => Some(pg),
-        Ok(None) if std::env::var_os("CLAIMSCRUB_REQUIRE_PG").is_none() => {
-            support::skipped("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)");
-            None
-        }
-        Ok(None) => panic!("CLAIMSCRUB_REQUIRE_PG is set but PostgreSQL is not installed"),
-        Err(e) => panic!("cannot start PostgreSQL: {e}"),
-    }
+    TestPg::start_or_skip()
 }
 
-/// Imports `dir` into the database at `url`, checking each rule against the bundled tables
-/// (on a blocking thread: the store's client blocks).
-async fn import(url: &str, dir: &Path) -> transfer::ImportReport {
-    let (url, dir) = (url.to_string(), dir.to_path_buf());
-    tokio::task::spawn_blocking(move || import_now(&url, &dir))
+/// Imports `dir` into the database (on a blocking thread: the store's client blocks).
+async fn import(pg: &TestPg, dir: &Path) -> transfer::ImportReport {
+    let dir = dir.to_path_buf();
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || support::pg::import(&url, &dir))
         .await
         .unwrap()
-}
-
-fn import_now(url: &str, dir: &Path) -> transfer::ImportReport {
-    let store = PgStore::connect(url).expect("connect");
-    let checker = Runtime::build(RuntimeSpec::for_dir(dir, Some(&bundled_tables()))).unwrap();
-    let files = FsSource::new(dir).list().unwrap();
-    let live = store.list().unwrap();
-    transfer::import(&files, &live, &store, &checker.registry, "ci").unwrap()
 }
 
 fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
@@ -85,11 +68,11 @@ fn units_rule(message: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_share_one_database() {
     let Some(pg) = postgres() else { return };
-    let first = import(&pg.url, &bundled_rules()).await;
+    let first = import(&pg, &bundled_rules()).await;
     assert!(first.failed.is_empty(), "{:?}", first.failed);
     assert!(first.imported.len() > 10);
     // Importing the same directory again changes nothing.
-    let again = import(&pg.url, &bundled_rules()).await;
+    let again = import(&pg, &bundled_rules()).await;
     assert!(
         again.imported.is_empty() && again.failed.is_empty(),
         "{again:?}"
@@ -274,7 +257,7 @@ async fn three_replicas_share_one_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrubbing_goes_on_while_the_database_is_down() {
     let Some(pg) = postgres() else { return };
-    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    assert!(import(&pg, &bundled_rules()).await.failed.is_empty());
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
@@ -299,16 +282,7 @@ async fn scrubbing_goes_on_while_the_database_is_down() {
         .clone();
     let refused = admin(&server)
         .await
-        .put_rule(with_token(
-            pb::PutRuleRequest {
-                id: "units-positive".into(),
-                source: units_rule("while the database is down"),
-                tests: String::new(),
-                expected_version: current.clone(),
-                comment: String::new(),
-            },
-            EDITOR,
-        ))
+        .put_rule(put_request("while the database is down", &current))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
@@ -358,16 +332,7 @@ async fn scrubbing_goes_on_while_the_database_is_down() {
     );
     let resp = admin(&server)
         .await
-        .put_rule(with_token(
-            pb::PutRuleRequest {
-                id: "units-positive".into(),
-                source: units_rule("after the database came back"),
-                tests: String::new(),
-                expected_version: current,
-                comment: String::new(),
-            },
-            EDITOR,
-        ))
+        .put_rule(put_request("after the database came back", &current))
         .await
         .unwrap()
         .into_inner();
@@ -380,7 +345,7 @@ async fn scrubbing_goes_on_while_the_database_is_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_mid_put_leaves_no_half_written_rule() {
     let Some(pg) = postgres() else { return };
-    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    assert!(import(&pg, &bundled_rules()).await.failed.is_empty());
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
@@ -557,7 +522,7 @@ fn the_store_connects_over_verified_tls_when_the_url_requires_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_started_while_the_database_is_down_waits_for_it() {
     let Some(pg) = postgres() else { return };
-    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    assert!(import(&pg, &bundled_rules()).await.failed.is_empty());
     pg.stop().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -611,7 +576,7 @@ async fn a_replica_started_while_the_database_is_down_waits_for_it() {
 #[tokio::test]
 async fn a_stale_disable_changes_nothing() {
     let Some(pg) = postgres() else { return };
-    assert!(import(&pg.url, &bundled_rules()).await.failed.is_empty());
+    assert!(import(&pg, &bundled_rules()).await.failed.is_empty());
     let url = pg.url.clone();
     tokio::task::spawn_blocking(move || {
         use claimscrub::store::{PutError, Retire, RuleStore};

@@ -76,31 +76,20 @@ pub fn request_error_codes<B>(
 ) -> tonic::codegen::http::Response<B> {
     use tonic::codegen::http::HeaderValue;
     let headers = resp.headers_mut();
-    let code = headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let decode_failure = || {
-        headers
-            .get("grpc-message")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|m| {
-                m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode")
-            })
-    };
-    let mapped = match code.as_deref() {
-        Some("11") => Some(Code::ResourceExhausted),
-        Some("13") if decode_failure() => Some(Code::InvalidArgument),
-        _ => None,
-    };
-    if let Some(c) = mapped {
-        headers.insert("grpc-status", HeaderValue::from(c as i32));
+    // Only an error status in the headers (a trailers-only response) can be a decoding one.
+    if let Some(status) = Status::from_header_map(headers).filter(|s| s.code() != Code::Ok) {
+        let code = status.code();
+        let mapped = decode_status(status).code();
+        if mapped != code {
+            headers.insert("grpc-status", HeaderValue::from(mapped as i32));
+        }
     }
     resp
 }
 
-/// The documented code of a request message that could not be decoded inside a stream (the
-/// header layer above only sees unary calls' statuses).
+/// The documented code of a request message that could not be decoded: the one rule behind
+/// both [`request_error_codes`] (unary calls, on the response headers) and the claim stream
+/// (its `Err` items).
 pub fn decode_status(status: Status) -> Status {
     match status.code() {
         Code::OutOfRange => Status::resource_exhausted(status.message()),

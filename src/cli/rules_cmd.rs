@@ -3,9 +3,7 @@
 
 use std::process::ExitCode;
 
-use std::sync::Arc;
-
-use crate::rules::{FsSource, RuleSource};
+use crate::rules::RuleSource;
 use crate::runtime::{Runtime, RuntimeSpec};
 
 use super::RulesToolArgs;
@@ -111,14 +109,13 @@ pub fn import(args: &super::ImportArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let store = crate::store::PgStore::connect(url)?;
-    let checker = Runtime::build(RuntimeSpec {
-        rules: Arc::new(FsSource::new(&args.from)),
-        tables: args.tables.manifest(),
-        engine: args.engine.limits(),
-        threads: crate::config::default_threads(),
-        queue: 64,
-    })?;
-    let files = FsSource::new(&args.from)
+    // Each file is checked as `rules test` would check it in that directory.
+    let from = crate::config::RulesArgs {
+        dir: args.from.clone(),
+    };
+    let checker = Runtime::build(super::runtime_spec(&from, &args.tables, &args.engine)?)?;
+    let files = checker
+        .source
         .list()
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.from.display()))?;
     let live = store.list()?;

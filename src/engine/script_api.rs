@@ -176,17 +176,10 @@ impl ScriptClaim {
                         .iter()
                         .map(|p| Dynamic::from(i64::from(*p)))
                         .collect(),
-                    diagnoses: if claim.claim_type == crate::claim::ClaimType::Institutional
-                        && l.diagnosis_pointers.is_empty()
-                    {
-                        // An 837I line applies every diagnosis of the claim.
-                        diagnosis_codes.clone()
-                    } else {
-                        l.diagnosis_pointers
-                            .iter()
-                            .filter_map(|p| diagnosis_codes.get(*p as usize - 1).cloned())
-                            .collect()
-                    },
+                    diagnoses: claim
+                        .line_diagnosis_positions(l)
+                        .filter_map(|i| diagnosis_codes.get(i).cloned())
+                        .collect(),
                     place_of_service: places
                         .get(l.place_of_service.as_str(), || s(&l.place_of_service)),
                     revenue_code: s(&l.revenue_code),

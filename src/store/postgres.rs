@@ -227,6 +227,40 @@ impl PgStore {
         }
     }
 
+    /// One change of `file` as a transaction: locks the file (also one that does not exist
+    /// yet), checks that its enabled version is still `expected` (`None`: no check), runs
+    /// `write` and commits. A stale version rolls back and is reported with who stored the
+    /// current one.
+    fn change_file(
+        &self,
+        file: &str,
+        expected: Option<&str>,
+        mut write: impl FnMut(&mut postgres::Transaction<'_>) -> Result<(), postgres::Error>,
+    ) -> Result<(), PutError> {
+        let mut stale = None;
+        self.with(|c| {
+            stale = None;
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock(1, hashtext($1))", &[&file])?;
+            let current = tx.query_opt(
+                "SELECT version, updated_by FROM rules WHERE file = $1 AND enabled FOR UPDATE",
+                &[&file],
+            )?;
+            let (version, by): (String, String) =
+                current.map_or_else(Default::default, |r| (r.get(0), r.get(1)));
+            if expected.is_some_and(|e| e != version) {
+                stale = Some(PutError::Stale {
+                    current: version,
+                    by,
+                });
+                return Ok(()); // dropping the transaction rolls it back
+            }
+            write(&mut tx)?;
+            tx.commit()
+        })?;
+        stale.map_or(Ok(()), Err)
+    }
+
     /// Sets `enabled` on a rule file; an error when no row changed.
     fn set_enabled(&self, file: &str, enabled: bool) -> io::Result<()> {
         let changed = self.with(|c| {
@@ -359,30 +393,7 @@ impl RuleStore for PgStore {
         if !super::is_rule_file_name(put.file) {
             return Err(io::Error::other(format!("{:?} is not a rule file name", put.file)).into());
         }
-        let mut stale = None;
-        self.with(|c| {
-            stale = None;
-            let mut tx = c.transaction()?;
-            // Serialises puts of one file, including its creation (no row to lock yet).
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(1, hashtext($1))",
-                &[&put.file],
-            )?;
-            let current = tx.query_opt(
-                "SELECT version, updated_by FROM rules WHERE file = $1 AND enabled FOR UPDATE",
-                &[&put.file],
-            )?;
-            let (version, by): (String, String) =
-                current.map_or_else(Default::default, |r| (r.get(0), r.get(1)));
-            if let Some(expected) = put.expected
-                && expected != version
-            {
-                stale = Some(PutError::Stale {
-                    current: version,
-                    by,
-                });
-                return Ok(()); // dropping the transaction rolls it back
-            }
+        self.change_file(put.file, put.expected, |tx| {
             tx.execute(
                 "INSERT INTO rules (file, source, tests, version, enabled, updated_by, updated_at)
                  VALUES ($1, $2, $3, $4, true, $5, now())
@@ -399,36 +410,14 @@ impl RuleStore for PgStore {
                     &put.tests.is_some(),
                 ],
             )?;
-            insert_version(&mut tx, put.id, put.source, put.history_tests, put.entry)?;
-            notify(&mut tx, put.file, &put.entry.action)?;
-            tx.commit()
-        })?;
-        match stale {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            insert_version(tx, put.id, put.source, put.history_tests, put.entry)?;
+            notify(tx, put.file, &put.entry.action)
+        })
     }
 
     fn retire(&self, r: &Retire<'_>) -> Result<(), PutError> {
-        let mut stale = None;
-        self.with(|c| {
-            stale = None;
-            let mut tx = c.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock(1, hashtext($1))", &[&r.file])?;
-            let current = tx.query_opt(
-                "SELECT version, updated_by FROM rules WHERE file = $1 AND enabled FOR UPDATE",
-                &[&r.file],
-            )?;
-            let (version, by): (String, String) =
-                current.map_or_else(Default::default, |row| (row.get(0), row.get(1)));
-            if version != r.version {
-                stale = Some(PutError::Stale {
-                    current: version,
-                    by,
-                });
-                return Ok(()); // dropping the transaction rolls it back
-            }
-            insert_version(&mut tx, r.id, r.source, r.tests, r.entry)?;
+        self.change_file(r.file, Some(r.version), |tx| {
+            insert_version(tx, r.id, r.source, r.tests, r.entry)?;
             if r.delete {
                 tx.execute("DELETE FROM rules WHERE file = $1", &[&r.file])?;
             } else {
@@ -437,13 +426,8 @@ impl RuleStore for PgStore {
                     &[&r.file, &r.entry.author],
                 )?;
             }
-            notify(&mut tx, r.file, &r.entry.action)?;
-            tx.commit()
-        })?;
-        match stale {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            notify(tx, r.file, &r.entry.action)
+        })
     }
 
     fn disable(&self, file: &str) -> io::Result<()> {

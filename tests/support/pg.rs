@@ -34,6 +34,22 @@ fn pg_bin() -> Option<PathBuf> {
     bins.pop().map(|(_, b)| b)
 }
 
+/// Imports the rules of `dir` into the database at `url` as `claimscrub rules import` does,
+/// checking each against the bundled tables. Blocks: call it off the async runtime.
+pub fn import(url: &str, dir: &Path) -> claimscrub::store::transfer::ImportReport {
+    use claimscrub::rules::RuleSource;
+    let store = claimscrub::store::PgStore::connect(url).expect("connect");
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tables.toml");
+    let checker = claimscrub::runtime::Runtime::build(claimscrub::runtime::RuntimeSpec::for_dir(
+        dir,
+        Some(&tables),
+    ))
+    .unwrap();
+    let files = checker.source.list().unwrap();
+    let live = store.list().unwrap();
+    claimscrub::store::transfer::import(&files, &live, &store, &checker.registry, "ci").unwrap()
+}
+
 fn free_port() -> io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -41,6 +57,24 @@ fn free_port() -> io::Result<u16> {
 }
 
 impl TestPg {
+    /// A server for this test, or `None` after a SKIPPED line where PostgreSQL is not
+    /// installed — unless `CLAIMSCRUB_REQUIRE_PG` is set (CI), where that is a failure.
+    pub fn start_or_skip() -> Option<TestPg> {
+        match TestPg::start("claimscrub") {
+            Ok(Some(pg)) => Some(pg),
+            Ok(None) if std::env::var_os("CLAIMSCRUB_REQUIRE_PG").is_none() => {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "SKIPPED: PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)"
+                );
+                None
+            }
+            Ok(None) => panic!("CLAIMSCRUB_REQUIRE_PG is set but PostgreSQL is not installed"),
+            Err(e) => panic!("cannot start PostgreSQL: {e}"),
+        }
+    }
+
     /// `Ok(None)` when PostgreSQL is not installed (the caller skips its test).
     pub fn start(db: &str) -> io::Result<Option<TestPg>> {
         let Some(bin) = pg_bin() else { return Ok(None) };
