@@ -256,23 +256,9 @@ async fn a_health_only_listener_answers_probes_and_nothing_else() {
     c.health_listen = Some(port);
     let _server = TestServer::start(c).await;
     let url = format!("http://{port}");
-    let channel = support::eventually(std::time::Duration::from_secs(5), || {
-        let url = url.clone();
-        async move {
-            tonic::transport::Channel::from_shared(url)
-                .unwrap()
-                .connect()
-                .await
-                .is_ok()
-        }
-    })
-    .await;
-    assert!(channel.is_some(), "the health port listens");
-    let channel = tonic::transport::Channel::from_shared(url)
-        .unwrap()
-        .connect()
+    let channel = support::connect_when_up(&url, std::time::Duration::from_secs(5))
         .await
-        .unwrap();
+        .expect("the health port listens");
     let resp = HealthClient::new(channel.clone())
         .check(HealthCheckRequest {
             service: String::new(),

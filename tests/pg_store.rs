@@ -368,23 +368,9 @@ async fn a_replica_killed_mid_put_leaves_no_half_written_rule() {
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}");
-        let up = eventually(Duration::from_secs(20), || {
-            let url = url.clone();
-            async move {
-                tonic::transport::Channel::from_shared(url)
-                    .unwrap()
-                    .connect()
-                    .await
-                    .is_ok()
-            }
-        })
-        .await;
-        assert!(up.is_some(), "replica started");
-        let channel = tonic::transport::Channel::from_shared(url)
-            .unwrap()
-            .connect()
+        let channel = support::connect_when_up(&url, Duration::from_secs(20))
             .await
-            .unwrap();
+            .expect("replica started");
         // Puts back to back; the process is killed while one is in flight.
         let puts = tokio::spawn(async move {
             let mut admin = RuleAdminClient::new(channel);
@@ -540,16 +526,13 @@ async fn a_replica_started_while_the_database_is_down_waits_for_it() {
         .spawn()
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let reachable = |url: String| async move {
-        tonic::transport::Channel::from_shared(url)
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        tonic::transport::Channel::from_shared(url.clone())
             .unwrap()
             .connect()
             .await
-            .is_ok()
-    };
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(
-        !reachable(url.clone()).await,
+            .is_err(),
         "nothing is served without the rules"
     );
     assert!(
@@ -557,11 +540,10 @@ async fn a_replica_started_while_the_database_is_down_waits_for_it() {
         "the replica waits, it does not exit"
     );
     pg.restart().unwrap();
-    let up = eventually(Duration::from_secs(20), || reachable(url.clone())).await;
-    assert!(up.is_some(), "the replica serves once the database is back");
-    let resp = ClaimScrubberClient::connect(url)
+    let channel = support::connect_when_up(&url, Duration::from_secs(20))
         .await
-        .unwrap()
+        .expect("the replica serves once the database is back");
+    let resp = ClaimScrubberClient::new(channel)
         .scrub_claim(request(clean_claim("BACK")))
         .await
         .unwrap()

@@ -187,3 +187,19 @@ pub fn skipped(reason: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {reason}");
 }
+
+/// A channel to `url` once something accepts connections there, or `None` after `timeout`.
+pub async fn connect_when_up(url: &str, timeout: Duration) -> Option<Channel> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(channel) = Channel::from_shared(url.to_string())
+            .unwrap()
+            .connect()
+            .await
+        {
+            return Some(channel);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
