@@ -195,6 +195,31 @@ impl Claim {
             .expect("a validated claim has at least one line")
     }
 
+    /// The type of bill without its leading zero (`0111` → `111`), trimmed; empty on a
+    /// professional claim.
+    pub fn bill_type(&self) -> &str {
+        let tob = self.type_of_bill.trim();
+        if tob.len() == 4 {
+            tob.strip_prefix('0').unwrap_or(tob)
+        } else {
+            tob
+        }
+    }
+
+    /// The date that decides which fiscal year's ICD-10-CM code set (and MCE lists) a claim is
+    /// judged by: the discharge ("through") date of a hospital inpatient claim (type of bill
+    /// 11x), which takes the code set in force on the discharge date even when the stay began
+    /// in the previous fiscal year; the first date of service otherwise (claims for other
+    /// services that span 1 October are split by date of service). CMS MLN Matters SE1325/
+    /// SE1408, "Institutional Providers: Medicare Fee-for-Service Billing for Split Claims".
+    pub fn code_set_date(&self) -> NaiveDate {
+        if self.claim_type == ClaimType::Institutional && self.bill_type().starts_with("11") {
+            self.last_service_date()
+        } else {
+            self.first_service_date()
+        }
+    }
+
     /// The latest date of service on the claim, counting "to" dates.
     pub fn last_service_date(&self) -> NaiveDate {
         self.lines

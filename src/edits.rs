@@ -22,11 +22,6 @@ pub fn ncci_applies(claim: &Claim) -> bool {
     if claim.claim_type != ClaimType::Institutional {
         return true;
     }
-    let tob = claim.type_of_bill.trim();
-    let tob = if tob.len() == 4 {
-        tob.strip_prefix('0').unwrap_or(tob)
-    } else {
-        tob
-    };
+    let tob = claim.bill_type();
     !(tob.starts_with("11") || tob.starts_with("18") || tob.starts_with("21"))
 }

@@ -111,13 +111,23 @@ fn dated_in_force<T>(list: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
     list.iter().rev().find(|t| t.window.contains(d))
 }
 
-/// The dated table for `date`: the one whose window contains it, else the latest one
-/// starting before it, else the earliest. `list` is sorted by window start.
-fn dated_for<T>(list: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
-    let d = code::day(date);
-    dated_in_force(list, date)
-        .or_else(|| list.iter().rev().find(|t| t.window.start <= d))
-        .or(list.first())
+/// The US federal fiscal year a date falls in (1 October – 30 September, named by the year
+/// it ends in): ICD-10-CM code sets and MCE lists are published per fiscal year.
+pub fn fiscal_year(date: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    if date.month() >= 10 {
+        date.year() + 1
+    } else {
+        date.year()
+    }
+}
+
+/// The first and last day of fiscal year `fy`.
+pub fn fiscal_year_span(fy: i32) -> (NaiveDate, NaiveDate) {
+    (
+        NaiveDate::from_ymd_opt(fy - 1, 10, 1).unwrap_or_default(),
+        NaiveDate::from_ymd_opt(fy, 9, 30).unwrap_or_default(),
+    )
 }
 
 /// One immutable snapshot of every loaded table. Missing tables are `None`: rules check
@@ -132,8 +142,8 @@ pub struct Tables {
     pub aoc: Option<Arc<aoc::AocTable>>,
     /// ICD-10-CM code sets, by start of validity.
     pub icd10: Vec<DatedIcd10>,
-    /// MCE lists.
-    pub mce: Option<Arc<mce::MceTable>>,
+    /// MCE lists, by start of validity (fiscal-year windows, or open).
+    pub mce: Vec<Dated<mce::MceTable>>,
     /// HCPCS Level II codes.
     pub hcpcs: Option<Arc<hcpcs::HcpcsTable>>,
     /// Medicare PFS relative value files, by start of validity.
@@ -171,10 +181,17 @@ impl Tables {
         self.mue[setting as usize].as_deref()
     }
 
-    /// The ICD-10-CM code set for a date of service: the one whose window contains it,
-    /// else the latest one starting before it, else the earliest.
+    /// The ICD-10-CM code set in force on `date` (see [`crate::claim::Claim::code_set_date`]),
+    /// if one is loaded. Strict: a diagnosis is never judged by another fiscal year's code
+    /// set (codes are added, expanded and deleted every 1 October).
     pub fn icd10_for(&self, date: NaiveDate) -> Option<&DatedIcd10> {
-        dated_for(&self.icd10, date)
+        dated_in_force(&self.icd10, date)
+    }
+
+    /// The MCE lists in force on `date`, if loaded (strict, like [`Tables::icd10_for`]; a
+    /// list loaded without a window applies to every date).
+    pub fn mce_for(&self, date: NaiveDate) -> Option<&Dated<mce::MceTable>> {
+        dated_in_force(&self.mce, date)
     }
 
     /// The PFS relative value file in force on a date of service, if one is loaded. Strict:
@@ -200,5 +217,60 @@ impl Tables {
             .iter()
             .find(|v| v.kind == kind && (setting.is_none() || v.setting == setting))
             .map(|v| v.version.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn fiscal_years_start_on_1_october() {
+        assert_eq!(fiscal_year(d("2024-09-30")), 2024);
+        assert_eq!(fiscal_year(d("2024-10-01")), 2025);
+        assert_eq!(fiscal_year(d("2025-01-15")), 2025);
+        assert_eq!(fiscal_year_span(2025), (d("2024-10-01"), d("2025-09-30")));
+    }
+
+    #[test]
+    fn a_code_set_is_never_borrowed_from_another_year() {
+        let set = |start: &str, end: &str, v: &str| Dated {
+            window: Window::parse(start, end).unwrap(),
+            table: Arc::new(icd10::Icd10Table::default()),
+            version: v.into(),
+        };
+        let t = Tables {
+            icd10: vec![
+                set("2024-10-01", "2025-09-30", "FY2025"),
+                set("2025-10-01", "2026-09-30", "FY2026"),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(t.icd10_for(d("2025-09-30")).unwrap().version, "FY2025");
+        assert_eq!(t.icd10_for(d("2025-10-01")).unwrap().version, "FY2026");
+        assert!(
+            t.icd10_for(d("2024-09-30")).is_none(),
+            "FY2024 is not loaded"
+        );
+        assert!(
+            t.icd10_for(d("2026-10-01")).is_none(),
+            "FY2027 is not loaded"
+        );
+        let open = Tables {
+            mce: vec![Dated {
+                window: Window::OPEN,
+                table: Arc::new(mce::MceTable::default()),
+                version: "sample".into(),
+            }],
+            ..Default::default()
+        };
+        assert!(
+            open.mce_for(d("2030-01-01")).is_some(),
+            "no window: every date"
+        );
     }
 }

@@ -36,8 +36,8 @@ async fn clean_claim_scores_low_with_no_findings() {
         .filter(|r| r.meta.kind == claimscrub::rules::RuleKind::Edit)
         .count();
     assert_eq!(resp.rules_evaluated as usize, edits - 4);
-    assert_eq!(resp.table_versions.len(), 12);
-    assert_eq!(resp.as_of_date, "2024-08-01");
+    assert_eq!(resp.table_versions.len(), 13);
+    assert_eq!(resp.as_of_date, "2025-08-01");
 }
 
 #[tokio::test]
@@ -45,7 +45,7 @@ async fn problems_produce_findings_and_combined_risk() {
     let server = TestServer::start(config(&bundled_rules())).await;
     let mut claim = clean_claim("BAD-1");
     claim.billing_provider.as_mut().unwrap().npi = "1234567890".into();
-    let mut zero = line(2, "97140", "2024-07-15");
+    let mut zero = line(2, "97140", "2025-07-15");
     zero.units = 0.0;
     claim.lines.push(zero);
     let resp = server
@@ -90,12 +90,12 @@ async fn invalid_claims_name_the_field() {
     c.lines[0].service_date = "2024-02-30".into();
     cases.push(("claim.lines[0].service_date", request(c)));
     let mut c = clean_claim("X");
-    c.lines.push(line(2, "99214", "2024-07-15"));
-    c.lines.push(line(3, "36415", "2024-07-15"));
+    c.lines.push(line(2, "99214", "2025-07-15"));
+    c.lines.push(line(3, "36415", "2025-07-15"));
     c.lines[2].diagnosis_pointers = vec![1, 2];
     cases.push(("claim.lines[2].diagnosis_pointers[1]", request(c)));
     let mut c = clean_claim("X");
-    c.lines = (1..=4).map(|n| line(n, "99213", "2024-07-15")).collect();
+    c.lines = (1..=4).map(|n| line(n, "99213", "2025-07-15")).collect();
     cases.push(("claim.lines", request(c)));
     let mut c = clean_claim("X");
     c.claim_id = "A".repeat(65);
@@ -155,13 +155,8 @@ async fn clinically_wrong_claims_are_scored_not_rejected() {
     assert!(resp.error.is_none());
     assert_eq!(
         rule_ids(&resp),
-        [
-            "icd10-validity",
-            "mce-age-sex",
-            "mce-age-sex",
-            "units-positive"
-        ],
-        "unknown code, maternity code at 74, pregnancy code for a man, zero units"
+        ["icd10-validity", "mce-age-sex", "units-positive"],
+        "unknown code, maternity code at 75, zero units (the MCE has no sex edit from FY2025)"
     );
 }
 

@@ -179,7 +179,11 @@ fn future_date_of_service(claim: &Claim, today: NaiveDate, out: &mut Vec<NativeF
 }
 
 fn icd10_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    let Some(set) = tables.icd10_for(claim.first_service_date()) else {
+    if tables.icd10.is_empty() {
+        return;
+    }
+    let Some(set) = tables.icd10_for(claim.code_set_date()) else {
+        out.push(f("icd10-validity", Vec::new(), Severity::Warning, ""));
         return;
     };
     for (i, dx) in claim.diagnoses.iter().enumerate() {

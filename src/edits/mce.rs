@@ -1,8 +1,23 @@
 //! Medicare Code Editor (MCE) conflicts of a claim's diagnoses: age and sex conflicts and a
 //! manifestation code as principal diagnosis (CMS MCE, "Definitions of Medicare Code Edits").
+//!
+//! The lists are judged by the fiscal year of the claim's code-set date
+//! ([`Claim::code_set_date`]): each manifest entry may carry its fiscal-year window. CMS
+//! deleted the MCE's sex conflict edit and its code lists from MCE version 42 (FY2025,
+//! discharges on or after 1 October 2024; FY 2025 IPPS/LTCH PPS final rule, CMS-1808-F,
+//! "Changes to the Medicare Code Editor"), so sex conflicts are only reported for earlier dates,
+//! whatever the loaded list holds.
+
+use chrono::NaiveDate;
 
 use crate::claim::{Claim, Sex};
-use crate::tables::{Kind, Tables};
+use crate::tables::Tables;
+
+/// The first date the MCE no longer has a sex conflict edit (MCE v42, FY2025).
+pub const SEX_EDIT_RETIRED: NaiveDate = match NaiveDate::from_ymd_opt(2024, 10, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
 
 /// One Medicare Code Editor conflict of a claim's diagnosis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +35,12 @@ pub struct MceHit {
 /// The MCE age, sex and manifestation conflicts of `claim`: what `claim.mce_conflicts()`
 /// returns to rules, and the table version.
 pub fn hits<'a>(claim: &Claim, tables: &'a Tables) -> (Vec<MceHit>, &'a str) {
-    let Some(table) = tables.mce.as_deref() else {
+    let date = claim.code_set_date();
+    let Some(dated) = tables.mce_for(date) else {
         return (Vec::new(), "");
     };
-    let version = tables.version_of(Kind::Mce, None).unwrap_or("");
+    let (table, version) = (&dated.table, dated.version.as_str());
+    let sex_edit = date < SEX_EDIT_RETIRED;
     let age = claim.patient_age_on(claim.first_service_date());
     let mut out = Vec::new();
     for (i, dx) in claim.diagnoses.iter().enumerate() {
@@ -44,6 +61,7 @@ pub fn hits<'a>(claim: &Claim, tables: &'a Tables) -> (Vec<MceHit>, &'a str) {
             push("age", format!("{} diagnosis; patient is {age}", edit.label));
         }
         if let Some(sex) = flags.sex
+            && sex_edit
             && claim.sex != Sex::Unknown
             && claim.sex != sex
         {

@@ -107,8 +107,13 @@ fn one(rule: &CompiledRule, claim: &ScriptClaim, map: Map) -> Result<Finding, St
     };
     let carc = match text(&map, "carc")? {
         c if c.is_empty() => rule.meta.carc.clone(),
+        c if c == "none" => String::new(),
         c if carc_ok(&c) => c,
-        c => return Err(format!("`carc` {c:?} must look like \"CO-16\"")),
+        c => {
+            return Err(format!(
+                "`carc` {c:?} must look like \"CO-16\" (or \"none\": no denial predicted)"
+            ));
+        }
     };
     let denial_probability = match map.get("denial_probability") {
         None => rule.meta.denial_probability,

@@ -14,7 +14,7 @@ use crate::claim::Sex;
 use crate::claim::codes::dotted_icd10;
 use crate::edits::{addon, mce, mue, ptp};
 use crate::tables::code::{date_of, day, iso, pack_proc, unpack_proc};
-use crate::tables::{Kind, Window, setting_for};
+use crate::tables::{Kind, Window, fiscal_year, fiscal_year_span, setting_for};
 
 thread_local! {
     static CURRENT: RefCell<Option<ScriptClaim>> = const { RefCell::new(None) };
@@ -212,7 +212,7 @@ fn addon_on(code: &str, day: u16) -> Dynamic {
 
 fn icd10(code: &str) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
-        let Some(set) = c.tables().icd10_for(c.claim().first_service_date()) else {
+        let Some(set) = c.tables().icd10_for(c.claim().code_set_date()) else {
             return Dynamic::UNIT;
         };
         let compact: String = code
@@ -252,11 +252,30 @@ fn icd10(code: &str) -> Dynamic {
 /// claim's first date of service. A cheap test for the usual case; `icd10(code)` says more.
 fn icd10_billable(code: &str) -> bool {
     with_claim(false, |c| {
-        let Some(set) = c.tables().icd10_for(c.claim().first_service_date()) else {
+        let Some(set) = c.tables().icd10_for(c.claim().code_set_date()) else {
             return false;
         };
         // The table's lookup takes dotted or undotted codes in either case.
         set.table.get(code.trim()).is_some_and(|e| e.billable)
+    })
+}
+
+/// `icd10_code_set()`: which ICD-10-CM code set judges the claim — the fiscal year of its
+/// code-set date, whether a set for it is loaded, and its version.
+fn icd10_code_set() -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let date = c.claim().code_set_date();
+        let fy = fiscal_year(date);
+        let (first, last) = fiscal_year_span(fy);
+        let set = c.tables().icd10_for(date);
+        let mut m = Map::new();
+        m.insert("loaded".into(), Dynamic::from(set.is_some()));
+        m.insert("fiscal_year".into(), s(&format!("FY{fy}")));
+        m.insert("date".into(), s(&date.to_string()));
+        m.insert("first_day".into(), s(&first.to_string()));
+        m.insert("last_day".into(), s(&last.to_string()));
+        m.insert("version".into(), s(set.map_or("", |t| t.version.as_str())));
+        Dynamic::from(m)
     })
 }
 
@@ -295,9 +314,8 @@ fn mce(code: &str) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
         let Some(flags) = c
             .tables()
-            .mce
-            .as_deref()
-            .and_then(|t| t.get(code.trim()).copied())
+            .mce_for(c.claim().code_set_date())
+            .and_then(|t| t.table.get(code.trim()).copied())
         else {
             return Dynamic::UNIT;
         };
@@ -368,6 +386,7 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("icd10", icd10)
         .register_fn("icd10_billable", icd10_billable)
+        .register_fn("icd10_code_set", icd10_code_set)
         .register_fn("hcpcs", |code: &str| hcpcs_on(code, first_day()))
         .register_fn("hcpcs", |code: &str, date: &str| {
             parse_day(date).map_or(Dynamic::UNIT, |d| hcpcs_on(code, d))
@@ -385,7 +404,7 @@ pub fn register(engine: &mut Engine) {
                     Some(Kind::Mue) => t.mue(setting).is_some(),
                     Some(Kind::Aoc) => t.aoc.is_some(),
                     Some(Kind::Icd10cm) => !t.icd10.is_empty(),
-                    Some(Kind::Mce) => t.mce.is_some(),
+                    Some(Kind::Mce) => !t.mce.is_empty(),
                     Some(Kind::Hcpcs) => t.hcpcs.is_some(),
                     Some(Kind::PfsRvu) => !t.pfs_rvu.is_empty(),
                     Some(Kind::PfsGpci) => !t.pfs_gpci.is_empty(),
@@ -400,7 +419,7 @@ pub fn register(engine: &mut Engine) {
                 let t = c.tables();
                 match kind_of(name) {
                     Some(Kind::Icd10cm) => t
-                        .icd10_for(c.claim().first_service_date())
+                        .icd10_for(c.claim().code_set_date())
                         .map(|x| x.version.as_str()),
                     Some(Kind::PfsRvu) => t
                         .pfs_rvu_for(c.claim().first_service_date())

@@ -10,8 +10,9 @@
 //! format = "tsv"                 # "cms" (CMS's own layout) or "tsv" (plain layout)
 //! version = "NCCI 2024Q3"        # shown in responses and messages
 //! # name = "acme-2025"           # fee_schedule only: the name reimbursement rules use
-//! # effective = "2024-10-01"     # optional validity window (icd10cm, pfs_rvu, pfs_gpci:
-//!                                # e.g. an ICD-10-CM fiscal year, a PFS calendar year)
+//! # effective = "2024-10-01"     # optional validity window (icd10cm, mce, pfs_rvu,
+//!                                # pfs_gpci: e.g. an ICD-10-CM or MCE fiscal year, a PFS
+//!                                # calendar year); without one the table applies to every date
 //! # end = "2025-09-30"
 //! # partial = true             # a sample: codes missing from it are unknown, not invalid
 //! ```
@@ -214,11 +215,13 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
             (_, false) => return Err(at("only fee_schedule tables have a name")),
             (_, true) => {}
         }
-        if !matches!(e.kind, Kind::Icd10cm | Kind::PfsRvu | Kind::PfsGpci)
-            && (e.effective.is_some() || e.end.is_some())
+        if !matches!(
+            e.kind,
+            Kind::Icd10cm | Kind::Mce | Kind::PfsRvu | Kind::PfsGpci
+        ) && (e.effective.is_some() || e.end.is_some())
         {
             return Err(at(
-                "effective/end apply to icd10cm, pfs_rvu and pfs_gpci tables only; other tables carry their dates in their rows",
+                "effective/end apply to icd10cm, mce, pfs_rvu and pfs_gpci tables only; other tables carry their dates in their rows",
             ));
         }
         if e.version.trim().is_empty() {

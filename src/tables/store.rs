@@ -366,12 +366,17 @@ impl TableStore {
                         },
                     );
                 }
-                (Loaded::Mce(t), _) => tables.mce = Some(t.clone()),
+                (Loaded::Mce(t), _) => tables.mce.push(Dated {
+                    window,
+                    table: t.clone(),
+                    version,
+                }),
                 (Loaded::Hcpcs(t), _) => tables.hcpcs = Some(t.clone()),
                 _ => {}
             }
         }
         tables.icd10.sort_by_key(|t| t.window.start);
+        tables.mce.sort_by_key(|t| t.window.start);
         tables.pfs_rvu.sort_by_key(|t| t.window.start);
         tables.pfs_gpci.sort_by_key(|t| t.window.start);
         report.versions = tables.versions.clone();

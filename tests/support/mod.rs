@@ -134,7 +134,7 @@ pub fn clean_claim(id: &str) -> pb::Claim {
             code: "E11.9".into(),
             present_on_admission: String::new(),
         }],
-        lines: vec![line(1, "99213", "2024-07-15")],
+        lines: vec![line(1, "99213", "2025-07-15")],
         ..Default::default()
     }
 }
@@ -152,11 +152,11 @@ pub fn line(number: u32, code: &str, date: &str) -> pb::ServiceLine {
     }
 }
 
-/// A request for `claim` scored as of 2024-08-01.
+/// A request for `claim` scored as of 2025-08-01.
 pub fn request(claim: pb::Claim) -> pb::ScrubClaimRequest {
     pb::ScrubClaimRequest {
         claim: Some(claim),
-        as_of_date: "2024-08-01".into(),
+        as_of_date: "2025-08-01".into(),
     }
 }
 
