@@ -195,6 +195,18 @@ impl Claim {
             .expect("a validated claim has at least one line")
     }
 
+    /// True for a professional claim billed by a DME supplier (to a DME MAC): the billing
+    /// provider's taxonomy is in the NUCC "Suppliers" DMEPOS group — 332B00000X Durable
+    /// Medical Equipment & Medical Supplies and its specialisations (332BC3200X, 332BD1200X,
+    /// 332BN1400X, 332BP3500X, 332BX2000X) or 335E00000X Prosthetic/Orthotic Supplier. DME
+    /// billed by a practitioner or a hospital is not a supplier claim.
+    pub fn is_dme_supplier(&self) -> bool {
+        let t = self.billing_provider.taxonomy.trim();
+        self.claim_type == ClaimType::Professional
+            && (t.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("332B"))
+                || t.eq_ignore_ascii_case("335E00000X"))
+    }
+
     /// The type of bill without its leading zero (`0111` → `111`), trimmed; empty on a
     /// professional claim.
     pub fn bill_type(&self) -> &str {

@@ -156,13 +156,17 @@ pub struct Tables {
     pub versions: Vec<TableVersion>,
 }
 
-/// NCCI PTP and MUE tables by claim type: professional claims use the practitioner tables,
-/// institutional claims the outpatient hospital tables (CMS applies the hospital outpatient
-/// edits to OPPS/TOB 13x claims).
-pub fn setting_for(claim_type: ClaimType) -> Setting {
-    match claim_type {
-        ClaimType::Professional => Setting::Practitioner,
+/// The NCCI table setting of a claim: institutional claims use the outpatient hospital tables
+/// (CMS applies the hospital outpatient edits to OPPS/TOB 13x claims); professional claims
+/// from a DME supplier (see [`crate::claim::Claim::is_dme_supplier`]) use the DME supplier MUE
+/// table, which "does NOT apply to DME billed by practitioners" or hospitals (Medicaid NCCI
+/// Technical Guidance / Edit Design Manual, MUE files), and no PTP table (NCCI publishes none
+/// for DME suppliers); other professional claims use the practitioner tables.
+pub fn setting_for(claim: &crate::claim::Claim) -> Setting {
+    match claim.claim_type {
         ClaimType::Institutional => Setting::OutpatientHospital,
+        ClaimType::Professional if claim.is_dme_supplier() => Setting::DmeSupplier,
+        ClaimType::Professional => Setting::Practitioner,
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};
-use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned};
+use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned, pos_in_force};
 use claimscrub::claim::{Claim, ClaimType, PayerType};
 use claimscrub::edits::{addon, mce, mue, ptp};
 use claimscrub::finding::Severity;
@@ -52,7 +52,7 @@ fn f(
 pub fn scrub(claim: &Claim, tables: &Tables, today: NaiveDate) -> Vec<NativeFinding> {
     let mut out = Vec::new();
     addon_code(claim, tables, &mut out);
-    charge_positive(claim, &mut out);
+    charge_positive(claim, tables, &mut out);
     diagnosis_pointer(claim, &mut out);
     duplicate_line(claim, &mut out);
     future_date_of_service(claim, today, &mut out);
@@ -123,9 +123,16 @@ fn addon_code(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
     }
 }
 
-fn charge_positive(claim: &Claim, out: &mut Vec<NativeFinding>) {
+fn charge_positive(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
     for l in &claim.lines {
-        if l.charge_cents <= 0 && !l.procedure_code.ends_with('F') {
+        let measurement = || {
+            tables.pfs_rvu_for(l.service_date).is_some_and(|t| {
+                pack_proc(&l.procedure_code)
+                    .and_then(|k| t.table.get(k, 0))
+                    .is_some_and(|r| r.status == b'M')
+            })
+        };
+        if l.charge_cents <= 0 && !l.procedure_code.ends_with('F') && !measurement() {
             out.push(f(
                 "charge-positive",
                 vec![l.number],
@@ -253,7 +260,7 @@ fn modifier_conflicts(claim: &Claim, out: &mut Vec<NativeFinding>) {
 
 fn mue(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
     for m in mue::counts(claim, tables).0 {
-        if m.units > f64::from(m.value) {
+        if m.exceeds() {
             out.push(f("mue", m.lines, Severity::Error, "CO-151"));
         }
     }
@@ -332,18 +339,21 @@ fn place_of_service(claim: &Claim, out: &mut Vec<NativeFinding>) {
     }
     let mut missing = Vec::new();
     let mut invalid: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    let mut early: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for l in &claim.lines {
         let pos = l.place_of_service.as_str();
         if pos.is_empty() {
             missing.push(l.number);
         } else if !pos_assigned(pos) {
             invalid.entry(pos).or_default().push(l.number);
+        } else if !pos_in_force(pos, l.service_date) {
+            early.entry(pos).or_default().push(l.number);
         }
     }
     if !missing.is_empty() {
         out.push(f("place-of-service", missing, Severity::Error, "CO-16"));
     }
-    for lines in invalid.into_values() {
+    for lines in invalid.into_values().chain(early.into_values()) {
         out.push(f("place-of-service", lines, Severity::Error, "CO-16"));
     }
 }

@@ -160,8 +160,8 @@ pub fn pattern_ok(pattern: &str) -> bool {
     body_ok(p)
 }
 
-/// The CMS Place of Service code set (cms.gov "Place of Service Code Set", as of 2024; 27
-/// Outreach Site/Street and 66 PACE Center were added in 2023). Codes not listed are unassigned.
+/// The CMS Place of Service code set (cms.gov "Place of Service Code Set"). Codes not listed
+/// are unassigned.
 pub const CMS_PLACES_OF_SERVICE: &[&str] = &[
     "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16",
     "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "31", "32", "33", "34", "41",
@@ -169,9 +169,45 @@ pub const CMS_PLACES_OF_SERVICE: &[&str] = &[
     "71", "72", "81", "99",
 ];
 
-/// True for an assigned CMS place-of-service code.
+/// Place-of-service codes added to the code set since 2003, with the date they took effect
+/// (CMS "Place of Service Code Set" and the change requests that added them: 09 CR 4047;
+/// 16; 17; 18 "effective January 1, 2013"; 19 and 22's new meaning CR 9231, 1 January 2016;
+/// 02 1 January 2017; 58 CR 11353, 1 January 2020; 10 CR 12427, 1 January 2022; 27 CR
+/// 13314, 1 October 2023; 66 Transmittal 12779, 1 August 2024). Other codes predate 2003.
+const POS_EFFECTIVE: &[(&str, (i32, u32, u32))] = &[
+    ("01", (2003, 10, 1)),
+    ("02", (2017, 1, 1)),
+    ("09", (2006, 7, 1)),
+    ("10", (2022, 1, 1)),
+    ("13", (2003, 10, 1)),
+    ("14", (2003, 10, 1)),
+    ("16", (2008, 1, 1)),
+    ("17", (2010, 5, 1)),
+    ("18", (2013, 1, 1)),
+    ("19", (2016, 1, 1)),
+    ("27", (2023, 10, 1)),
+    ("49", (2003, 10, 1)),
+    ("57", (2003, 10, 1)),
+    ("58", (2020, 1, 1)),
+    ("66", (2024, 8, 1)),
+];
+
+/// True for an assigned CMS place-of-service code (on any date).
 pub fn pos_assigned(pos: &str) -> bool {
     CMS_PLACES_OF_SERVICE.binary_search(&pos).is_ok()
+}
+
+/// The date a place-of-service code took effect, when it was added after 2003.
+pub fn pos_effective(pos: &str) -> Option<chrono::NaiveDate> {
+    POS_EFFECTIVE
+        .iter()
+        .find(|(code, _)| *code == pos)
+        .and_then(|(_, (y, m, d))| chrono::NaiveDate::from_ymd_opt(*y, *m, *d))
+}
+
+/// True when `pos` is an assigned code in force on `date`.
+pub fn pos_in_force(pos: &str, date: chrono::NaiveDate) -> bool {
+    pos_assigned(pos) && pos_effective(pos).is_none_or(|from| date >= from)
 }
 
 /// True for a two-digit CMS place-of-service code shape (`01`–`99`).
@@ -193,6 +229,20 @@ pub fn locality_key(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn place_of_service_codes_by_date() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert!(pos_in_force("11", d("2000-01-01")));
+        assert!(!pos_in_force("10", d("2021-12-31")));
+        assert!(pos_in_force("10", d("2022-01-01")));
+        assert!(!pos_in_force("27", d("2023-09-30")));
+        assert!(pos_in_force("27", d("2023-10-01")));
+        assert!(!pos_in_force("66", d("2024-07-31")));
+        assert!(pos_in_force("66", d("2024-08-01")));
+        assert!(!pos_in_force("35", d("2025-01-01")), "unassigned");
+        assert!(POS_EFFECTIVE.iter().all(|(c, _)| pos_assigned(c)));
+    }
 
     #[test]
     fn icd10_accepts_dotted_and_undotted() {

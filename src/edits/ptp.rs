@@ -98,7 +98,7 @@ pub struct PtpHit<'a> {
 /// The PTP edits that apply to `claim` (indexed lookups per date and provider, no pair
 /// loops in scripts): what `claim.ptp_conflicts()` returns to rules, and the table version.
 pub fn hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a str) {
-    let setting = setting_for(claim.claim_type);
+    let setting = setting_for(claim);
     let Some(table) = tables.ptp(setting).filter(|_| super::ncci_applies(claim)) else {
         return (Vec::new(), "");
     };

@@ -635,6 +635,14 @@ pub fn register(engine: &mut Engine) {
         .register_fn("pos_assigned", |pos: &str| {
             crate::claim::codes::pos_assigned(pos)
         })
+        .register_fn("pos_assigned", |pos: &str, date: &str| {
+            parse_date(date).is_ok_and(|d| crate::claim::codes::pos_in_force(pos, d))
+        })
+        .register_fn("pos_effective", |pos: &str| -> ImmutableString {
+            crate::claim::codes::pos_effective(pos)
+                .map(|d| d.to_string().into())
+                .unwrap_or_default()
+        })
         .register_fn("text", |value: Dynamic| friendly_text(&value))
         .register_fn("is_date", |text: &str| parse_date(text).is_ok())
         .register_fn("days_between", |from: &str, to: &str| -> Fallible<i64> {

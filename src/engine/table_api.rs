@@ -92,9 +92,10 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
 
 fn mue_units(c: &mut ScriptClaim, only_excess: bool) -> Array {
     let (counts, version) = mue::counts(c.claim(), c.tables());
+    let setting = setting_for(c.claim()).as_str();
     counts
         .into_iter()
-        .filter(|m| !only_excess || m.units > f64::from(m.value))
+        .filter(|m| !only_excess || m.exceeds())
         .map(|m| {
             let mut map = Map::new();
             map.insert("code".into(), s(m.code));
@@ -110,6 +111,9 @@ fn mue_units(c: &mut ScriptClaim, only_excess: bool) -> Array {
                 ),
             );
             map.insert("value".into(), Dynamic::from(i64::from(m.value)));
+            map.insert("days".into(), Dynamic::from(i64::from(m.days)));
+            map.insert("limit".into(), Dynamic::from(m.limit()));
+            map.insert("setting".into(), s(setting));
             map.insert("indicator".into(), Dynamic::from(i64::from(m.indicator)));
             map.insert("rationale".into(), s(m.rationale));
             map.insert("table_version".into(), s(version));
@@ -151,7 +155,7 @@ fn addon_lines_fn(c: &mut ScriptClaim) -> Array {
 fn mue_on(code: &str, day: u16) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
         let tables = c.tables();
-        let setting = setting_for(c.claim().claim_type);
+        let setting = setting_for(c.claim());
         let (Some(table), Some(code)) = (tables.mue(setting), pack_proc(code.trim())) else {
             return Dynamic::UNIT;
         };
@@ -279,6 +283,27 @@ fn icd10_code_set() -> Dynamic {
     })
 }
 
+/// `pfs(code)`, `pfs(code, date)`: the code's row (no modifier) in the Medicare PFS relative
+/// value file in force on the date; nothing when no file covers the date or the code is not
+/// in it.
+fn pfs_on(code: &str, date: chrono::NaiveDate) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let Some(dated) = c.tables().pfs_rvu_for(date) else {
+            return Dynamic::UNIT;
+        };
+        let Some(row) = pack_proc(code.trim()).and_then(|k| dated.table.get(k, 0)) else {
+            return Dynamic::UNIT;
+        };
+        let mut m = Map::new();
+        m.insert("status".into(), s(&char::from(row.status).to_string()));
+        m.insert("pctc".into(), Dynamic::from(i64::from(row.pctc)));
+        m.insert("global_days".into(), s(row.global_days()));
+        m.insert("mult_proc".into(), Dynamic::from(i64::from(row.mult_proc)));
+        m.insert("table_version".into(), s(&dated.version));
+        Dynamic::from(m)
+    })
+}
+
 fn hcpcs_on(code: &str, day: u16) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
         let tables = c.tables();
@@ -392,13 +417,22 @@ pub fn register(engine: &mut Engine) {
             parse_day(date).map_or(Dynamic::UNIT, |d| hcpcs_on(code, d))
         })
         .register_fn("mce", mce)
+        .register_fn("pfs", |code: &str| {
+            with_claim(Dynamic::UNIT, |c| {
+                let date = c.claim().first_service_date();
+                pfs_on(code, date)
+            })
+        })
+        .register_fn("pfs", |code: &str, date: &str| {
+            crate::tables::code::parse_date(date).map_or(Dynamic::UNIT, |d| pfs_on(code, d))
+        })
         .register_fn("ncci_modifiers", || -> Array {
             ptp::NCCI_MODIFIERS.iter().map(|m| s(m)).collect()
         })
         .register_fn("has_table", |name: &str| -> bool {
             with_claim(false, |c| {
                 let t = c.tables();
-                let setting = setting_for(c.claim().claim_type);
+                let setting = setting_for(c.claim());
                 match kind_of(name) {
                     Some(Kind::NcciPtp) => t.ptp(setting).is_some(),
                     Some(Kind::Mue) => t.mue(setting).is_some(),
@@ -415,7 +449,7 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("table_version", |name: &str| -> ImmutableString {
             with_claim(ImmutableString::new(), |c| {
-                let setting = setting_for(c.claim().claim_type);
+                let setting = setting_for(c.claim());
                 let t = c.tables();
                 match kind_of(name) {
                     Some(Kind::Icd10cm) => t

@@ -16,8 +16,12 @@ struct Ranked {
 }
 
 /// Multiple procedure indicator 2 (and 3 after endoscopy families are formed): rank by fee
-/// schedule amount, 100 % for the highest, 50 % for every other procedure (and every further
-/// unit) on the same date by the same provider.
+/// schedule amount, 100 % for the highest, 50 % for the second to fifth procedure (each further
+/// unit counts as a procedure, an endoscopy family as one) on the same date by the same
+/// provider, and the sixth and later "by report" (PFS relative value file, MULT PROC 2: "100
+/// percent, 50 percent, 50 percent, 50 percent, 50 percent, and by report"): a line holding a
+/// sixth or later procedure is left unpriced, since the contractor prices it from the
+/// operative report.
 pub(super) fn surgery_mppr(lines: &mut [Slot], members: &[usize]) {
     let ind = |s: &Slot| s.work.as_ref().map_or(9, |w| w.row.mult_proc);
     // Endoscopy families: indicator-3 codes grouped by ENDO BASE, plus the base code itself.
@@ -74,7 +78,31 @@ pub(super) fn surgery_mppr(lines: &mut [Slot], members: &[usize]) {
         return;
     }
     ranked.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.lines[0].cmp(&b.lines[0])));
+    // Procedures ranked so far, in thousandths of a unit.
+    let mut position = 0i64;
     for (rank, r) in ranked.iter().enumerate() {
+        let span = if r.lines.len() == 1 {
+            lines[r.lines[0]].work.as_ref().map_or(0, |w| w.milli_units)
+        } else {
+            1000
+        };
+        let start = position;
+        position += span;
+        if start + span > 5000 {
+            for &i in &r.lines {
+                let slot = &mut lines[i];
+                let text = format!(
+                    "{}: multiple procedures on {}: {} the {} procedure or later (MULT PROC {}): the sixth and later procedures are priced by report (the contractor prices them from the operative report)",
+                    slot.line.procedure_code,
+                    slot.line.service_date,
+                    if start >= 5000 { "ranked" } else { "includes" },
+                    ordinal(6),
+                    slot.work.as_ref().map_or(2, |w| w.row.mult_proc),
+                );
+                slot.unpriced(text);
+            }
+            continue;
+        }
         for &i in &r.lines {
             let slot = &mut lines[i];
             let code = slot.line.procedure_code.clone();

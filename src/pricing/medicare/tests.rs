@@ -285,6 +285,52 @@ fn multiple_surgery_ranking() {
 }
 
 #[test]
+fn sixth_and_later_procedures_are_by_report() {
+    // 27447 first (1,257.63), then 20610 × 6 units: units 2-5 of the day are the 2nd to 5th
+    // procedures at 50%; the line also holds the 6th and 7th, so it is priced by report.
+    let p = price(&claim_at(
+        "22",
+        &[L("27447", &[], 1.0), L("20610", &[], 6.0)],
+    ));
+    assert_eq!(p[0].allowed_cents, Some(125_763));
+    assert_eq!(p[1].allowed_cents, None, "{:?}", p[1]);
+    assert!(p[1].reason.contains("by report"), "{}", p[1].reason);
+    // five procedures: all priced (27447 100%, 20610 × 4 at 50% = 4 × 22.00 = 88.00)
+    assert_eq!(
+        amounts(&claim_at(
+            "22",
+            &[L("27447", &[], 1.0), L("20610", &[], 4.0)]
+        )),
+        [Some(125_763), Some(8_800)]
+    );
+    // six lines of one unit: the lowest ranked (the 6th, in line order among equals) is by
+    // report, the other five are priced
+    let c = claim_at(
+        "22",
+        &[
+            L("27447", &[], 1.0),
+            L("20610", &["LT"], 1.0),
+            L("20610", &["RT"], 1.0),
+            L("20610", &["59"], 1.0),
+            L("20610", &["XS"], 1.0),
+            L("20610", &["76"], 1.0),
+        ],
+    );
+    let got = amounts(&c);
+    assert_eq!(
+        got,
+        [
+            Some(125_763),
+            Some(2_200),
+            Some(2_200),
+            Some(2_200),
+            Some(2_200),
+            None
+        ]
+    );
+}
+
+#[test]
 fn endoscopy_family() {
     // Facility, national. 45385: (4.57 + 2.38 + 0.56) × 32.3465 = 242.922215 → 242.92;
     // 45380: (3.56 + 1.93 + 0.47) × 32.3465 = 192.78514 → 192.79;
