@@ -244,6 +244,7 @@ pub fn table_version_to_pb(v: &crate::tables::TableVersion) -> pb::TableVersion 
         setting: v.setting.map_or(String::new(), |s| s.as_str().to_string()),
         version: v.version.clone(),
         name: v.name.clone(),
+        sample: v.partial,
     }
 }
 

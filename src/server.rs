@@ -97,7 +97,19 @@ impl App {
         let report = &runtime.table_report;
         for v in &report.versions {
             tracing::info!(kind = v.kind.as_str(), setting = v.setting.map_or("", |s| s.as_str()),
-                version = %v.version, rows = v.rows, "table loaded");
+                version = %v.version, rows = v.rows, sample = v.partial, "table loaded");
+        }
+        let samples: Vec<&str> = report
+            .versions
+            .iter()
+            .filter(|v| v.partial)
+            .map(|v| v.version.as_str())
+            .collect();
+        if !samples.is_empty() {
+            tracing::warn!(
+                tables = %samples.join("; "),
+                "running on sample reference tables: codes and pairs missing from them are not checked; load CMS's full files for production (README, \"Run it\")"
+            );
         }
         if config.tables.is_some() {
             tracing::info!(millis = report.millis as u64, "reference tables loaded");

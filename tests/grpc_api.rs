@@ -37,6 +37,22 @@ async fn clean_claim_scores_low_with_no_findings() {
         .count();
     assert_eq!(resp.rules_evaluated as usize, edits - 4);
     assert_eq!(resp.table_versions.len(), 13);
+    // The bundled NCCI, MUE, AOC, MCE, HCPCS and PFS tables are samples and say so; the
+    // ICD-10-CM code sets, the GPCI file and the example fee table are complete.
+    let samples: Vec<&str> = resp
+        .table_versions
+        .iter()
+        .filter(|v| v.sample)
+        .map(|v| v.kind.as_str())
+        .collect();
+    assert_eq!(
+        samples,
+        [
+            "ncci_ptp", "ncci_ptp", "mue", "mue", "mue", "aoc", "mce", "hcpcs", "pfs_rvu"
+        ],
+        "{:?}",
+        resp.table_versions
+    );
     assert_eq!(resp.as_of_date, "2025-08-01");
 }
 
