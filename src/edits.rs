@@ -7,6 +7,7 @@
 //! registered in `engine/table_api.rs`.
 
 pub mod addon;
+pub mod codes;
 pub mod mce;
 pub mod mue;
 pub mod ptp;

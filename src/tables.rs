@@ -1,5 +1,5 @@
 //! Reference tables the rules and pricing query: NCCI PTP edits, MUEs, add-on codes,
-//! ICD-10-CM, MCE lists, HCPCS Level II codes, the Medicare PFS (RVUs, GPCIs) and payer fee
+//! ICD-10-CM, MCE lists, HCPCS Level II codes and modifiers, the Medicare PFS (RVUs, GPCIs) and payer fee
 //! tables — loaded from a TOML manifest, indexed and packed, and published
 //! as one immutable snapshot that is swapped atomically when files change.
 
@@ -10,6 +10,7 @@ pub mod hcpcs;
 pub mod icd10;
 pub mod manifest;
 pub mod mce;
+pub mod modifier;
 pub mod mue;
 pub mod pfs;
 pub mod ptp;
@@ -146,6 +147,8 @@ pub struct Tables {
     pub mce: Vec<Dated<mce::MceTable>>,
     /// HCPCS Level II codes.
     pub hcpcs: Option<Arc<hcpcs::HcpcsTable>>,
+    /// HCPCS Level II and CPT modifiers.
+    pub modifiers: Option<Arc<modifier::ModifierTable>>,
     /// Medicare PFS relative value files, by start of validity.
     pub pfs_rvu: Vec<Dated<pfs::RvuTable>>,
     /// Medicare PFS GPCI files, by start of validity.

@@ -108,7 +108,7 @@ async fn viewer_reads_rules_status_and_every_call_is_audited() {
         "{}",
         s.errors[0].message
     );
-    assert_eq!(s.tables.len(), 13);
+    assert_eq!(s.tables.len(), 14);
     assert!(!s.last_reload_at.is_empty());
 
     // Refusals: no token, unknown token, a role without permission.

@@ -120,7 +120,7 @@ fn check_json_output_and_invalid_claims() {
     assert_eq!(v.as_array().unwrap().len(), 7);
     assert_eq!(
         v[3]["table_versions"].as_array().unwrap().len(),
-        13,
+        14,
         "every bundled table is reported"
     );
     assert_eq!(v[1]["findings"][0]["rule_id"], "duplicate-line");

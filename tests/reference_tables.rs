@@ -166,6 +166,29 @@ async fn edit_pack_on_the_full_cms_tables() {
     let resp = scrub(c).await;
     assert!(findings_of(&resp, "icd10-validity").is_empty());
 
+    // Code validity against the full code lists: 99999 is not a CPT code (error, naming the
+    // lists), ZZ is not a modifier; 99213-25 and 20610-RT are fine.
+    let d25 = "2025-11-03";
+    let mut c = claim_with(vec![line(1, "99213", d25), line(2, "99999", d25)]);
+    c.lines[0].modifiers = vec!["25".into()];
+    c.lines[1].modifiers = vec!["ZZ".into()];
+    let resp = scrub(c).await;
+    let code = findings_of(&resp, "procedure-code-validity");
+    assert_eq!(code.len(), 1, "{code:?}");
+    assert_eq!(code[0].line_numbers, [2]);
+    assert_eq!(code[0].severity, pb::Severity::Error as i32);
+    assert!(
+        code[0]
+            .message
+            .contains("PFS RVU25D (CY2025 October release)"),
+        "{}",
+        code[0].message
+    );
+    let m = findings_of(&resp, "modifier-validity");
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].details["modifier"], "ZZ");
+    assert_eq!(m[0].field, "lines[1].modifiers[0]");
+
     // MCE: pregnancy code on a male patient; HCPCS A4397 terminated 2021-12-31.
     let mut c = claim_with(vec![line(1, "A4397", d)]);
     c.patient.as_mut().unwrap().sex = pb::Sex::Male as i32;

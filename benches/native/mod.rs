@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate};
 use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned, pos_in_force};
 use claimscrub::claim::{Claim, ClaimType, PayerType};
-use claimscrub::edits::{addon, mce, mue, ptp};
+use claimscrub::edits::{addon, codes, mce, mue, ptp};
 use claimscrub::finding::Severity;
 use claimscrub::tables::code::{day, pack_proc};
 use claimscrub::tables::{Kind, Tables};
@@ -59,6 +59,7 @@ pub fn scrub(claim: &Claim, tables: &Tables, today: NaiveDate) -> Vec<NativeFind
     icd10_validity(claim, tables, &mut out);
     mce_age_sex(claim, tables, &mut out);
     modifier_conflicts(claim, &mut out);
+    modifier_validity(claim, tables, &mut out);
     mue(claim, tables, &mut out);
     ncci_ptp(claim, tables, &mut out);
     necessity(
@@ -358,26 +359,60 @@ fn place_of_service(claim: &Claim, out: &mut Vec<NativeFinding>) {
     }
 }
 
-fn procedure_code_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    let Some(table) = tables.hcpcs.as_deref() else {
+fn modifier_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let Some(table) = tables.modifiers.as_deref() else {
         return;
     };
-    let partial = tables.is_partial(Kind::Hcpcs);
+    let partial = tables.is_partial(Kind::Modifier);
     for l in &claim.lines {
-        if !code_matches(&l.procedure_code, "A0000-V9999") {
+        for m in &l.modifiers {
+            match table.get(m) {
+                None if partial => {}
+                Some(e) if e.window.contains(day(l.service_date)) => {}
+                _ => out.push(f(
+                    "modifier-validity",
+                    vec![l.number],
+                    Severity::Error,
+                    "CO-4",
+                )),
+            }
+        }
+    }
+}
+
+fn procedure_code_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    for l in &claim.lines {
+        if code_matches(&l.procedure_code, "A0000-V9999")
+            && let Some(entry) = tables
+                .hcpcs
+                .as_deref()
+                .and_then(|t| pack_proc(&l.procedure_code).and_then(|k| t.get(k)))
+        {
+            if !entry.window.contains(day(l.service_date)) {
+                out.push(f(
+                    "procedure-code-validity",
+                    vec![l.number],
+                    Severity::Error,
+                    "CO-181",
+                ));
+            }
             continue;
         }
-        let entry = pack_proc(&l.procedure_code).and_then(|k| table.get(k));
-        match entry {
-            None if partial => continue,
-            Some(e) if e.window.contains(day(l.service_date)) => continue,
-            _ => out.push(f(
-                "procedure-code-validity",
-                vec![l.number],
-                Severity::Error,
-                "CO-181",
-            )),
+        if codes::procedure_known(tables, &l.procedure_code, l.service_date) {
+            continue;
         }
+        let lists = codes::procedure_lists(tables, &l.procedure_code, l.service_date);
+        let severity = if lists.authoritative {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        out.push(f(
+            "procedure-code-validity",
+            vec![l.number],
+            severity,
+            "CO-181",
+        ));
     }
 }
 

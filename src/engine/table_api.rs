@@ -12,7 +12,7 @@ use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use super::script_api::ScriptClaim;
 use crate::claim::Sex;
 use crate::claim::codes::dotted_icd10;
-use crate::edits::{addon, mce, mue, ptp};
+use crate::edits::{addon, codes, mce, mue, ptp};
 use crate::tables::code::{date_of, day, iso, pack_proc, unpack_proc};
 use crate::tables::{Kind, Window, fiscal_year, fiscal_year_span, setting_for};
 
@@ -304,6 +304,54 @@ fn pfs_on(code: &str, date: chrono::NaiveDate) -> Dynamic {
     })
 }
 
+fn procedure_lists_on(code: &str, date: chrono::NaiveDate) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let l = codes::procedure_lists(c.tables(), code.trim(), date);
+        let mut m = Map::new();
+        m.insert("known".into(), Dynamic::from(l.known));
+        m.insert(
+            "checked".into(),
+            Dynamic::from(l.checked.iter().map(|v| s(v)).collect::<Array>()),
+        );
+        m.insert("authoritative".into(), Dynamic::from(l.authoritative));
+        Dynamic::from(m)
+    })
+}
+
+/// `modifier(code)`, `modifier(code, date)`: the modifier in the loaded modifier list; nothing
+/// when no list is loaded, or the code is missing from a sample list.
+fn modifier_on(code: &str, day: u16) -> Dynamic {
+    with_claim(Dynamic::UNIT, |c| {
+        let tables = c.tables();
+        let Some(table) = tables.modifiers.as_deref() else {
+            return Dynamic::UNIT;
+        };
+        let entry = table.get(code);
+        if entry.is_none() && tables.is_partial(Kind::Modifier) {
+            return Dynamic::UNIT;
+        }
+        let window = entry.map_or(Window::OPEN, |e| e.window);
+        let mut m = Map::new();
+        m.insert("exists".into(), Dynamic::from(entry.is_some()));
+        m.insert(
+            "valid".into(),
+            Dynamic::from(entry.is_some() && window.contains(day)),
+        );
+        m.insert("source".into(), s(entry.map_or("", |e| &e.source)));
+        m.insert(
+            "description".into(),
+            s(entry.map_or("", |e| &e.description)),
+        );
+        m.insert("added".into(), date_text(window.start));
+        m.insert("terminated".into(), date_text(window.end));
+        m.insert(
+            "table_version".into(),
+            s(tables.version_of(Kind::Modifier, None).unwrap_or("")),
+        );
+        Dynamic::from(m)
+    })
+}
+
 fn hcpcs_on(code: &str, day: u16) -> Dynamic {
     with_claim(Dynamic::UNIT, |c| {
         let tables = c.tables();
@@ -417,6 +465,19 @@ pub fn register(engine: &mut Engine) {
             parse_day(date).map_or(Dynamic::UNIT, |d| hcpcs_on(code, d))
         })
         .register_fn("mce", mce)
+        .register_fn("modifier", |code: &str| modifier_on(code, first_day()))
+        .register_fn("modifier", |code: &str, date: &str| {
+            parse_day(date).map_or(Dynamic::UNIT, |d| modifier_on(code, d))
+        })
+        .register_fn("procedure_known", |code: &str, date: &str| {
+            crate::tables::code::parse_date(date).is_none_or(|d| {
+                with_claim(true, |c| codes::procedure_known(c.tables(), code.trim(), d))
+            })
+        })
+        .register_fn("procedure_lists", |code: &str, date: &str| {
+            crate::tables::code::parse_date(date)
+                .map_or(Dynamic::UNIT, |d| procedure_lists_on(code, d))
+        })
         .register_fn("pfs", |code: &str| {
             with_claim(Dynamic::UNIT, |c| {
                 let date = c.claim().first_service_date();
@@ -440,6 +501,7 @@ pub fn register(engine: &mut Engine) {
                     Some(Kind::Icd10cm) => !t.icd10.is_empty(),
                     Some(Kind::Mce) => !t.mce.is_empty(),
                     Some(Kind::Hcpcs) => t.hcpcs.is_some(),
+                    Some(Kind::Modifier) => t.modifiers.is_some(),
                     Some(Kind::PfsRvu) => !t.pfs_rvu.is_empty(),
                     Some(Kind::PfsGpci) => !t.pfs_gpci.is_empty(),
                     Some(Kind::FeeSchedule) => !t.fees.is_empty(),

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [[table]]
-//! kind = "ncci_ptp"              # ncci_ptp, mue, aoc, icd10cm, mce, hcpcs,
+//! kind = "ncci_ptp"              # ncci_ptp, mue, aoc, icd10cm, mce, hcpcs, modifier,
 //!                                # pfs_rvu, pfs_gpci, fee_schedule
 //! setting = "practitioner"       # ncci_ptp: practitioner | outpatient_hospital;
 //!                                # mue: also dme_supplier; other kinds: none
@@ -42,6 +42,8 @@ pub enum Kind {
     Mce,
     /// HCPCS Level II codes.
     Hcpcs,
+    /// HCPCS Level II and CPT modifiers.
+    Modifier,
     /// Medicare PFS national relative value file (PPRRVU).
     PfsRvu,
     /// Medicare PFS geographic practice cost indices by locality.
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Icd10cm => "icd10cm",
             Kind::Mce => "mce",
             Kind::Hcpcs => "hcpcs",
+            Kind::Modifier => "modifier",
             Kind::PfsRvu => "pfs_rvu",
             Kind::PfsGpci => "pfs_gpci",
             Kind::FeeSchedule => "fee_schedule",
@@ -75,6 +78,7 @@ impl Kind {
             Kind::Icd10cm,
             Kind::Mce,
             Kind::Hcpcs,
+            Kind::Modifier,
             Kind::PfsRvu,
             Kind::PfsGpci,
             Kind::FeeSchedule,
@@ -189,7 +193,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, TableError> {
             (_, Some(_)) => return Err(at("only ncci_ptp and mue tables have a setting")),
             _ => {}
         }
-        if e.format == Format::Cms && matches!(e.kind, Kind::Mce | Kind::Hcpcs) {
+        if e.format == Format::Cms && matches!(e.kind, Kind::Mce | Kind::Hcpcs | Kind::Modifier) {
             return Err(at(
                 "CMS distributes this list as a spreadsheet; convert it to the plain TSV layout (format = \"tsv\")",
             ));

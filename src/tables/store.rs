@@ -12,7 +12,8 @@ use arc_swap::ArcSwap;
 use super::manifest::{self, Entry, Format, Kind, Setting};
 use super::read::{Input, TableError, open};
 use super::{
-    Dated, NamedFees, TableVersion, Tables, Window, aoc, fee, hcpcs, icd10, mce, mue, pfs, ptp,
+    Dated, NamedFees, TableVersion, Tables, Window, aoc, fee, hcpcs, icd10, mce, modifier, mue,
+    pfs, ptp,
 };
 
 type GroupKey = (Kind, Option<Setting>, Window, String);
@@ -26,6 +27,7 @@ enum Loaded {
     Icd10(Arc<icd10::Icd10Table>),
     Mce(Arc<mce::MceTable>),
     Hcpcs(Arc<hcpcs::HcpcsTable>),
+    Modifiers(Arc<modifier::ModifierTable>),
     Rvu(Arc<pfs::RvuTable>),
     Gpci(Arc<pfs::GpciTable>),
     Fees(Arc<fee::FeeTable>),
@@ -40,6 +42,7 @@ impl Loaded {
             Loaded::Icd10(t) => t.len(),
             Loaded::Mce(t) => t.len(),
             Loaded::Hcpcs(t) => t.len(),
+            Loaded::Modifiers(t) => t.len(),
             Loaded::Rvu(t) => t.len(),
             Loaded::Gpci(t) => t.len(),
             Loaded::Fees(t) => t.len(),
@@ -191,6 +194,11 @@ fn load_group(kind: Kind, entries: &[&Entry]) -> Result<Loaded, TableError> {
             entries,
             f,
             |t: &mut hcpcs::HcpcsTable, _, i| t.load_tsv(i),
+        )?)),
+        Kind::Modifier => Loaded::Modifiers(Arc::new(each(
+            entries,
+            f,
+            |t: &mut modifier::ModifierTable, _, i| t.load_tsv(i),
         )?)),
         Kind::PfsRvu => Loaded::Rvu(Arc::new(each(
             entries,
@@ -372,6 +380,7 @@ impl TableStore {
                     version,
                 }),
                 (Loaded::Hcpcs(t), _) => tables.hcpcs = Some(t.clone()),
+                (Loaded::Modifiers(t), _) => tables.modifiers = Some(t.clone()),
                 _ => {}
             }
         }
