@@ -10,6 +10,7 @@ pub mod addon;
 pub mod codes;
 pub mod mce;
 pub mod mue;
+pub mod pfs_modifiers;
 pub mod ptp;
 
 use crate::claim::{Claim, ClaimType};

@@ -189,6 +189,22 @@ async fn edit_pack_on_the_full_cms_tables() {
     assert_eq!(m[0].details["modifier"], "ZZ");
     assert_eq!(m[0].field, "lines[1].modifiers[0]");
 
+    // 93000 is a global-only test (PC/TC indicator 4 in the full PFS file): 93000-26 draws a
+    // finding, and the line is unpriced for the same reason.
+    let mut c = claim_with(vec![line(1, "93000", d25)]);
+    c.lines[0].modifiers = vec!["26".into()];
+    let resp = scrub(c).await;
+    let pf = findings_of(&resp, "pfs-modifiers");
+    assert_eq!(pf.len(), 1);
+    assert_eq!(pf[0].details["indicator"], "PC/TC");
+    assert_eq!(pf[0].details["value"], "4");
+    let priced = &resp.pricing.as_ref().unwrap().lines[0];
+    assert!(
+        priced.reason.contains("PC/TC indicator 4"),
+        "{}",
+        priced.reason
+    );
+
     // MCE: pregnancy code on a male patient; HCPCS A4397 terminated 2021-12-31.
     let mut c = claim_with(vec![line(1, "A4397", d)]);
     c.patient.as_mut().unwrap().sex = pb::Sex::Male as i32;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate};
 use claimscrub::claim::codes::{code_matches, npi_check_digit_ok, pos_assigned, pos_in_force};
 use claimscrub::claim::{Claim, ClaimType, PayerType};
-use claimscrub::edits::{addon, codes, mce, mue, ptp};
+use claimscrub::edits::{addon, codes, mce, mue, pfs_modifiers, ptp};
 use claimscrub::finding::Severity;
 use claimscrub::tables::code::{day, pack_proc};
 use claimscrub::tables::{Kind, Tables};
@@ -60,6 +60,9 @@ pub fn scrub(claim: &Claim, tables: &Tables, today: NaiveDate) -> Vec<NativeFind
     mce_age_sex(claim, tables, &mut out);
     modifier_conflicts(claim, &mut out);
     modifier_validity(claim, tables, &mut out);
+    for c in pfs_modifiers::conflicts(claim, tables).0 {
+        out.push(f("pfs-modifiers", vec![c.line], c.severity, c.carc));
+    }
     mue(claim, tables, &mut out);
     ncci_ptp(claim, tables, &mut out);
     necessity(

@@ -12,7 +12,7 @@ use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 use super::script_api::ScriptClaim;
 use crate::claim::Sex;
 use crate::claim::codes::dotted_icd10;
-use crate::edits::{addon, codes, mce, mue, ptp};
+use crate::edits::{addon, codes, mce, mue, pfs_modifiers, ptp};
 use crate::tables::code::{date_of, day, iso, pack_proc, unpack_proc};
 use crate::tables::{Kind, Window, fiscal_year, fiscal_year_span, setting_for};
 
@@ -430,6 +430,24 @@ fn mce_conflicts(c: &mut ScriptClaim) -> Array {
         .collect()
 }
 
+fn pfs_modifier_conflicts(c: &mut ScriptClaim) -> Array {
+    let (hits, version) = pfs_modifiers::conflicts(c.claim(), c.tables());
+    hits.into_iter()
+        .map(|h| {
+            let mut m = Map::new();
+            m.insert("line".into(), Dynamic::from(i64::from(h.line)));
+            m.insert("modifier".into(), s(&h.modifier));
+            m.insert("indicator".into(), s(h.indicator));
+            m.insert("value".into(), Dynamic::from(i64::from(h.value)));
+            m.insert("severity".into(), s(h.severity.as_str()));
+            m.insert("carc".into(), s(h.carc));
+            m.insert("reason".into(), s(&h.reason));
+            m.insert("table_version".into(), s(version));
+            Dynamic::from(m)
+        })
+        .collect()
+}
+
 fn kind_of(name: &str) -> Option<Kind> {
     Kind::parse(name.trim())
 }
@@ -439,6 +457,7 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_fn("ptp_conflicts", ptp_conflicts)
         .register_fn("mce_conflicts", mce_conflicts)
+        .register_fn("pfs_modifier_conflicts", pfs_modifier_conflicts)
         .register_fn("mue_units", |c: &mut ScriptClaim| mue_units(c, false))
         .register_fn("mue_excess", |c: &mut ScriptClaim| mue_units(c, true))
         .register_fn("addon_lines", addon_lines_fn)

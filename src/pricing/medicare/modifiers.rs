@@ -4,6 +4,9 @@
 
 use super::{Slot, Work, units_text};
 use crate::claim::Line;
+use crate::edits::pfs_modifiers::{
+    Allowance, assistant as assistant_allowance, has_global_split, surgeons,
+};
 use crate::money::{WHOLE, format_cents, format_percent, percent, times_units};
 use crate::tables::pfs::RvuRow;
 
@@ -43,10 +46,14 @@ pub(super) fn bilateral(slot: &mut Slot) {
             WHOLE,
             "bilateral indicator 0: the 150% adjustment does not apply, 100% of the fee for one side",
         ),
-        _ => (
-            WHOLE,
-            "bilateral indicator 9: the bilateral concept does not apply, priced as one service",
-        ),
+        i => {
+            let reason = format!(
+                "{}-50: the bilateral concept does not apply to this code (bilateral indicator {i}): modifier 50 is denied",
+                work.label
+            );
+            slot.zero(reason);
+            return;
+        }
     };
     let (before, after) = scale_unit(work, bp);
     let text = format!(
@@ -64,6 +71,22 @@ pub(super) fn global_split(slot: &mut Slot) {
     let Some(work) = slot.work.as_mut() else {
         return;
     };
+    if !has_global_split(work.row) {
+        if let Some(m) = slot
+            .line
+            .modifiers
+            .iter()
+            .find(|m| matches!(m.as_str(), "54" | "55" | "56"))
+        {
+            let reason = format!(
+                "{}-{m}: the code has no global surgery split (global period {}), so {m} cannot divide it: denied",
+                work.label,
+                work.row.global_days()
+            );
+            slot.zero(reason);
+        }
+        return;
+    }
     let Some((bp, what)) = split_global(slot.line, work.row) else {
         return;
     };
@@ -114,19 +137,20 @@ pub(super) fn assistant(slot: &mut Slot) {
     } else {
         "16%"
     };
-    match work.row.assistant {
-        1 => {
+    match assistant_allowance(work.row.assistant) {
+        Allowance::NotPermitted => {
             slot.trace(format!("{label}-{m}: assistants at surgery may not be paid for this code (ASST SURG indicator 1, statutory restriction)"));
             slot.zero(format!(
                 "{label}-{m}: assistant at surgery not payable (ASST SURG indicator 1)"
             ));
         }
-        9 => {
-            slot.zero(format!("{label}-{m}: the assistant-at-surgery concept does not apply to this code (ASST SURG indicator 9)"));
+        Allowance::NotApplicable => {
+            let i = work.row.assistant;
+            slot.zero(format!("{label}-{m}: the assistant-at-surgery concept does not apply to this code (ASST SURG indicator {i})"));
         }
-        i => {
+        a => {
             let new = percent(work.amount, bp);
-            let note = if i == 0 {
+            let note = if a == Allowance::Documentation {
                 " — payable only with documentation of medical necessity (ASST SURG indicator 0)"
             } else {
                 ""
@@ -152,8 +176,8 @@ pub(super) fn co_surgeon(slot: &mut Slot) {
     if !has(slot.line, "62") {
         return;
     }
-    match work.row.co_surgery {
-        1 | 2 => {
+    match surgeons(work.row.co_surgery) {
+        Allowance::Allowed | Allowance::Documentation => {
             let new = percent(work.amount, 6_250);
             let note = if work.row.co_surgery == 1 {
                 " — documentation of medical necessity required (CO-SURG indicator 1)"
@@ -168,10 +192,15 @@ pub(super) fn co_surgeon(slot: &mut Slot) {
             work.amount = new;
             slot.trace(text);
         }
-        i => {
+        a => {
+            let i = work.row.co_surgery;
             slot.zero(format!(
                 "{label}-62: co-surgeons are not {} for this code (CO-SURG indicator {i})",
-                if i == 0 { "permitted" } else { "applicable" }
+                if a == Allowance::NotPermitted {
+                    "permitted"
+                } else {
+                    "applicable"
+                },
             ));
         }
     }
@@ -187,18 +216,23 @@ pub(super) fn team(slot: &mut Slot) {
     if !has(slot.line, "66") {
         return;
     }
-    match work.row.team {
-        1 | 2 => {
+    match surgeons(work.row.team) {
+        Allowance::Allowed | Allowance::Documentation => {
             let reason = format!(
                 "{label}-66: team surgery is paid by report (TEAM SURG indicator {}): the MAC prices it from the documentation",
                 work.row.team
             );
             slot.unpriced(reason);
         }
-        i => {
+        a => {
             slot.zero(format!(
-                "{label}-66: team surgeons are not {} for this code (TEAM SURG indicator {i})",
-                if i == 0 { "permitted" } else { "applicable" }
+                "{label}-66: team surgeons are not {} for this code (TEAM SURG indicator {})",
+                if a == Allowance::NotPermitted {
+                    "permitted"
+                } else {
+                    "applicable"
+                },
+                work.row.team
             ));
         }
     }

@@ -84,7 +84,7 @@ pub(super) fn rate<'a>(
                     return Err(format!(
                         "{code_text}-{m}: modifier {m} cannot be used with this code (PC/TC indicator {}: {})",
                         global.pctc,
-                        pctc_meaning(global.pctc)
+                        crate::edits::pfs_modifiers::pctc_meaning(global.pctc)
                     ));
                 }
             }
@@ -222,21 +222,6 @@ pub(super) fn parts(row: &RvuRow, ctx: Ctx) -> [i128; 3] {
 /// The fee schedule amount of one unit of a row, rounded to the cent.
 pub(super) fn fee(row: &RvuRow, ctx: Ctx) -> i64 {
     round_div(parts(row, ctx).iter().sum(), SCALE)
-}
-
-fn pctc_meaning(i: u8) -> &'static str {
-    match i {
-        0 => "physician service, the PC/TC concept does not apply",
-        1 => "diagnostic test with professional and technical components",
-        2 => "professional-component-only code",
-        3 => "technical-component-only code",
-        4 => "global test only code; the components are separate codes",
-        5 => "incident-to code",
-        6 => "laboratory physician interpretation code",
-        7 => "physical therapy service",
-        8 => "physician interpretation code",
-        _ => "the PC/TC concept does not apply",
-    }
 }
 
 fn status_zero_reason(s: u8) -> String {

@@ -331,6 +331,25 @@ fn sixth_and_later_procedures_are_by_report() {
 }
 
 #[test]
+fn pricing_follows_the_same_modifier_indicators_as_the_finding() {
+    // 20610 has no global split (global 000): 54 cannot divide it, the line is denied (zero),
+    // as the pfs-modifiers finding says.
+    let p = price(&claim_at("22", &[L("20610", &["54"], 1.0)]));
+    assert_eq!(p[0].allowed_cents, Some(0));
+    assert!(
+        p[0].reason.contains("no global surgery split"),
+        "{}",
+        p[0].reason
+    );
+    // 27447-54 is divided: (pre 10% + intra 69%) of the fee.
+    let p = price(&claim_at("22", &[L("27447", &["54"], 1.0)]));
+    assert!(p[0].allowed_cents.unwrap() > 0);
+    // 22222 (test row) has bilateral indicator 3: 50 pays each side at 100%.
+    let p = price(&claim_at("22", &[L("22222", &["50"], 1.0)]));
+    assert!(p[0].allowed_cents.unwrap() > 0);
+}
+
+#[test]
 fn endoscopy_family() {
     // Facility, national. 45385: (4.57 + 2.38 + 0.56) × 32.3465 = 242.922215 → 242.92;
     // 45380: (3.56 + 1.93 + 0.47) × 32.3465 = 192.78514 → 192.79;
