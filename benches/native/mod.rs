@@ -272,6 +272,12 @@ fn mue(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
 
 fn ncci_ptp(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
     for hit in ptp::hits(claim, tables).0 {
+        if hit.modifier_indicator == 1 && !hit.bypass.is_empty() && !hit.bypass_allowed {
+            let mut lines = hit.column1_lines.clone();
+            lines.push(hit.line);
+            out.push(f("ncci-ptp", lines, Severity::Warning, "CO-97"));
+            continue;
+        }
         if hit.modifier_indicator == 9 || (hit.modifier_indicator == 1 && !hit.bypass.is_empty()) {
             continue;
         }

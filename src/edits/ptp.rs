@@ -71,6 +71,30 @@ fn pair_bypass<'a>(a: &'a Line, b: &'a Line) -> Option<&'a str> {
     None
 }
 
+/// True when a bypass of the pair (`a`, `b`) by `modifier` is one NCCI policy allows. For an
+/// edit between an E/M service and a procedure only 25 (significant, separately identifiable
+/// E/M) or 57 (decision for surgery) on the E/M line shows the E/M was separate; 59, the X{EPSU}
+/// modifiers and anatomic modifiers are not to be used to bypass an edit with an E/M service
+/// (NCCI Policy Manual for Medicare Services, Ch. I §E "Modifiers and Modifier Indicators" and
+/// Ch. XI "Evaluation and Management Services"). Claim systems may still accept them, so such
+/// a bypass is paid but does not survive an audit.
+fn policy_allows(a: &Line, b: &Line, modifier: &str) -> bool {
+    let em = [a, b].into_iter().find(|l| is_em(&l.procedure_code));
+    match em {
+        None => true,
+        Some(em) => matches!(modifier, "25" | "57") && em.modifiers.iter().any(|m| m == modifier),
+    }
+}
+
+/// The bypass NCCI policy allows for an E/M pair: 25 or 57 on the E/M line.
+fn em_policy_bypass<'a>(a: &'a Line, b: &'a Line) -> Option<&'a str> {
+    let em = [a, b].into_iter().find(|l| is_em(&l.procedure_code))?;
+    em.modifiers
+        .iter()
+        .map(String::as_str)
+        .find(|m| matches!(*m, "25" | "57"))
+}
+
 /// One NCCI PTP edit that applies to a line of a claim: the column-two line and every
 /// column-one line billed by the same provider on the same date.
 #[derive(Debug, Clone)]
@@ -93,6 +117,9 @@ pub struct PtpHit<'a> {
     pub window: Window,
     /// The NCCI-associated modifier that bypasses the edit for every pairing, or "".
     pub bypass: &'a str,
+    /// False when the bypass is one claim systems accept but NCCI policy does not allow (59,
+    /// X{EPSU} or an anatomic modifier on an E/M pair instead of 25/57 on the E/M line).
+    pub bypass_allowed: bool,
 }
 
 /// The PTP edits that apply to `claim` (indexed lookups per date and provider, no pair
@@ -143,14 +170,23 @@ pub fn hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a s
                 let l2 = &claim.lines[*i2];
                 // Bypassed only if every column-one line pairs with this line through a
                 // qualifying modifier: one unmodified pair is enough for the edit to apply.
+                // An E/M pair's proper bypass (25/57 on the E/M line) is preferred over any
+                // other modifier a claim system would also accept.
                 let bypasses: Vec<Option<&str>> = col1_lines
                     .iter()
-                    .map(|i1| pair_bypass(&claim.lines[*i1], l2))
+                    .map(|i1| {
+                        let l1 = &claim.lines[*i1];
+                        em_policy_bypass(l1, l2).or_else(|| pair_bypass(l1, l2))
+                    })
                     .collect();
-                let bypass = if bypasses.iter().all(Option::is_some) {
-                    bypasses.first().copied().flatten().unwrap_or("")
+                let (bypass, bypass_allowed) = if bypasses.iter().all(Option::is_some) {
+                    let allowed = col1_lines
+                        .iter()
+                        .zip(&bypasses)
+                        .all(|(i1, m)| policy_allows(&claim.lines[*i1], l2, m.unwrap_or("")));
+                    (bypasses.first().copied().flatten().unwrap_or(""), allowed)
                 } else {
-                    ""
+                    ("", true)
                 };
                 out.push(PtpHit {
                     column1: e.column1,
@@ -162,6 +198,7 @@ pub fn hits<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<PtpHit<'a>>, &'a s
                     rationale: e.rationale,
                     window: e.window,
                     bypass,
+                    bypass_allowed,
                 });
             }
         }
@@ -199,5 +236,25 @@ mod tests {
         assert_eq!(pair_bypass(&procedure, &line("99213", &["25"])), Some("25"));
         // 25 on a code that is not an E/M service bypasses nothing.
         assert_eq!(pair_bypass(&procedure, &line("92250", &["25"])), None);
+    }
+
+    #[test]
+    fn e_m_bypass_policy() {
+        let procedure = line("20610", &[]);
+        // 25 on the E/M: the bypass policy allows.
+        assert!(policy_allows(&procedure, &line("99213", &["25"]), "25"));
+        // 59 on the E/M, or RT on the procedure: accepted by claim systems, not by policy.
+        assert!(!policy_allows(&procedure, &line("99213", &["59"]), "59"));
+        assert!(!policy_allows(
+            &line("20610", &["RT"]),
+            &line("99213", &[]),
+            "RT"
+        ));
+        // Two procedures: any NCCI-associated modifier is a proper bypass.
+        assert!(policy_allows(&procedure, &line("76942", &["59"]), "59"));
+        assert_eq!(
+            em_policy_bypass(&line("20610", &["59"]), &line("99213", &["25"])),
+            Some("25")
+        );
     }
 }

@@ -84,6 +84,7 @@ fn ptp_conflicts(c: &mut ScriptClaim) -> Array {
             m.insert("effective".into(), date_text(h.window.start));
             m.insert("deletion".into(), date_text(h.window.end));
             m.insert("bypass_modifier".into(), s(h.bypass));
+            m.insert("bypass_allowed".into(), Dynamic::from(h.bypass_allowed));
             m.insert("table_version".into(), s(version));
             Dynamic::from(m)
         })
