@@ -85,6 +85,9 @@ pub struct ClaimPrice {
     pub contract: Option<(String, String)>,
     /// The locality used ("" for national amounts).
     pub locality: String,
+    /// Set when a payer other than Medicare was priced at Medicare PFS rates because no
+    /// contract rule applies to it: the amounts are a stand-in, not the payer's.
+    pub no_contract_note: String,
 }
 
 /// Pricing settings.
@@ -119,9 +122,36 @@ pub fn price(
         Some(c) => c.apply(claim, medicare),
         None => medicare,
     };
+    let mut lines = lines;
+    let stand_in = contract.is_none() && claim.payer_type != crate::claim::PayerType::Medicare;
+    if stand_in {
+        let label = format!(
+            "Medicare PFS (no contract for {} payer {})",
+            claim.payer_type.as_str(),
+            if claim.payer_id.is_empty() {
+                "without an id"
+            } else {
+                claim.payer_id.as_str()
+            }
+        );
+        for l in &mut lines {
+            l.schedule = label.clone();
+        }
+    }
     let mut out = summarize(claim, lines, findings);
     out.contract = contract.map(|c| (c.rule_id.clone(), c.rule_version.clone()));
     out.locality = locality(claim, settings);
+    if stand_in {
+        out.no_contract_note = format!(
+            "No contract rule applies to {} payer {}: the amounts are Medicare PFS rates, a stand-in for the payer's own; add a contract rule (rules/README.md, reimbursement rules) to price this payer.",
+            claim.payer_type.as_str(),
+            if claim.payer_id.is_empty() {
+                "(no payer id)"
+            } else {
+                claim.payer_id.as_str()
+            }
+        );
+    }
     out
 }
 

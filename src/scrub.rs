@@ -234,6 +234,7 @@ pub fn pricing_to_pb(p: ClaimPrice) -> pb::ClaimPricing {
         contract_rule_id,
         contract_rule_version,
         locality: p.locality,
+        no_contract_note: p.no_contract_note,
     }
 }
 

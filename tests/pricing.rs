@@ -370,3 +370,54 @@ async fn full_cms_pfs_files() {
     assert_eq!(pricing(&resp).lines[0].allowed_cents, None);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn pricing_never_overstates_completeness() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut client = server.client().await;
+    // 36415 (venipuncture, status X) and J1100 (status E) are paid, if covered, under the
+    // clinical lab and ASP drug fee schedules, which are not loaded: unpriced, with the
+    // reason, and the claim's pricing is not complete (not $0 "priced").
+    let c = claim(
+        "P-INCOMPLETE",
+        "MCR-J15",
+        pb::PayerType::Medicare,
+        vec![
+            line(1, "99213", &[], 1.0, 15_000),
+            line(2, "36415", &[], 1.0, 2_000),
+            line(3, "J1100", &[], 1.0, 1_000),
+        ],
+    );
+    let resp = client.scrub_claim(request(c)).await.unwrap().into_inner();
+    let p = pricing(&resp);
+    assert!(!p.complete);
+    assert!(p.lines[0].allowed_cents.is_some());
+    for l in &p.lines[1..] {
+        assert_eq!(l.allowed_cents, None, "{l:?}");
+        assert!(l.reason.contains("not loaded"), "{}", l.reason);
+    }
+    assert!(
+        p.no_contract_note.is_empty(),
+        "Medicare is priced by its own schedule"
+    );
+
+    // A commercial payer with no contract rule: Medicare rates as a stand-in, said so.
+    let c = claim(
+        "P-NOCONTRACT",
+        "OTHERCO",
+        pb::PayerType::Commercial,
+        vec![line(1, "99213", &[], 1.0, 15_000)],
+    );
+    let resp = client.scrub_claim(request(c)).await.unwrap().into_inner();
+    let p = pricing(&resp);
+    assert!(p.contract_rule_id.is_empty());
+    assert!(
+        p.no_contract_note.contains("commercial payer OTHERCO"),
+        "{}",
+        p.no_contract_note
+    );
+    assert_eq!(
+        p.lines[0].fee_schedule,
+        "Medicare PFS (no contract for commercial payer OTHERCO)"
+    );
+}

@@ -165,6 +165,9 @@ fn render_pricing(out: &mut String, p: &pb::ClaimPricing) {
         money(p.total_charge_cents),
         money(p.expected_revenue_cents),
     );
+    if !p.no_contract_note.is_empty() {
+        let _ = writeln!(out, "    note: {}", p.no_contract_note);
+    }
     for l in &p.lines {
         let amount = match l.allowed_cents {
             Some(c) => money(c),

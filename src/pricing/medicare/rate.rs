@@ -131,6 +131,14 @@ pub(super) fn rate<'a>(
                 "{label} is an anesthesia service (status J): paid from base and time units under the anesthesia fee schedule, not priced here"
             ));
         }
+        // Paid, if covered, under a fee schedule that is not loaded (clinical laboratory,
+        // DMEPOS, ASP drug pricing, ambulance): unpriced, never a $0 that looks complete.
+        s @ (b'X' | b'E') => {
+            return Err(format!(
+                "{label}: {}; that fee schedule is not loaded, so the line is not priced",
+                status_zero_reason(s)
+            ));
+        }
         s => {
             slot.zero(format!("{label}: {}", status_zero_reason(s)));
             return Ok(());

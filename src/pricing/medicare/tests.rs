@@ -200,9 +200,12 @@ fn status_codes() {
         ],
     );
     let p = price(&c);
-    // E and I: known, not payable under the PFS → zero with the reason
-    assert_eq!(p[0].allowed_cents, Some(0));
-    assert!(p[0].reason.contains("status E"));
+    // E (and X): paid, if covered, under a fee schedule that is not loaded (ASP drugs here)
+    // → unpriced with the reason, so the claim's pricing is not complete
+    assert_eq!(p[0].allowed_cents, None);
+    assert!(p[0].reason.contains("status E"), "{}", p[0].reason);
+    assert!(p[0].reason.contains("not loaded"), "{}", p[0].reason);
+    // I: known, not valid for Medicare → zero with the reason
     assert_eq!(p[1].allowed_cents, Some(0));
     assert!(p[1].reason.contains("status I"));
     // J (anesthesia) and C (carrier-priced): no national amount → unpriced
