@@ -57,8 +57,43 @@ pub struct Finding {
     pub suggestion: String,
     /// Extra machine-readable facts.
     pub details: BTreeMap<String, String>,
-    /// Field path the finding is about, or empty.
+    /// Field path the finding is about (relative to the claim), or empty.
     pub field: String,
+    /// Remark codes (RARC) expected with the CARC.
+    pub rarc: Vec<String>,
+    /// Mechanical fixes, when the fix needs no judgement.
+    pub actions: Vec<FixAction>,
+}
+
+/// A mechanical fix of a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FixAction {
+    /// Append a modifier to a line.
+    AppendModifier {
+        /// Line number.
+        line: u32,
+        /// The modifier.
+        modifier: String,
+    },
+    /// Remove a modifier from a line.
+    RemoveModifier {
+        /// Line number.
+        line: u32,
+        /// The modifier.
+        modifier: String,
+    },
+    /// Remove a line.
+    RemoveLine {
+        /// Line number.
+        line: u32,
+    },
+    /// Set a line's units.
+    SetUnits {
+        /// Line number.
+        line: u32,
+        /// The new units.
+        units: f64,
+    },
 }
 
 /// Why a rule could not be evaluated on a claim.

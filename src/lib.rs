@@ -5,6 +5,7 @@
 //! - [`money`]     — integer cents, fixed-point table values, the one rounding rule.
 //! - [`claim`]     — the validated claim type, code and date syntax, proto3-JSON claim files.
 //! - [`finding`]   — findings and rule failures.
+//! - [`adjustment`] — descriptions of the CARC/RARC codes findings predict (bundled table).
 //! - [`tables`]    — reference tables (NCCI PTP, MUE, AOC, ICD-10-CM, MCE, HCPCS, PFS, fees),
 //!   loaded from a manifest and swapped atomically.
 //! - [`edits`]     — CMS edit logic as plain functions over a claim and the tables (PTP pairs
@@ -55,6 +56,7 @@
 //! - A new place to keep rules: an implementation of [`store::RuleStore`] (and of
 //!   [`rules::RuleSource`] for the registry to read it).
 
+pub mod adjustment;
 pub mod admin;
 pub mod api;
 pub mod claim;

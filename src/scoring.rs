@@ -156,6 +156,8 @@ mod tests {
             suggestion: String::new(),
             details: Default::default(),
             field: String::new(),
+            rarc: Vec::new(),
+            actions: Vec::new(),
         }
     }
 

@@ -251,6 +251,9 @@ pub fn table_version_to_pb(v: &crate::tables::TableVersion) -> pb::TableVersion 
 
 /// A domain finding in its wire form.
 pub fn finding_to_pb(f: Finding) -> pb::Finding {
+    let carc_description = crate::adjustment::carc_description(&f.carc)
+        .unwrap_or_default()
+        .to_string();
     pb::Finding {
         rule_id: f.rule_id,
         rule_version: f.rule_version,
@@ -266,7 +269,40 @@ pub fn finding_to_pb(f: Finding) -> pb::Finding {
         denial_probability: f.denial_probability,
         suggestion: f.suggestion,
         details: f.details.into_iter().collect(),
+        request_field: if f.field.is_empty() {
+            String::new()
+        } else {
+            format!("claim.{}", f.field)
+        },
         field: f.field,
+        carc_description,
+        rarc_descriptions: f
+            .rarc
+            .iter()
+            .map(|r| {
+                crate::adjustment::rarc_description(r)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect(),
+        rarc: f.rarc,
+        actions: f.actions.into_iter().map(action_to_pb).collect(),
+    }
+}
+
+fn action_to_pb(a: crate::finding::FixAction) -> pb::FixAction {
+    use crate::finding::FixAction as A;
+    let (kind, line_number, modifier, units) = match a {
+        A::AppendModifier { line, modifier } => (pb::FixKind::AppendModifier, line, modifier, 0.0),
+        A::RemoveModifier { line, modifier } => (pb::FixKind::RemoveModifier, line, modifier, 0.0),
+        A::RemoveLine { line } => (pb::FixKind::RemoveLine, line, String::new(), 0.0),
+        A::SetUnits { line, units } => (pb::FixKind::SetUnits, line, String::new(), units),
+    };
+    pb::FixAction {
+        kind: kind as i32,
+        line_number,
+        modifier,
+        units,
     }
 }
 

@@ -440,3 +440,55 @@ async fn undecodable_and_oversized_requests_get_clear_codes() {
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 }
+
+#[tokio::test]
+async fn findings_carry_remark_codes_request_paths_descriptions_and_fixes() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut claim = clean_claim("SHAPE-1");
+    claim.billing_provider.as_mut().unwrap().npi = "1234567890".into();
+    // Lines 1 and 2 are exact duplicates; line 3 has 8 units of 97110 (MUE 6, MAI 3).
+    claim.lines.push(line(2, "99213", "2025-07-15"));
+    let mut therapy = line(3, "97110", "2025-07-15");
+    therapy.units = 8.0;
+    claim.lines.push(therapy);
+    let resp = server
+        .client()
+        .await
+        .scrub_claim(request(claim))
+        .await
+        .unwrap()
+        .into_inner();
+    let npi = resp
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "npi-check-digit")
+        .unwrap();
+    assert_eq!(npi.request_field, "claim.billing_provider.npi");
+    assert_eq!(
+        npi.carc_description,
+        "Claim/service lacks information or has submission/billing error(s)."
+    );
+    assert_eq!(npi.rarc.len(), 1);
+    assert_eq!(npi.rarc_descriptions.len(), 1);
+    assert!(!npi.rarc_descriptions[0].is_empty());
+    assert!(npi.actions.is_empty(), "a wrong NPI needs a person");
+
+    let dup = resp
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "duplicate-line")
+        .unwrap();
+    assert_eq!(dup.actions.len(), 1);
+    assert_eq!(dup.actions[0].kind, pb::FixKind::RemoveLine as i32);
+    assert_eq!(dup.actions[0].line_number, 2);
+
+    let mue = resp.findings.iter().find(|f| f.rule_id == "mue").unwrap();
+    assert_eq!(mue.rarc, ["N362"]);
+    assert_eq!(
+        mue.rarc_descriptions,
+        ["The number of Days or Units of Service exceeds our acceptable maximum."]
+    );
+    assert_eq!(mue.actions[0].kind, pb::FixKind::SetUnits as i32);
+    assert_eq!(mue.actions[0].line_number, 3);
+    assert_eq!(mue.actions[0].units, 6.0);
+}

@@ -23,6 +23,8 @@ fn finding(lines: Vec<u32>, p: f64) -> Finding {
         suggestion: String::new(),
         details: Default::default(),
         field: String::new(),
+        rarc: Vec::new(),
+        actions: Vec::new(),
     }
 }
 

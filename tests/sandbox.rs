@@ -30,6 +30,14 @@ fn write_runaways(dir: &Path) {
         ("typo", "fn check(claim) { claim.linez }"),
         ("wrong-return", "fn check(claim) { 42 }"),
         ("bad-line", "fn check(claim) { finding(\"x\", [99]) }"),
+        (
+            "bad-action",
+            "fn check(claim) { #{ message: \"x\", action: #{ kind: \"explode\", line: 1 } } }",
+        ),
+        (
+            "bad-rarc",
+            "fn check(claim) { #{ message: \"x\", rarc: \"CO-16\" } }",
+        ),
         ("sleeper", "fn check(claim) { sleep(10); }"),
     ];
     for (id, body) in files {
@@ -76,7 +84,9 @@ async fn runaway_rules_are_cut_off_and_others_still_score() {
     assert_eq!(
         kinds,
         [
+            ("bad-action".to_string(), K::Error as i32),
             ("bad-line".to_string(), K::Error as i32),
+            ("bad-rarc".to_string(), K::Error as i32),
             ("forever".to_string(), K::Timeout as i32),
             ("hog".to_string(), K::LimitExceeded as i32),
             ("recurse".to_string(), K::LimitExceeded as i32),
@@ -95,6 +105,24 @@ async fn runaway_rules_are_cut_off_and_others_still_score() {
         .find(|f| f.rule_id == "typo")
         .unwrap();
     assert!(typo.message.contains("line 3"), "{}", typo.message);
+    let message = |id: &str| {
+        resp.rule_failures
+            .iter()
+            .find(|f| f.rule_id == id)
+            .map(|f| f.message.clone())
+            .unwrap()
+    };
+    assert!(
+        message("bad-action")
+            .contains("append_modifier, remove_modifier, remove_line or set_units"),
+        "{}",
+        message("bad-action")
+    );
+    assert!(
+        message("bad-rarc").contains("remark code"),
+        "{}",
+        message("bad-rarc")
+    );
     // Fail-open: the failures do not change the score (units-positive alone = 0.9).
     assert!((resp.denial_risk - 0.9).abs() < 1e-9);
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rhai::{Dynamic, Map};
 
 use super::ScriptClaim;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FixAction, Severity};
 use crate::rules::CompiledRule;
 use crate::rules::meta::carc_ok;
 
@@ -18,6 +18,8 @@ const FINDING_KEYS: &[&str] = &[
     "severity",
     "carc",
     "denial_probability",
+    "rarc",
+    "action",
 ];
 
 /// Converts `check`'s return value: nothing, one finding map, or an array of them.
@@ -137,6 +139,8 @@ fn one(rule: &CompiledRule, claim: &ScriptClaim, map: Map) -> Result<Finding, St
             details.insert(k.to_string(), v.to_string());
         }
     }
+    let rarc = rarc_codes(&map, &details)?;
+    let actions = actions(&map, claim)?;
     Ok(Finding {
         rule_id: rule.meta.id.clone(),
         rule_version: rule.version.clone(),
@@ -149,5 +153,108 @@ fn one(rule: &CompiledRule, claim: &ScriptClaim, map: Map) -> Result<Finding, St
         suggestion: text(&map, "suggestion")?,
         details,
         field: text(&map, "field")?,
+        rarc,
+        actions,
     })
+}
+
+/// RARC codes look like `M76`, `N362`, `MA130`: one or two letters, then digits.
+fn rarc_ok(code: &str) -> bool {
+    let letters = code.bytes().take_while(u8::is_ascii_uppercase).count();
+    (1..=2).contains(&letters)
+        && code.len() > letters
+        && code.len() <= 6
+        && code.bytes().skip(letters).all(|b| b.is_ascii_digit())
+}
+
+/// The finding's `rarc` (a code or a list of codes); without one, a `rarc` in `details` (how
+/// rules gave remark codes before the field existed).
+fn rarc_codes(map: &Map, details: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
+    let codes: Vec<String> = match map.get("rarc") {
+        None => details.get("rarc").into_iter().cloned().collect(),
+        Some(v) if v.is_array() => v
+            .read_lock::<rhai::Array>()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default(),
+        Some(v) => vec![v.to_string()],
+    };
+    for c in &codes {
+        if !rarc_ok(c) {
+            return Err(format!(
+                "`rarc` {c:?} must look like \"M76\" or \"N362\" (a remark code)"
+            ));
+        }
+    }
+    Ok(codes)
+}
+
+/// The finding's `action`: one map or a list, each `#{ kind, line, modifier?, units? }`.
+fn actions(map: &Map, claim: &ScriptClaim) -> Result<Vec<FixAction>, String> {
+    let Some(v) = map.get("action") else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<Dynamic> = if v.is_array() {
+        v.read_lock::<rhai::Array>()
+            .map(|a| a.to_vec())
+            .unwrap_or_default()
+    } else {
+        vec![v.clone()]
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let a = item.read_lock::<Map>().ok_or_else(|| {
+            "`action` must be a map like #{ kind: \"remove_line\", line: 2 }".to_string()
+        })?;
+        let line = a
+            .get("line")
+            .and_then(|l| l.as_int().ok())
+            .ok_or_else(|| "an action needs `line`, a line number".to_string())?;
+        if !claim
+            .claim()
+            .lines
+            .iter()
+            .any(|l| i64::from(l.number) == line)
+        {
+            return Err(format!(
+                "action line {line} is not a line number on this claim"
+            ));
+        }
+        let line = line as u32;
+        let modifier = || -> Result<String, String> {
+            let m = a.get("modifier").map(|m| m.to_string()).unwrap_or_default();
+            if m.len() == 2 && m.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Ok(m.to_ascii_uppercase())
+            } else {
+                Err(format!(
+                    "action `modifier` {m:?} must be two letters or digits"
+                ))
+            }
+        };
+        let kind = a.get("kind").map(|k| k.to_string()).unwrap_or_default();
+        out.push(match kind.as_str() {
+            "append_modifier" => FixAction::AppendModifier {
+                line,
+                modifier: modifier()?,
+            },
+            "remove_modifier" => FixAction::RemoveModifier {
+                line,
+                modifier: modifier()?,
+            },
+            "remove_line" => FixAction::RemoveLine { line },
+            "set_units" => {
+                let units = a
+                    .get("units")
+                    .and_then(|u| u.as_float().ok().or_else(|| u.as_int().ok().map(|i| i as f64)))
+                    .filter(|u| u.is_finite() && *u > 0.0)
+                    .ok_or_else(|| "a set_units action needs `units`, a number above 0".to_string())?;
+                FixAction::SetUnits { line, units }
+            }
+            other => {
+                return Err(format!(
+                    "action kind {other:?} must be append_modifier, remove_modifier, remove_line or set_units"
+                ));
+            }
+        });
+    }
+    Ok(out)
 }
