@@ -78,6 +78,7 @@ pub mod synth;
 pub mod tables;
 pub mod telemetry;
 pub mod watcher;
+pub mod x12;
 
 /// Generated protobuf and gRPC code.
 pub mod proto {

@@ -233,3 +233,30 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn x12_837_interchanges() {
+    // Seeds: every 837 in ../shared/data when present, else a small built-in interchange.
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let shared = root().join("../shared/data/x12");
+    for dir in ["5010_837p", "5010_837i", "tr3_examples"] {
+        if let Ok(entries) = std::fs::read_dir(shared.join(dir)) {
+            seeds.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| std::fs::read(e.path()).ok()),
+            );
+        }
+    }
+    seeds.push(
+        b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~GS*HC*S*R*20250801*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~HL*1**20*1~NM1*85*2*C*****XX*1234567893~HL*2*1*22*0~SBR*P*18*******MB~CLM*C1*100***11:B:1~HI*ABK:E119~LX*1~SV1*HC:99213:25*100*UN*1***1~DTP*472*RD8*20250701-20250702~SE*11*0001~GE*1*1~IEA*1*000000001~"
+            .to_vec(),
+    );
+    fuzz("X12 837", &seeds, iterations(1_500), |input| {
+        if let Ok(claims) = claimscrub::x12::read_837(input) {
+            for c in &claims {
+                let _ = claimscrub::x12::results::request(c, "");
+            }
+        }
+    });
+}

@@ -83,6 +83,65 @@ impl ClaimScrubber for ScrubberService {
         .await
     }
 
+    async fn scrub_x12(
+        &self,
+        request: Request<pb::ScrubX12Request>,
+    ) -> Result<Response<pb::ScrubX12Response>, Status> {
+        use crate::x12::{self, results};
+        let req = request.into_inner();
+        let request_id = next_request_id();
+        let read = match x12::read_837(&req.interchange) {
+            Ok(r) => r,
+            Err(e) => {
+                metrics::request("ScrubX12", "INVALID_ARGUMENT");
+                tracing::info!(request_id, segment = e.segment, "interchange rejected");
+                return Err(super::status::x12_status(&e));
+            }
+        };
+        tracing::info!(request_id, claims = read.len(), "interchange read");
+        let scrubber = self.scrubber.clone();
+        let as_of = req.as_of_date;
+        // Owned jobs (claim id, the request or the unreadable claim's response), so the
+        // evaluation futures borrow nothing.
+        let jobs: Vec<(
+            String,
+            Result<pb::ScrubClaimRequest, pb::ScrubClaimResponse>,
+        )> = read
+            .iter()
+            .map(|r| {
+                let job = results::request(r, &as_of).ok_or_else(|| results::unreadable(r));
+                (r.claim_id.clone(), job)
+            })
+            .collect();
+        let responses: Vec<pb::ScrubClaimResponse> = futures::stream::iter(jobs)
+            .map(move |(claim_id, job)| {
+                let scrubber = scrubber.clone();
+                async move {
+                    match job {
+                        Err(resp) => resp,
+                        Ok(req) => match scrubber.scrub(req).await {
+                            Ok(resp) => resp,
+                            Err(e) => {
+                                tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in interchange rejected");
+                                error_response(claim_id, &e)
+                            }
+                        },
+                    }
+                }
+            })
+            .buffered(self.stream_window)
+            .collect()
+            .await;
+        metrics::request("ScrubX12", "OK");
+        Ok(Response::new(pb::ScrubX12Response {
+            claims: read
+                .iter()
+                .zip(responses)
+                .map(|(r, resp)| results::result(r, resp))
+                .collect(),
+        }))
+    }
+
     type ScrubClaimsStream = ResponseStream;
 
     async fn scrub_claims(

@@ -119,6 +119,16 @@ fn invalid_argument(v: &ValidationError) -> Status {
 }
 
 /// The in-stream response for a claim that could not be scrubbed: `error` set, no findings.
+/// An unreadable X12 interchange: INVALID_ARGUMENT naming the segment position and element,
+/// with a BadRequest field violation `interchange` → the same text.
+pub fn x12_status(e: &crate::x12::X12Error) -> Status {
+    let message = format!("interchange: {e}");
+    let mut details = tonic_types::ErrorDetails::new();
+    details.add_bad_request_violation("interchange", e.to_string());
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// A claim's error response (in a stream or an interchange).
 pub fn error_response(claim_id: String, err: &ScrubError) -> pb::ScrubClaimResponse {
     let error = match err {
         ScrubError::Invalid(v) => pb::ClaimError {

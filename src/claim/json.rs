@@ -62,11 +62,17 @@ fn decode<T: Message + Default>(value: &serde_json::Value, name: &str) -> Result
 
 /// Serialises a response as proto3 JSON with proto field names and defaults omitted.
 pub fn response_to_value(resp: &pb::ScrubClaimResponse) -> serde_json::Value {
-    let dynamic = DynamicMessage::decode(
-        descriptor("claimscrub.v1.ScrubClaimResponse"),
-        resp.encode_to_vec().as_slice(),
-    )
-    .expect("a response we encoded decodes");
+    message_to_value(resp, "claimscrub.v1.ScrubClaimResponse")
+}
+
+/// Serialises an 837 claim's result like [`response_to_value`].
+pub fn x12_result_to_value(result: &pb::X12ClaimResult) -> serde_json::Value {
+    message_to_value(result, "claimscrub.v1.X12ClaimResult")
+}
+
+fn message_to_value<T: Message>(message: &T, name: &str) -> serde_json::Value {
+    let dynamic = DynamicMessage::decode(descriptor(name), message.encode_to_vec().as_slice())
+        .expect("a message we encoded decodes");
     dynamic
         .serialize_with_options(
             serde_json::value::Serializer,

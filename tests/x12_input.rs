@@ -1,0 +1,157 @@
+//! X12 837 in, over real gRPC: claims read from an interchange are scrubbed one by one, each
+//! finding located at its 837 segment; an unreadable claim is reported on its own; envelope
+//! problems and 004010 files are INVALID_ARGUMENT naming the segment.
+
+mod support;
+
+use claimscrub::proto::v1 as pb;
+use support::{TestServer, bundled_rules, config};
+use tonic::Code;
+
+/// An interchange around `body` (the segments after ST, before SE), SE01 counted.
+fn interchange(body: &[&str]) -> Vec<u8> {
+    let isa = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~";
+    let mut st = vec!["ST*837*0001*005010X222A1".to_string()];
+    st.extend(body.iter().map(|s| s.to_string()));
+    st.push(format!("SE*{}*0001", st.len() + 1));
+    format!(
+        "\u{feff}{isa}\nGS*HC*SUB*REC*20250801*1200*1*X*005010X222A1~\n{}~\nGE*1*1~\nIEA*1*000000001~\n",
+        st.join("~\n")
+    )
+    .into_bytes()
+}
+
+const HEADER: &[&str] = &[
+    "BHT*0019*00*B1*20250801*1200*CH",
+    "NM1*41*2*SUBMITTER*****46*S1",
+    "NM1*40*2*RECEIVER*****46*R1",
+    "HL*1**20*1",
+    "PRV*BI*PXC*207Q00000X",
+    "NM1*85*2*CLINIC*****XX*1234567893",
+    "HL*2*1*22*0",
+    "SBR*P*18*******MB",
+    "NM1*IL*1*DOE*JANE****MI*MEMBER1",
+    "DMG*D8*19500301*F",
+    "NM1*PR*2*MEDICARE*****PI*MCR-J15",
+];
+
+#[tokio::test]
+async fn an_837p_is_scrubbed_claim_by_claim_with_x12_locations() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut body: Vec<&str> = HEADER.to_vec();
+    body.extend([
+        // Claim 1: 99213 with modifier ZZ (not a modifier) and a clean second line.
+        "CLM*C-ONE*200***11:B:1*Y*A*Y*Y",
+        "HI*ABK:E119*ABF:I10",
+        "LX*1",
+        "SV1*HC:99213:ZZ*100*UN*1***1:2",
+        "DTP*472*D8*20250715",
+        "REF*6R*LINE-A",
+        "LX*2",
+        "SV1*HC:97110*100*UN*1***1",
+        "DTP*472*D8*20250715",
+        // Claim 2: an ICD-9 diagnosis: reported for this claim, the others still scrubbed.
+        "CLM*C-TWO*100***11:B:1*Y*A*Y*Y",
+        "HI*BK:4019",
+        "LX*1",
+        "SV1*HC:99213*100*UN*1***1",
+        "DTP*472*D8*20250715",
+        // Claim 3: clean.
+        "CLM*C-THREE*100***11:B:1*Y*A*Y*Y",
+        "HI*ABK:I10",
+        "LX*1",
+        "SV1*HC:99213*100*UN*1***1",
+        "DTP*472*D8*20250715",
+    ]);
+    let resp = server
+        .client()
+        .await
+        .scrub_x12(pb::ScrubX12Request {
+            interchange: interchange(&body),
+            as_of_date: "2025-08-01".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<&str> = resp.claims.iter().map(|c| c.claim_id.as_str()).collect();
+    assert_eq!(ids, ["C-ONE", "C-TWO", "C-THREE"], "file order");
+
+    let one = &resp.claims[0];
+    let r = one.response.as_ref().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(one.transaction_control_number, "0001");
+    assert_eq!(one.line_control_numbers, ["LINE-A", ""]);
+    // ST=1, BHT=2 ... CLM is the 13th segment of the transaction set, SV1 of line 1 the 16th.
+    assert_eq!(
+        one.claim_location.as_ref().unwrap().text,
+        "2300 CLM at segment 13"
+    );
+    let i = r
+        .findings
+        .iter()
+        .position(|f| f.rule_id == "modifier-validity")
+        .expect("ZZ is reported");
+    assert_eq!(one.finding_locations.len(), r.findings.len());
+    assert_eq!(
+        one.finding_locations[i].locations[0].text,
+        "2400 SV1-01-3 at segment 16"
+    );
+    assert_eq!(one.finding_locations[i].locations[0].segment_position, 16);
+    let pricing = r.pricing.as_ref().unwrap();
+    assert_eq!(pricing.lines.len(), 2);
+
+    let two = &resp.claims[1];
+    let err = two.response.as_ref().unwrap().error.as_ref().unwrap();
+    assert_eq!(err.code, "INVALID_ARGUMENT");
+    assert!(err.message.contains("ICD-9"), "{}", err.message);
+    assert!(err.message.contains("HI at segment"), "{}", err.message);
+
+    let three = resp.claims[2].response.as_ref().unwrap();
+    assert!(three.error.is_none());
+    assert!(three.findings.is_empty(), "{:?}", three.findings);
+}
+
+#[tokio::test]
+async fn envelope_problems_and_004010_are_invalid_arguments_naming_the_segment() {
+    let server = TestServer::start(config(&bundled_rules())).await;
+    let mut client = server.client().await;
+    let call = |bytes: Vec<u8>| {
+        let mut client = client.clone();
+        async move {
+            client
+                .scrub_x12(pb::ScrubX12Request {
+                    interchange: bytes,
+                    as_of_date: String::new(),
+                })
+                .await
+                .unwrap_err()
+        }
+    };
+    let old = String::from_utf8(interchange(HEADER))
+        .unwrap()
+        .replace("005010X222A1", "004010X098A1");
+    let e = call(old.into_bytes()).await;
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("segment 2 (GS08)"), "{}", e.message());
+    assert!(e.message().contains("5010"), "{}", e.message());
+
+    let cut = interchange(HEADER);
+    let e = call(cut[..cut.len() - 30].to_vec()).await;
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("IEA") || e.message().contains("SE"),
+        "{}",
+        e.message()
+    );
+
+    let e = call(b"not x12 at all".to_vec()).await;
+    assert!(e.message().contains("ISA"), "{}", e.message());
+
+    // A wrong SE01 count names SE01.
+    let bad = String::from_utf8(interchange(HEADER))
+        .unwrap()
+        .replace("SE*13*0001", "SE*99*0001");
+    let e = call(bad.into_bytes()).await;
+    assert!(e.message().contains("(SE01)"), "{}", e.message());
+    let _ = client.scrub_x12(pb::ScrubX12Request::default()).await;
+}
