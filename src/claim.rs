@@ -96,6 +96,8 @@ pub struct Diagnosis {
     pub code: String,
     /// Present-on-admission indicator, upper-case, or empty.
     pub present_on_admission: String,
+    /// True for an ICD-9-CM code (sent with `code_system: "icd9cm"`): kept as sent.
+    pub icd9: bool,
 }
 
 /// One validated service line.

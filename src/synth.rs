@@ -51,6 +51,7 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
         .map(|_| pb::Diagnosis {
             code: rng.pick(DX).into(),
             present_on_admission: String::new(),
+            code_system: String::new(),
         })
         .collect();
     // Encounters on successive earlier days, 1-6 distinct services each: clean unless a

@@ -159,6 +159,7 @@ async fn clinically_wrong_claims_are_scored_not_rejected() {
     c.diagnoses.push(pb::Diagnosis {
         code: "Z99Z".into(),
         present_on_admission: String::new(),
+        code_system: String::new(),
     });
     c.lines[0].units = 0.0;
     let resp = server

@@ -46,6 +46,7 @@ fn claim(id: &str, payer: &str, kind: pb::PayerType, lines: Vec<pb::ServiceLine>
         diagnoses: vec![pb::Diagnosis {
             code: "M17.0".into(),
             present_on_admission: String::new(),
+            code_system: String::new(),
         }],
         lines,
         ..Default::default()

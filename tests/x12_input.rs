@@ -50,7 +50,7 @@ async fn an_837p_is_scrubbed_claim_by_claim_with_x12_locations() {
         "LX*2",
         "SV1*HC:97110*100*UN*1***1",
         "DTP*472*D8*20250715",
-        // Claim 2: an ICD-9 diagnosis: reported for this claim, the others still scrubbed.
+        // Claim 2: an ICD-9 diagnosis (BK): read, and reported by icd10-validity.
         "CLM*C-TWO*100***11:B:1*Y*A*Y*Y",
         "HI*BK:4019",
         "LX*1",
@@ -101,10 +101,20 @@ async fn an_837p_is_scrubbed_claim_by_claim_with_x12_locations() {
     assert_eq!(pricing.lines.len(), 2);
 
     let two = &resp.claims[1];
-    let err = two.response.as_ref().unwrap().error.as_ref().unwrap();
-    assert_eq!(err.code, "INVALID_ARGUMENT");
-    assert!(err.message.contains("ICD-9"), "{}", err.message);
-    assert!(err.message.contains("HI at segment"), "{}", err.message);
+    let r2 = two.response.as_ref().unwrap();
+    assert!(r2.error.is_none(), "{:?}", r2.error);
+    let i = r2
+        .findings
+        .iter()
+        .position(|f| f.rule_id == "icd10-validity")
+        .unwrap();
+    assert!(r2.findings[i].message.contains("ICD-9-CM"));
+    assert_eq!(r2.findings[i].rarc, ["M76"]);
+    // ST=1 ... the second CLM is segment 22, its HI segment 23, element HI01 component 2.
+    assert_eq!(
+        two.finding_locations[i].locations[0].text,
+        "2300 HI-01-2 at segment 23"
+    );
 
     let three = resp.claims[2].response.as_ref().unwrap();
     assert!(three.error.is_none());
@@ -154,4 +164,72 @@ async fn envelope_problems_and_004010_are_invalid_arguments_naming_the_segment()
     let e = call(bad.into_bytes()).await;
     assert!(e.message().contains("(SE01)"), "{}", e.message());
     let _ = client.scrub_x12(pb::ScrubX12Request::default()).await;
+}
+
+/// Every real 5010 837 in ../shared/data/x12: claim ids, line counts and billing NPIs as the
+/// files spell them (counted here with plain string splitting, not with the parser), and the
+/// 4010 files refused with the version named.
+#[test]
+fn the_shared_837_files_read_as_they_are_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/x12");
+    if !root.exists() {
+        println!("SKIPPED: ../shared/data not found");
+        return;
+    }
+    let mut files = 0;
+    for dir in ["5010_837p", "5010_837i", "tr3_examples"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            let text = text.trim_start_matches('\u{feff}').trim_start();
+            let term = text.as_bytes()[105] as char;
+            let elem = text.as_bytes()[3] as char;
+            let segs: Vec<Vec<&str>> = text
+                .split(term)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| s.split(elem).collect())
+                .collect();
+            // Claim ids, and each claim's LX count (until the next CLM, HL or SE).
+            let mut expected: Vec<(String, usize)> = Vec::new();
+            let mut open = false;
+            for s in &segs {
+                match s[0] {
+                    "CLM" => {
+                        expected.push((s[1].to_string(), 0));
+                        open = true;
+                    }
+                    "LX" if open => expected.last_mut().unwrap().1 += 1,
+                    "HL" | "SE" => open = false,
+                    _ => {}
+                }
+            }
+            let npis: Vec<&str> = segs
+                .iter()
+                .filter(|s| s[0] == "NM1" && s.get(1) == Some(&"85"))
+                .filter_map(|s| s.get(9).copied())
+                .collect();
+            let read = claimscrub::x12::read_837(&bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let got: Vec<(String, usize)> = read
+                .iter()
+                .map(|c| (c.claim_id.clone(), c.spots.lines.len()))
+                .collect();
+            assert_eq!(got, expected, "{}", path.display());
+            for c in &read {
+                if let Ok(claim) = &c.claim {
+                    let npi = &claim.billing_provider.as_ref().unwrap().npi;
+                    assert!(npis.contains(&npi.as_str()), "{}: {npi}", path.display());
+                }
+            }
+            files += 1;
+        }
+    }
+    assert!(files >= 30, "{files} files");
+    for entry in std::fs::read_dir(root.join("4010_837")).unwrap() {
+        let path = entry.unwrap().path();
+        let e = claimscrub::x12::read_837(&std::fs::read(&path).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("5010"), "{}: {e}", path.display());
+    }
 }

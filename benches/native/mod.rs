@@ -190,6 +190,13 @@ fn future_date_of_service(claim: &Claim, today: NaiveDate, out: &mut Vec<NativeF
 }
 
 fn icd10_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
+    let icd10_era = claim.code_set_date() >= NaiveDate::from_ymd_opt(2015, 10, 1).unwrap();
+    for (i, dx) in claim.diagnoses.iter().enumerate() {
+        if dx.icd9 && icd10_era {
+            let lines = lines_pointing_at(claim, i as u32 + 1);
+            out.push(f("icd10-validity", lines, Severity::Error, "CO-16"));
+        }
+    }
     if tables.icd10.is_empty() {
         return;
     }
@@ -197,7 +204,7 @@ fn icd10_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) 
         out.push(f("icd10-validity", Vec::new(), Severity::Warning, ""));
         return;
     };
-    for (i, dx) in claim.diagnoses.iter().enumerate() {
+    for (i, dx) in claim.diagnoses.iter().enumerate().filter(|(_, d)| !d.icd9) {
         let compact: String = dx.code.chars().filter(|c| *c != '.').collect();
         let entry = set.table.get(&compact);
         if entry.is_some_and(|e| e.billable) {

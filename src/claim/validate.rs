@@ -311,11 +311,41 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
     let mut diagnoses = Vec::with_capacity(claim.diagnoses.len());
     for (i, d) in claim.diagnoses.iter().enumerate() {
         let field = format!("diagnoses[{i}].code");
-        let code = match normalize_icd10(&d.code) {
-            Ok(code) => code,
-            Err(why) => {
-                c.fail(&field, format!("{} {why}", shown(&d.code)));
-                d.code.trim().to_string()
+        let icd9 = match d.code_system.trim() {
+            "" | "icd10cm" => false,
+            "icd9cm" => true,
+            other => {
+                c.fail(
+                    format!("diagnoses[{i}].code_system"),
+                    format!(
+                        "{} must be \"icd10cm\" (or empty) or \"icd9cm\"",
+                        shown(other)
+                    ),
+                );
+                false
+            }
+        };
+        let code = if icd9 {
+            let t = d.code.trim().to_ascii_uppercase();
+            let ok = (3..=6).contains(&t.len())
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+            if !ok {
+                c.fail(
+                    &field,
+                    format!(
+                        "{} is not an ICD-9-CM code (3-5 characters)",
+                        shown(&d.code)
+                    ),
+                );
+            }
+            t
+        } else {
+            match normalize_icd10(&d.code) {
+                Ok(code) => code,
+                Err(why) => {
+                    c.fail(&field, format!("{} {why}", shown(&d.code)));
+                    d.code.trim().to_string()
+                }
             }
         };
         let poa = d.present_on_admission.trim().to_ascii_uppercase();
@@ -328,6 +358,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         diagnoses.push(Diagnosis {
             code,
             present_on_admission: poa,
+            icd9,
         });
     }
 
@@ -535,6 +566,7 @@ mod tests {
             diagnoses: vec![pb::Diagnosis {
                 code: "e119".into(),
                 present_on_admission: String::new(),
+                code_system: String::new(),
             }],
             lines: vec![pb::ServiceLine {
                 procedure_code: "99213".into(),

@@ -88,6 +88,7 @@ pub struct DiagnosisView {
     code: ImmutableString,
     poa: ImmutableString,
     position: i64,
+    code_system: &'static str,
 }
 
 thread_local! {
@@ -149,6 +150,7 @@ impl ScriptClaim {
                     code: s(&d.code),
                     poa: s(&d.present_on_admission),
                     position: i as i64 + 1,
+                    code_system: if d.icd9 { "icd9cm" } else { "icd10cm" },
                 })))
             })
             .collect();
@@ -605,6 +607,9 @@ pub fn register(engine: &mut Engine) {
         .register_get("code", |d: &mut ScriptDiagnosis| d.0.code.clone())
         .register_get("poa", |d: &mut ScriptDiagnosis| d.0.poa.clone())
         .register_get("position", |d: &mut ScriptDiagnosis| d.0.position)
+        .register_get("code_system", |d: &mut ScriptDiagnosis| {
+            ImmutableString::from(d.0.code_system)
+        })
         .register_fn("matches", |d: &mut ScriptDiagnosis, pattern: &str| {
             code_matches(&d.0.code, pattern)
         });

@@ -126,6 +126,7 @@ mod tests {
                 .map(|d| pb::Diagnosis {
                     code: d.to_string(),
                     present_on_admission: String::new(),
+                    code_system: String::new(),
                 })
                 .collect(),
             lines: codes

@@ -21,6 +21,13 @@ pub struct Modifier {
     pub description: Box<str>,
 }
 
+/// An ambulance origin/destination pair (see [`ModifierTable::get`]).
+static AMBULANCE: std::sync::LazyLock<Modifier> = std::sync::LazyLock::new(|| Modifier {
+    window: Window::OPEN,
+    source: "HCPCS".into(),
+    description: "Ambulance origin/destination".into(),
+});
+
 /// The modifier list.
 #[derive(Debug, Default)]
 pub struct ModifierTable {
@@ -38,9 +45,18 @@ impl ModifierTable {
         self.codes.is_empty()
     }
 
-    /// Looks up a modifier (two letters or digits, either case).
+    /// Looks up a modifier (two letters or digits, either case). Ambulance origin/destination
+    /// modifiers are pairs of the one-letter codes D, E, G, H, I, J, N, P, R, S, X (HCPCS
+    /// Level II: "the first position is the origin, the second the destination"; Pub. 100-04,
+    /// Ch. 15 §30.A) and are not listed one by one, so a pair of them is a valid modifier.
     pub fn get(&self, modifier: &str) -> Option<&Modifier> {
-        self.codes.get(&pack_modifier(modifier.trim())?)
+        let m = modifier.trim();
+        self.codes.get(&pack_modifier(m)?).or_else(|| {
+            (m.len() == 2
+                && m.bytes()
+                    .all(|b| b"DEGHIJNPRSX".contains(&b.to_ascii_uppercase())))
+            .then_some(&*AMBULANCE)
+        })
     }
 
     /// Tab-separated with a header: `modifier [source] [description] [date_added]
@@ -106,6 +122,12 @@ mod tests {
         assert!(jg.window.contains(day(parse_date("2024-12-31").unwrap())));
         assert!(!jg.window.contains(day(parse_date("2025-01-01").unwrap())));
         assert!(t.get("ZZ").is_none());
+        // Ambulance origin/destination pairs: residence to hospital.
+        assert_eq!(
+            &*t.get("RH").unwrap().description,
+            "Ambulance origin/destination"
+        );
+        assert!(t.get("RZ").is_none());
         let bad = "modifier\nABC\n";
         let err = ModifierTable::default()
             .load_tsv(&mut Input {

@@ -390,7 +390,7 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                             let q = parts.next().unwrap_or("");
                             let code = parts.next().unwrap_or("").trim();
                             match q {
-                                "ABK" | "ABF" => {
+                                "ABK" | "ABF" | "BK" | "BF" => {
                                     b.claim.diagnoses.push(pb::Diagnosis {
                                         code: code.to_string(),
                                         // 837I: present on admission is component 9.
@@ -398,17 +398,16 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                                             .nth(6)
                                             .unwrap_or("")
                                             .to_string(),
+                                        // BK/BF: ICD-9-CM, kept and reported by the
+                                        // icd10-validity edit, not a reading error.
+                                        code_system: if q.starts_with('A') {
+                                            String::new()
+                                        } else {
+                                            "icd9cm".to_string()
+                                        },
                                     });
                                     b.spots.diagnoses.push((spot("2300", "HI"), i + 1));
                                 }
-                                "BK" | "BF" | "BJ" => b.fail(
-                                    seg,
-                                    pos,
-                                    format!(
-                                        "HI{:02} {code} has qualifier {q} (ICD-9-CM); claims for dates of service from 2015-10-01 must use ICD-10-CM (ABK/ABF)",
-                                        i + 1
-                                    ),
-                                ),
                                 _ => {}
                             }
                         }

@@ -133,6 +133,7 @@ pub fn clean_claim(id: &str) -> pb::Claim {
         diagnoses: vec![pb::Diagnosis {
             code: "E11.9".into(),
             present_on_admission: String::new(),
+            code_system: String::new(),
         }],
         lines: vec![line(1, "99213", "2025-07-15")],
         ..Default::default()
