@@ -334,6 +334,26 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // X12 837P in: the same 1,000 claims written as one interchange, read (tokenize + map to
+    // proto claims) and validated, to compare with scrubbing them (claim_mix_1000).
+    let wire = synth::mix(1_000, 0x5eed_cafe);
+    let x12 = claimscrub::x12::write::interchange_837p(&wire);
+    group.throughput(Throughput::Bytes(x12.len() as u64));
+    group.bench_function("x12_read_837p_1000", |b| {
+        b.iter(|| {
+            let read = claimscrub::x12::read_837(x12.as_bytes()).unwrap();
+            for r in &read {
+                let claim = r.claim.as_ref().unwrap();
+                std::hint::black_box(
+                    claimscrub::claim::validate::validate(
+                        claim,
+                        claimscrub::claim::Limits::default(),
+                    )
+                    .is_ok(),
+                );
+            }
+        })
+    });
     let mut rng = synth::Rng(42);
     for lines in [1usize, 5, 20, 50, 200] {
         let claim = Arc::new(validated(synth::claim(&mut rng, lines, lines, false)));

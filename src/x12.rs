@@ -7,6 +7,7 @@ pub mod claim837;
 pub mod locate;
 pub mod results;
 pub mod segments;
+pub mod write;
 
 pub use claim837::{ClaimSpots, ReadClaim, Spot};
 

@@ -397,35 +397,14 @@ fn modifier_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding
 }
 
 fn procedure_code_validity(claim: &Claim, tables: &Tables, out: &mut Vec<NativeFinding>) {
-    for l in &claim.lines {
-        if code_matches(&l.procedure_code, "A0000-V9999")
-            && let Some(entry) = tables
-                .hcpcs
-                .as_deref()
-                .and_then(|t| pack_proc(&l.procedure_code).and_then(|k| t.get(k)))
-        {
-            if !entry.window.contains(day(l.service_date)) {
-                out.push(f(
-                    "procedure-code-validity",
-                    vec![l.number],
-                    Severity::Error,
-                    "CO-181",
-                ));
-            }
-            continue;
-        }
-        if codes::procedure_known(tables, &l.procedure_code, l.service_date) {
-            continue;
-        }
-        let lists = codes::procedure_lists(tables, &l.procedure_code, l.service_date);
-        let severity = if lists.authoritative {
-            Severity::Error
-        } else {
-            Severity::Warning
+    for p in codes::problems(claim, tables) {
+        let severity = match &p.problem {
+            codes::CodeProblem::Unknown(l) if !l.authoritative => Severity::Warning,
+            _ => Severity::Error,
         };
         out.push(f(
             "procedure-code-validity",
-            vec![l.number],
+            vec![p.line],
             severity,
             "CO-181",
         ));

@@ -160,3 +160,79 @@ mod tests {
         assert!(l.known && l.checked.is_empty() && !l.authoritative);
     }
 }
+
+/// What is wrong with one line's procedure code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// A HCPCS Level II code used after its termination date.
+    Terminated {
+        /// Last valid date of service.
+        terminated: NaiveDate,
+    },
+    /// A HCPCS Level II code used before its added date.
+    NotYetEffective {
+        /// First valid date of service.
+        added: NaiveDate,
+    },
+    /// In none of the loaded code lists.
+    Unknown(CodeLists),
+}
+
+/// One line whose procedure code is not valid on its date of service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineCodeProblem {
+    /// 0-based position of the line in the claim.
+    pub index: usize,
+    /// The line number.
+    pub line: u32,
+    /// What is wrong.
+    pub problem: CodeProblem,
+    /// The HCPCS description, when the HCPCS file has the code.
+    pub description: String,
+}
+
+/// Every line of `claim` whose procedure code is terminated, not yet effective (HCPCS Level
+/// II, by the HCPCS file's dates) or in none of the loaded code lists: one call per claim, so
+/// the usual clean claim costs a hash lookup per line.
+pub fn problems(claim: &crate::claim::Claim, tables: &Tables) -> Vec<LineCodeProblem> {
+    let mut out = Vec::new();
+    for (index, l) in claim.lines.iter().enumerate() {
+        let code = l.procedure_code.as_str();
+        if shape(code) == Some(Shape::LevelTwo)
+            && let Some(entry) = tables
+                .hcpcs
+                .as_deref()
+                .and_then(|h| pack_proc(code).and_then(|k| h.get(k)))
+        {
+            let d = day(l.service_date);
+            if !entry.window.contains(d) {
+                let problem = if d > entry.window.end {
+                    crate::tables::code::date_of(entry.window.end)
+                        .map(|terminated| CodeProblem::Terminated { terminated })
+                } else {
+                    crate::tables::code::date_of(entry.window.start)
+                        .map(|added| CodeProblem::NotYetEffective { added })
+                };
+                if let Some(problem) = problem {
+                    out.push(LineCodeProblem {
+                        index,
+                        line: l.number,
+                        problem,
+                        description: entry.description.to_string(),
+                    });
+                }
+            }
+            continue;
+        }
+        if procedure_known(tables, code, l.service_date) {
+            continue;
+        }
+        out.push(LineCodeProblem {
+            index,
+            line: l.number,
+            problem: CodeProblem::Unknown(procedure_lists(tables, code, l.service_date)),
+            description: String::new(),
+        });
+    }
+    out
+}

@@ -449,6 +449,56 @@ fn pfs_modifier_conflicts(c: &mut ScriptClaim) -> Array {
         .collect()
 }
 
+fn procedure_code_problems(c: &mut ScriptClaim) -> Array {
+    let tables = c.tables();
+    let version = tables.version_of(Kind::Hcpcs, None).unwrap_or("");
+    codes::problems(c.claim(), tables)
+        .into_iter()
+        .map(|p| {
+            let line = &c.claim().lines[p.index];
+            let mut m = Map::new();
+            m.insert("line".into(), Dynamic::from(i64::from(p.line)));
+            m.insert("index".into(), Dynamic::from(p.index as i64));
+            m.insert("code".into(), s(&line.procedure_code));
+            m.insert("date".into(), s(&iso(line.service_date)));
+            m.insert("description".into(), s(&p.description));
+            let (kind, added, terminated, checked, authoritative) = match &p.problem {
+                codes::CodeProblem::Terminated { terminated } => (
+                    "terminated",
+                    String::new(),
+                    iso(*terminated),
+                    Vec::new(),
+                    true,
+                ),
+                codes::CodeProblem::NotYetEffective { added } => (
+                    "not_yet_effective",
+                    iso(*added),
+                    String::new(),
+                    Vec::new(),
+                    true,
+                ),
+                codes::CodeProblem::Unknown(l) => (
+                    "unknown",
+                    String::new(),
+                    String::new(),
+                    l.checked.clone(),
+                    l.authoritative,
+                ),
+            };
+            m.insert("kind".into(), s(kind));
+            m.insert("added".into(), s(&added));
+            m.insert("terminated".into(), s(&terminated));
+            m.insert(
+                "checked".into(),
+                Dynamic::from(checked.iter().map(|v| s(v)).collect::<Array>()),
+            );
+            m.insert("authoritative".into(), Dynamic::from(authoritative));
+            m.insert("table_version".into(), s(version));
+            Dynamic::from(m)
+        })
+        .collect()
+}
+
 fn kind_of(name: &str) -> Option<Kind> {
     Kind::parse(name.trim())
 }
@@ -459,6 +509,7 @@ pub fn register(engine: &mut Engine) {
         .register_fn("ptp_conflicts", ptp_conflicts)
         .register_fn("mce_conflicts", mce_conflicts)
         .register_fn("pfs_modifier_conflicts", pfs_modifier_conflicts)
+        .register_fn("procedure_code_problems", procedure_code_problems)
         .register_fn("mue_units", |c: &mut ScriptClaim| mue_units(c, false))
         .register_fn("mue_excess", |c: &mut ScriptClaim| mue_units(c, true))
         .register_fn("addon_lines", addon_lines_fn)
