@@ -77,28 +77,15 @@ pub fn counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &
             }
             _ => 1,
         };
-        if days > 1 {
-            out.push(MueCount {
-                code: &l.procedure_code,
-                date: l.service_date,
-                units: l.units,
-                lines: vec![l.number],
-                value: row.value,
-                days,
-                indicator: row.indicator,
-                rationale,
-            });
-            continue;
-        }
-        if row.indicator != 1
-            && let Some(&i) = per_day.get(&(l.procedure_code.as_str(), l.service_date))
-        {
-            out[i].units += l.units;
-            out[i].lines.push(l.number);
-            continue;
-        }
-        if row.indicator != 1 {
-            per_day.insert((l.procedure_code.as_str(), l.service_date), out.len());
+        // MAI 2/3 single-day lines are summed per code and date; a spanned line stands alone.
+        if row.indicator != 1 && days == 1 {
+            let key = (l.procedure_code.as_str(), l.service_date);
+            if let Some(&i) = per_day.get(&key) {
+                out[i].units += l.units;
+                out[i].lines.push(l.number);
+                continue;
+            }
+            per_day.insert(key, out.len());
         }
         out.push(MueCount {
             code: &l.procedure_code,
@@ -106,7 +93,7 @@ pub fn counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &
             units: l.units,
             lines: vec![l.number],
             value: row.value,
-            days: 1,
+            days,
             indicator: row.indicator,
             rationale,
         });

@@ -319,6 +319,39 @@ fn procedure_lists_on(code: &str, date: chrono::NaiveDate) -> Dynamic {
     })
 }
 
+/// What `hcpcs(...)` and `modifier(...)` return for a code of a dated list: `#{ exists, valid,
+/// description, added, terminated, table_version }` plus `extra`; nothing when the list is a
+/// sample that lacks the code. `found` is the code's (window, description), if listed.
+fn dated_code(
+    tables: &crate::tables::Tables,
+    kind: Kind,
+    found: Option<(Window, &str)>,
+    day: u16,
+    extra: &[(&str, &str)],
+) -> Dynamic {
+    if found.is_none() && tables.is_partial(kind) {
+        return Dynamic::UNIT;
+    }
+    let window = found.map_or(Window::OPEN, |(w, _)| w);
+    let mut m = Map::new();
+    m.insert("exists".into(), Dynamic::from(found.is_some()));
+    m.insert(
+        "valid".into(),
+        Dynamic::from(found.is_some() && window.contains(day)),
+    );
+    m.insert("description".into(), s(found.map_or("", |(_, d)| d)));
+    m.insert("added".into(), date_text(window.start));
+    m.insert("terminated".into(), date_text(window.end));
+    m.insert(
+        "table_version".into(),
+        s(tables.version_of(kind, None).unwrap_or("")),
+    );
+    for (k, v) in extra {
+        m.insert((*k).into(), s(v));
+    }
+    Dynamic::from(m)
+}
+
 /// `modifier(code)`, `modifier(code, date)`: the modifier in the loaded modifier list; nothing
 /// when no list is loaded, or the code is missing from a sample list.
 fn modifier_on(code: &str, day: u16) -> Dynamic {
@@ -328,28 +361,13 @@ fn modifier_on(code: &str, day: u16) -> Dynamic {
             return Dynamic::UNIT;
         };
         let entry = table.get(code);
-        if entry.is_none() && tables.is_partial(Kind::Modifier) {
-            return Dynamic::UNIT;
-        }
-        let window = entry.map_or(Window::OPEN, |e| e.window);
-        let mut m = Map::new();
-        m.insert("exists".into(), Dynamic::from(entry.is_some()));
-        m.insert(
-            "valid".into(),
-            Dynamic::from(entry.is_some() && window.contains(day)),
-        );
-        m.insert("source".into(), s(entry.map_or("", |e| &e.source)));
-        m.insert(
-            "description".into(),
-            s(entry.map_or("", |e| &e.description)),
-        );
-        m.insert("added".into(), date_text(window.start));
-        m.insert("terminated".into(), date_text(window.end));
-        m.insert(
-            "table_version".into(),
-            s(tables.version_of(Kind::Modifier, None).unwrap_or("")),
-        );
-        Dynamic::from(m)
+        dated_code(
+            tables,
+            Kind::Modifier,
+            entry.map(|e| (e.window, &*e.description)),
+            day,
+            &[("source", entry.map_or("", |e| &e.source))],
+        )
     })
 }
 
@@ -360,27 +378,13 @@ fn hcpcs_on(code: &str, day: u16) -> Dynamic {
             return Dynamic::UNIT;
         };
         let entry = pack_proc(code.trim()).and_then(|k| table.get(k));
-        if entry.is_none() && tables.is_partial(Kind::Hcpcs) {
-            return Dynamic::UNIT;
-        }
-        let window = entry.map_or(Window::OPEN, |e| e.window);
-        let mut m = Map::new();
-        m.insert("exists".into(), Dynamic::from(entry.is_some()));
-        m.insert(
-            "valid".into(),
-            Dynamic::from(entry.is_some() && window.contains(day)),
-        );
-        m.insert(
-            "description".into(),
-            s(entry.map_or("", |e| &e.description)),
-        );
-        m.insert("added".into(), date_text(window.start));
-        m.insert("terminated".into(), date_text(window.end));
-        m.insert(
-            "table_version".into(),
-            s(tables.version_of(Kind::Hcpcs, None).unwrap_or("")),
-        );
-        Dynamic::from(m)
+        dated_code(
+            tables,
+            Kind::Hcpcs,
+            entry.map(|e| (e.window, &*e.description)),
+            day,
+            &[],
+        )
     })
 }
 

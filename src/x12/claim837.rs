@@ -91,7 +91,7 @@ fn payer_type(sbr09: &str) -> i32 {
     (match sbr09 {
         "MA" | "MB" | "16" => pb::PayerType::Medicare,
         "MC" => pb::PayerType::Medicaid,
-        "CI" | "BL" | "HM" | "12" | "13" | "14" | "15" | "17" | "BL " => pb::PayerType::Commercial,
+        "CI" | "BL" | "HM" | "12" | "13" | "14" | "15" | "17" => pb::PayerType::Commercial,
         "" => pb::PayerType::Unspecified,
         _ => pb::PayerType::Other,
     }) as i32
