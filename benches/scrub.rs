@@ -339,6 +339,10 @@ fn bench(c: &mut Criterion) {
     let wire = synth::mix(1_000, 0x5eed_cafe);
     let x12 = claimscrub::x12::write::interchange_837p(&wire);
     group.throughput(Throughput::Bytes(x12.len() as u64));
+    // Reading alone is what an 837 adds to a scrub (validation is part of every scrub).
+    group.bench_function("x12_read_only_837p_1000", |b| {
+        b.iter(|| std::hint::black_box(claimscrub::x12::read_837(x12.as_bytes()).unwrap().len()))
+    });
     group.bench_function("x12_read_837p_1000", |b| {
         b.iter(|| {
             let read = claimscrub::x12::read_837(x12.as_bytes()).unwrap();

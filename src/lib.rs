@@ -64,6 +64,7 @@ pub mod cli;
 pub mod config;
 pub mod edits;
 pub mod engine;
+pub mod fhir;
 pub mod finding;
 pub mod money;
 pub mod pricing;

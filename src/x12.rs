@@ -70,8 +70,13 @@ pub fn read_837(bytes: &[u8]) -> Result<Vec<ReadClaim>, X12Error> {
     })?;
     let text = segments::strip_preamble(text);
     let seps = segments::separators(text)?;
-    let segs = segments::split(text, seps);
-    let claims = claim837::read(&segs, seps)?;
+    let mut reader = claim837::Reader::new(seps);
+    let mut claims = Vec::new();
+    segments::each(text, seps, |seg| {
+        claims.extend(reader.push(seg)?);
+        Ok(())
+    })?;
+    claims.extend(reader.finish()?);
     if claims.len() > MAX_CLAIMS {
         return Err(X12Error::envelope(
             0,
@@ -84,6 +89,54 @@ pub fn read_837(bytes: &[u8]) -> Result<Vec<ReadClaim>, X12Error> {
         ));
     }
     Ok(claims)
+}
+
+/// Reads an 837 interchange that arrives in pieces (a gRPC stream, a file read in blocks):
+/// claims come out as they are completed, so memory stays bounded by the piece size and one
+/// claim, whatever the size of the file.
+#[derive(Default)]
+pub struct StreamReader {
+    splitter: segments::Splitter,
+    reader: Option<claim837::Reader>,
+}
+
+impl StreamReader {
+    /// A reader before the ISA header.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the next piece; the claims it completes are appended to `out`.
+    pub fn feed(&mut self, piece: &[u8], out: &mut Vec<ReadClaim>) -> Result<(), X12Error> {
+        let reader = &mut self.reader;
+        self.splitter.feed(piece, |seg, seps| {
+            let r = reader.get_or_insert_with(|| claim837::Reader::new(seps));
+            out.extend(r.push(seg)?);
+            Ok(())
+        })
+    }
+
+    /// Ends the interchange: the last claims, or the error when it stops early.
+    pub fn finish(self, out: &mut Vec<ReadClaim>) -> Result<(), X12Error> {
+        let mut reader = self.reader;
+        self.splitter.finish(|seg, seps| {
+            let r = reader.get_or_insert_with(|| claim837::Reader::new(seps));
+            out.extend(r.push(seg)?);
+            Ok(())
+        })?;
+        match reader {
+            Some(r) => {
+                out.extend(r.finish()?);
+                Ok(())
+            }
+            None => Err(X12Error::envelope(
+                1,
+                "ISA",
+                0,
+                "the interchange has no segments",
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +165,62 @@ mod tests {
             }
         }
         assert!(claims > 20, "{claims} claims read");
+    }
+
+    #[test]
+    fn read_in_pieces_of_any_size_gives_the_same_claims() {
+        let isa = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~";
+        let body = "GS*HC*S*R*20250801*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~HL*1**20*1~NM1*85*2*C*****XX*1234567893~HL*2*1*22*0~SBR*P*18*******MB~CLM*C1*100***11:B:1~HI*ABK:E119~LX*1~SV1*HC:99213:25*100*UN*1***1~DTP*472*D8*20250701~CLM*C2*50***11:B:1~HI*ABK:I10~LX*1~SV1*HC:99212*50*UN*1***1~DTP*472*D8*20250702~SE*16*0001~GE*1*1~IEA*1*000000001~";
+        let text = format!("\u{feff}\n{isa}\r\n{}", body.replace('~', "~\r\n"));
+        let whole = read_837(text.as_bytes()).unwrap();
+        assert_eq!(whole.len(), 2);
+        for size in [1, 2, 7, 64, 105, 106, 107, 4096] {
+            let mut s = StreamReader::new();
+            let mut got = Vec::new();
+            for piece in text.as_bytes().chunks(size) {
+                s.feed(piece, &mut got).unwrap();
+            }
+            s.finish(&mut got).unwrap();
+            assert_eq!(got.len(), 2, "pieces of {size}");
+            for (a, b) in got.iter().zip(&whole) {
+                assert_eq!(a.claim, b.claim, "pieces of {size}");
+                assert_eq!(a.spots.lines[0].service, b.spots.lines[0].service);
+            }
+        }
+        // Cut short, the stream says so; a trailer with the wrong control number is named.
+        let mut s = StreamReader::new();
+        let mut got = Vec::new();
+        s.feed(&text.as_bytes()[..text.len() - 40], &mut got)
+            .unwrap();
+        let e = s.finish(&mut got).unwrap_err();
+        assert!(["SE", "IEA"].contains(&e.id.as_str()), "{e}");
+        let bad = text.replace("SE*16*0001", "SE*16*0002");
+        let e = read_837(bad.as_bytes()).unwrap_err();
+        assert_eq!((e.id.as_str(), e.element), ("SE", 2), "{e}");
+        let bad = text.replace("IEA*1*000000001", "IEA*1*000000002");
+        assert_eq!(read_837(bad.as_bytes()).unwrap_err().id, "IEA");
+        let bad = text.replace("GE*1*1", "GE*2*1");
+        assert_eq!(read_837(bad.as_bytes()).unwrap_err().element, 1);
+    }
+
+    #[test]
+    fn a_segment_without_terminators_is_refused_at_a_bound() {
+        let isa = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~";
+        let long = format!("{isa}GS*HC*{}", "A".repeat(1 << 20));
+        let e = read_837(long.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("at most 65536 bytes"), "{e}");
+        let mut s = StreamReader::new();
+        let mut out = Vec::new();
+        let e = long
+            .as_bytes()
+            .chunks(8192)
+            .try_for_each(|p| s.feed(p, &mut out))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("without a segment terminator"),
+            "{e}"
+        );
+        let mut s = StreamReader::new();
+        assert!(s.feed(&[0xff, 0x00, 0x13], &mut out).is_err());
     }
 }

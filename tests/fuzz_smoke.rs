@@ -253,9 +253,51 @@ fn x12_837_interchanges() {
             .to_vec(),
     );
     fuzz("X12 837", &seeds, iterations(1_500), |input| {
-        if let Ok(claims) = claimscrub::x12::read_837(input) {
-            for c in &claims {
+        let whole = claimscrub::x12::read_837(input);
+        if let Ok(claims) = &whole {
+            for c in claims {
                 let _ = claimscrub::x12::results::request(c, "");
+            }
+        }
+        // Read in pieces, the same input gives the same claims (or also an error).
+        let mut stream = claimscrub::x12::StreamReader::new();
+        let mut pieces = Vec::new();
+        let streamed = input
+            .chunks(61)
+            .try_for_each(|p| stream.feed(p, &mut pieces))
+            .and_then(|()| stream.finish(&mut pieces));
+        if let Ok(claims) = &whole {
+            assert!(streamed.is_ok(), "{streamed:?}");
+            assert_eq!(claims.len(), pieces.len());
+        }
+    });
+}
+
+#[test]
+fn fhir_claims_and_bundles() {
+    // Seeds: the R4 Claim examples in ../shared/data when present, else a small Claim.
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(root().join("../shared/data/fhir"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("Claim-"))
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    seeds.push(
+        br#"{"resourceType":"Bundle","entry":[{"fullUrl":"urn:p","resource":{"resourceType":"Patient","id":"p","birthDate":"1950-01-01"}},{"resource":{"resourceType":"Claim","id":"C1","patient":{"reference":"Patient/p"},"diagnosis":[{"sequence":1,"diagnosisCodeableConcept":{"coding":[{"code":"E11.9"}]}}],"item":[{"sequence":1,"diagnosisSequence":[1],"productOrService":{"coding":[{"code":"99213"}]},"servicedDate":"2025-01-02","modifier":[{"coding":[{"code":"25"}]}],"net":{"value":100.5}}]}}]}"#
+            .to_vec(),
+    );
+    fuzz("FHIR", &seeds, iterations(300), |input| {
+        let Ok(text) = std::str::from_utf8(input) else {
+            return;
+        };
+        if let Ok(claims) = claimscrub::fhir::read(text) {
+            for c in &claims {
+                let resp = claimscrub::fhir::results::unmapped(c);
+                let result = claimscrub::fhir::results::result(c, resp, true);
+                let _ = claimscrub::fhir::results::request(c, "");
+                assert!(result.operation_outcome.contains("OperationOutcome"));
             }
         }
     });

@@ -21,6 +21,15 @@ fn interchange(body: &[&str]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A server whose rules have time enough for the 200-line claims of the synthetic mix in a
+/// debug build on a busy machine: the comparisons below are about findings, and a rule that
+/// ran out of time would make the two sides differ for a reason that is not the 837.
+async fn patient_server() -> TestServer {
+    let mut c = config(&bundled_rules());
+    c.engine.rule_timeout = std::time::Duration::from_secs(20);
+    TestServer::start(c).await
+}
+
 const HEADER: &[&str] = &[
     "BHT*0019*00*B1*20250801*1200*CH",
     "NM1*41*2*SUBMITTER*****46*S1",
@@ -285,7 +294,7 @@ async fn claims_written_as_837_read_back_the_same_and_scrub_the_same() {
         assert_eq!(orig.place_of_service, back.place_of_service);
     }
 
-    let server = TestServer::start(config(&bundled_rules())).await;
+    let server = patient_server().await;
     let mut client = server.client().await;
     let x12 = client
         .scrub_x12(pb::ScrubX12Request {
@@ -312,6 +321,7 @@ async fn claims_written_as_837_read_back_the_same_and_scrub_the_same() {
                 .collect()
         };
         let via = r.response.as_ref().unwrap();
+        assert!(direct.rule_failures.is_empty() && via.rule_failures.is_empty());
         assert_eq!(key(&direct), key(via), "claim {}", c.claim_id);
         fired += usize::from(!direct.findings.is_empty());
     }
@@ -319,4 +329,101 @@ async fn claims_written_as_837_read_back_the_same_and_scrub_the_same() {
         fired > 5,
         "the comparison covers claims with findings ({fired})"
     );
+}
+
+/// The streaming form: an interchange sent in odd-sized pieces gives the same results as the
+/// unary call, in file order; a broken trailer ends the stream with INVALID_ARGUMENT after the
+/// results of the claims before it.
+#[tokio::test]
+async fn a_large_837_streamed_in_pieces_scrubs_like_the_unary_call() {
+    let claims = claimscrub::synth::mix(120, 5);
+    let text = claimscrub::x12::write::interchange_837p(&claims);
+    let server = patient_server().await;
+    let mut client = server.client().await;
+    let pieces = |bytes: &[u8], size: usize| -> Vec<pb::ScrubX12Chunk> {
+        bytes
+            .chunks(size)
+            .enumerate()
+            .map(|(i, p)| pb::ScrubX12Chunk {
+                data: p.to_vec(),
+                as_of_date: if i == 0 {
+                    "2024-08-01".into()
+                } else {
+                    String::new()
+                },
+            })
+            .collect()
+    };
+    let mut stream = client
+        .scrub_x12_stream(futures::stream::iter(pieces(text.as_bytes(), 997)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut streamed = Vec::new();
+    while let Some(r) = stream.message().await.unwrap() {
+        streamed.push(r);
+    }
+    let unary = client
+        .scrub_x12(pb::ScrubX12Request {
+            interchange: text.clone().into_bytes(),
+            as_of_date: "2024-08-01".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(streamed.len(), claims.len());
+    let ids: Vec<&str> = streamed.iter().map(|r| r.claim_id.as_str()).collect();
+    let want: Vec<&str> = claims.iter().map(|c| c.claim_id.as_str()).collect();
+    assert_eq!(ids, want, "file order");
+    let findings = |r: &pb::X12ClaimResult| -> Vec<(String, Vec<String>)> {
+        let resp = r.response.as_ref().unwrap();
+        resp.findings
+            .iter()
+            .zip(&r.finding_locations)
+            .map(|(f, l)| {
+                let at = l.locations.iter().map(|x| x.text.clone()).collect();
+                (f.rule_id.clone(), at)
+            })
+            .collect()
+    };
+    for (s, u) in streamed.iter().zip(&unary.claims) {
+        let failures = |r: &pb::X12ClaimResult| r.response.as_ref().unwrap().rule_failures.len();
+        assert_eq!((failures(s), failures(u)), (0, 0), "claim {}", s.claim_id);
+        assert_eq!(findings(s), findings(u), "claim {}", s.claim_id);
+    }
+    assert!(streamed.iter().any(|r| !findings(r).is_empty()));
+
+    // The interchange trailer names another control number: every claim is still reported,
+    // then the stream ends naming IEA02.
+    let bad = text.replace("IEA*1*000000001", "IEA*1*000000009");
+    assert_ne!(bad, text);
+    let mut stream = client
+        .scrub_x12_stream(futures::stream::iter(pieces(bad.as_bytes(), 4096)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = 0;
+    let err = loop {
+        match stream.message().await {
+            Ok(Some(_)) => got += 1,
+            Ok(None) => panic!("the stream ended without the error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, claims.len());
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("(IEA02)"), "{}", err.message());
+
+    // Binary garbage: an error naming the ISA, no results.
+    let mut stream = client
+        .scrub_x12_stream(futures::stream::iter(vec![pb::ScrubX12Chunk {
+            data: vec![0x00, 0xff, 0x17, 0x80],
+            as_of_date: String::new(),
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    let e = stream.message().await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("ISA"), "{}", e.message());
 }

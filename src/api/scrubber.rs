@@ -9,6 +9,7 @@ use super::status::{error_response, scrub_status};
 use crate::proto::v1::{self as pb, claim_scrubber_server::ClaimScrubber};
 use crate::scrub::{ScrubError, Scrubber};
 use crate::telemetry::metrics;
+use crate::x12::ReadClaim;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
@@ -30,6 +31,36 @@ impl ScrubberService {
     }
 }
 
+/// A claim read from a file (X12, FHIR): its id and the request that scrubs it, or the
+/// response of a claim that could not be read. Owned, so the evaluation futures borrow nothing.
+type Job = (
+    String,
+    Result<pb::ScrubClaimRequest, pb::ScrubClaimResponse>,
+);
+
+impl ScrubberService {
+    /// Scrubs `jobs`, up to the stream window at once; the responses come back in order.
+    async fn scrub_jobs(&self, jobs: Vec<Job>, request_id: u64) -> Vec<pb::ScrubClaimResponse> {
+        let scrubber = self.scrubber.clone();
+        futures::stream::iter(jobs)
+            .map(move |(claim_id, job)| {
+                let scrubber = scrubber.clone();
+                async move {
+                    match job {
+                        Err(resp) => resp,
+                        Ok(req) => scrubber.scrub(req).await.unwrap_or_else(|e| {
+                            tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in file rejected");
+                            error_response(claim_id, &e)
+                        }),
+                    }
+                }
+            })
+            .buffered(self.stream_window)
+            .collect()
+            .await
+    }
+}
+
 /// Process-wide request counter used as the request id in logs.
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -48,6 +79,8 @@ fn code_name(e: &ScrubError) -> &'static str {
         ScrubError::Internal(_) => "INTERNAL",
     }
 }
+
+type X12Stream = Pin<Box<dyn Stream<Item = Result<pb::X12ClaimResult, Status>> + Send>>;
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::ScrubClaimResponse, Status>> + Send>>;
 
@@ -99,39 +132,15 @@ impl ClaimScrubber for ScrubberService {
             }
         };
         tracing::info!(request_id, claims = read.len(), "interchange read");
-        let scrubber = self.scrubber.clone();
-        let as_of = req.as_of_date;
-        // Owned jobs (claim id, the request or the unreadable claim's response), so the
-        // evaluation futures borrow nothing.
-        let jobs: Vec<(
-            String,
-            Result<pb::ScrubClaimRequest, pb::ScrubClaimResponse>,
-        )> = read
+        let jobs = read
             .iter()
             .map(|r| {
-                let job = results::request(r, &as_of).ok_or_else(|| results::unreadable(r));
+                let job =
+                    results::request(r, &req.as_of_date).ok_or_else(|| results::unreadable(r));
                 (r.claim_id.clone(), job)
             })
             .collect();
-        let responses: Vec<pb::ScrubClaimResponse> = futures::stream::iter(jobs)
-            .map(move |(claim_id, job)| {
-                let scrubber = scrubber.clone();
-                async move {
-                    match job {
-                        Err(resp) => resp,
-                        Ok(req) => match scrubber.scrub(req).await {
-                            Ok(resp) => resp,
-                            Err(e) => {
-                                tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in interchange rejected");
-                                error_response(claim_id, &e)
-                            }
-                        },
-                    }
-                }
-            })
-            .buffered(self.stream_window)
-            .collect()
-            .await;
+        let responses = self.scrub_jobs(jobs, request_id).await;
         metrics::request("ScrubX12", "OK");
         Ok(Response::new(pb::ScrubX12Response {
             claims: read
@@ -140,6 +149,116 @@ impl ClaimScrubber for ScrubberService {
                 .map(|(r, resp)| results::result(r, resp))
                 .collect(),
         }))
+    }
+
+    async fn scrub_fhir_claim(
+        &self,
+        request: Request<pb::ScrubFhirClaimRequest>,
+    ) -> Result<Response<pb::ScrubFhirClaimResponse>, Status> {
+        use crate::fhir::{self, results};
+        let req = request.into_inner();
+        let request_id = next_request_id();
+        let read = match fhir::read(&req.resource) {
+            Ok(r) => r,
+            Err(e) => {
+                metrics::request("ScrubFhirClaim", "INVALID_ARGUMENT");
+                // The path only: the message may quote claim data.
+                tracing::info!(request_id, path = %e.path, "FHIR resource rejected");
+                return Err(super::status::fhir_status(&e));
+            }
+        };
+        tracing::info!(request_id, claims = read.len(), "FHIR resource read");
+        let jobs = read
+            .iter()
+            .map(|r| {
+                let job = results::request(r, &req.as_of_date).ok_or_else(|| results::unmapped(r));
+                (r.claim_id.clone(), job)
+            })
+            .collect();
+        let responses = self.scrub_jobs(jobs, request_id).await;
+        metrics::request("ScrubFhirClaim", "OK");
+        let outcome = req.operation_outcome;
+        Ok(Response::new(pb::ScrubFhirClaimResponse {
+            claims: read
+                .iter()
+                .zip(responses)
+                .map(|(r, resp)| results::result(r, resp, outcome))
+                .collect(),
+        }))
+    }
+
+    type ScrubX12StreamStream = X12Stream;
+
+    async fn scrub_x12_stream(
+        &self,
+        request: Request<Streaming<pb::ScrubX12Chunk>>,
+    ) -> Result<Response<Self::ScrubX12StreamStream>, Status> {
+        use crate::x12::{StreamReader, results};
+        let request_id = next_request_id();
+        tracing::info!(request_id, "X12 stream opened");
+        let mut input = request.into_inner();
+        // The reader runs ahead of scrubbing by at most the window: the channel's bound stops
+        // it reading more pieces (and HTTP/2 flow control stops the client) until results go
+        // out, so memory stays bounded whatever the file's size.
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<Result<(ReadClaim, String), Status>>(self.stream_window);
+        tokio::spawn(async move {
+            let mut reader = StreamReader::new();
+            let mut as_of: Option<String> = None;
+            let mut claims = Vec::new();
+            loop {
+                let (step, last) = match input.message().await {
+                    Ok(Some(chunk)) => {
+                        let as_of = as_of.get_or_insert(chunk.as_of_date);
+                        let step = reader.feed(&chunk.data, &mut claims);
+                        (step.map(|()| as_of.clone()), false)
+                    }
+                    Ok(None) => {
+                        let step = std::mem::take(&mut reader).finish(&mut claims);
+                        (step.map(|()| as_of.clone().unwrap_or_default()), true)
+                    }
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
+                };
+                // Claims read before a problem are still scrubbed; then the problem ends it.
+                let as_of_now = step.as_ref().cloned().unwrap_or_default();
+                for c in claims.drain(..) {
+                    if tx.send(Ok((c, as_of_now.clone()))).await.is_err() {
+                        return;
+                    }
+                }
+                if let Err(e) = step {
+                    metrics::request("ScrubX12Stream", "INVALID_ARGUMENT");
+                    tracing::info!(request_id, segment = e.segment, "X12 stream rejected");
+                    let _ = tx.send(Err(super::status::x12_status(&e))).await;
+                    return;
+                }
+                if last {
+                    metrics::request("ScrubX12Stream", "OK");
+                    return;
+                }
+            }
+        });
+        let scrubber = self.scrubber.clone();
+        let results = tokio_stream::wrappers::ReceiverStream::new(rx)
+            .map(move |item| {
+                let scrubber = scrubber.clone();
+                async move {
+                    let (read, as_of) = item?;
+                    let resp = match results::request(&read, &as_of) {
+                        None => results::unreadable(&read),
+                        Some(req) => scrubber.scrub(req).await.unwrap_or_else(|e| {
+                            tracing::info!(request_id, claim_id = %log_id(&read.claim_id), error = %e.loggable(), "claim in X12 stream rejected");
+                            error_response(read.claim_id.clone(), &e)
+                        }),
+                    };
+                    Ok(results::result(&read, resp))
+                }
+            })
+            .buffered(self.stream_window);
+        Ok(Response::new(Box::pin(results)))
     }
 
     type ScrubClaimsStream = ResponseStream;

@@ -128,6 +128,14 @@ pub fn x12_status(e: &crate::x12::X12Error) -> Status {
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// INVALID_ARGUMENT for a FHIR request that is not a Claim or a Bundle of Claims, naming the
+/// path.
+pub fn fhir_status(e: &crate::fhir::FhirError) -> Status {
+    let mut details = tonic_types::ErrorDetails::new();
+    details.add_bad_request_violation(e.path.clone(), e.message.clone());
+    Status::with_error_details(Code::InvalidArgument, format!("resource: {e}"), details)
+}
+
 /// A claim's error response (in a stream or an interchange).
 pub fn error_response(claim_id: String, err: &ScrubError) -> pb::ScrubClaimResponse {
     let error = match err {

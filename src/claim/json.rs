@@ -70,6 +70,11 @@ pub fn x12_result_to_value(result: &pb::X12ClaimResult) -> serde_json::Value {
     message_to_value(result, "claimscrub.v1.X12ClaimResult")
 }
 
+/// A FHIR claim result as JSON (proto field names).
+pub fn fhir_result_to_value(result: &pb::FhirClaimResult) -> serde_json::Value {
+    message_to_value(result, "claimscrub.v1.FhirClaimResult")
+}
+
 fn message_to_value<T: Message>(message: &T, name: &str) -> serde_json::Value {
     let dynamic = DynamicMessage::decode(descriptor(name), message.encode_to_vec().as_slice())
         .expect("a message we encoded decodes");

@@ -1,7 +1,7 @@
 //! `claimscrub check FILE`: scrub claims from a JSON file offline with the same engine and
 //! rules as the server, printing a report a coder can read (or JSON with `--json`).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,18 +15,30 @@ use super::CheckArgs;
 
 /// Runs `check`. Exit status 0 when every claim was scrubbed, 1 when any claim was invalid.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let bytes = if args.file.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::stdin().read_to_end(&mut b)?;
-        b
+    let mut input: Box<dyn Read> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?
+        Box::new(
+            std::fs::File::open(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?,
+        )
     };
+    // The first block decides the format; an 837 is then read block by block.
+    let mut bytes = vec![0; BLOCK];
+    let n = read_block(&mut input, &mut bytes)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    bytes.truncate(n);
     if crate::x12::sniff(&bytes) {
-        return run_x12(args, &bytes);
+        return run_x12(args, bytes, input);
     }
+    input
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", args.file.display()))?;
+    if crate::fhir::sniff(&text) {
+        return run_fhir(args, &text);
+    }
     let mut requests =
         requests_from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     if let Some(as_of) = &args.as_of {
@@ -34,12 +46,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             r.as_of_date = as_of.clone();
         }
     }
-    let runtime = Runtime::build(args.runtime_spec()?)?;
-    let report = runtime.registry.load_initial()?;
-    for e in &report.errors {
-        eprintln!("warning: rule not loaded: {e}");
-    }
-    let scrubber = Scrubber::new(&runtime, args.scrub.settings()?);
+    let scrubber = scrubber(args)?;
 
     let mut invalid = 0;
     let mut responses = Vec::new();
@@ -73,63 +80,168 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `check` on an X12 837 interchange (recognised by its ISA header, whatever the file is
-/// called): every claim scrubbed, each finding followed by its 837 locations.
-fn run_x12(args: &CheckArgs, bytes: &[u8]) -> anyhow::Result<ExitCode> {
-    use crate::x12::results;
-    let read =
-        crate::x12::read_837(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+/// The scrubber `check` uses: the rules and tables the arguments name, loaded as the server
+/// loads them (a rule that does not load is a warning, as at server start).
+fn scrubber(args: &CheckArgs) -> anyhow::Result<Scrubber> {
     let runtime = Runtime::build(args.runtime_spec()?)?;
     let report = runtime.registry.load_initial()?;
     for e in &report.errors {
         eprintln!("warning: rule not loaded: {e}");
     }
-    let scrubber = Scrubber::new(&runtime, args.scrub.settings()?);
+    Ok(Scrubber::new(&runtime, args.scrub.settings()?))
+}
+
+/// How much of a file is read at a time.
+const BLOCK: usize = 64 * 1024;
+
+/// Fills `buf` as far as the input goes; the number of bytes read.
+fn read_block(input: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// `check` on an X12 837 interchange (recognised by its ISA header, whatever the file is
+/// called): read block by block, each claim scrubbed and printed as soon as it is read (so a
+/// file of any size takes bounded memory), each finding followed by its 837 locations.
+fn run_x12(args: &CheckArgs, first: Vec<u8>, mut input: Box<dyn Read>) -> anyhow::Result<ExitCode> {
+    use crate::x12::results;
+    let scrubber = scrubber(args)?;
     let as_of = args.as_of.clone().unwrap_or_default();
     let mut invalid = 0;
-    let mut out = Vec::new();
-    for r in &read {
-        let resp = match results::request(r, &as_of) {
-            None => results::unreadable(r),
+    let mut printed = 0;
+    let mut stdout = std::io::stdout().lock();
+    let mut emit = |r: crate::x12::ReadClaim| -> anyhow::Result<()> {
+        let resp = match results::request(&r, &as_of) {
+            None => results::unreadable(&r),
             Some(req) => scrubber
                 .scrub_blocking(&req)
                 .unwrap_or_else(|e| crate::api::status::error_response(r.claim_id.clone(), &e)),
         };
         invalid += usize::from(resp.error.is_some());
-        out.push(results::result(r, resp));
-    }
-    if args.json {
-        let values: Vec<_> = out
-            .iter()
-            .map(crate::claim::json::x12_result_to_value)
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&values)?);
-    } else {
-        for r in &out {
-            let resp = r.response.clone().unwrap_or_default();
-            if let Some(e) = &resp.error {
-                println!(
-                    "claim {} ({}): NOT SCRUBBED ({}): {}\n",
-                    r.claim_id,
-                    r.claim_location.as_ref().map_or("", |l| l.text.as_str()),
-                    e.code,
-                    e.message
-                );
-                continue;
-            }
-            print!("{}", render(&resp));
-            for (f, at) in resp.findings.iter().zip(&r.finding_locations) {
-                let places: Vec<&str> = at.locations.iter().map(|l| l.text.as_str()).collect();
-                println!("  837: [{}] {}", f.rule_id, places.join("; "));
-            }
-            println!();
+        let result = results::result(&r, resp);
+        if args.json {
+            let sep = if printed == 0 { "[\n" } else { ",\n" };
+            let value = crate::claim::json::x12_result_to_value(&result);
+            write!(stdout, "{sep}{}", serde_json::to_string_pretty(&value)?)?;
+        } else {
+            write!(stdout, "{}", render_x12(&result))?;
         }
+        printed += 1;
+        Ok(())
+    };
+    let mut reader = crate::x12::StreamReader::new();
+    let mut claims = Vec::new();
+    let mut block = first;
+    let failed = loop {
+        let end = block.is_empty();
+        let step = if end {
+            std::mem::take(&mut reader).finish(&mut claims)
+        } else {
+            reader.feed(&block, &mut claims)
+        };
+        for c in claims.drain(..) {
+            emit(c)?;
+        }
+        if let Err(e) = step {
+            break Some(e);
+        }
+        if end {
+            break None;
+        }
+        block.resize(BLOCK, 0);
+        let n = read_block(&mut input, &mut block)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        block.truncate(n);
+    };
+    if args.json {
+        writeln!(stdout, "{}]", if printed == 0 { "[" } else { "\n" })?;
+    }
+    if let Some(e) = failed {
+        anyhow::bail!("{}: {e}", args.file.display());
     }
     Ok(if invalid == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `check` on a FHIR R4 Claim or Bundle (recognised by its `resourceType`): every Claim
+/// scrubbed, each finding followed by its FHIR paths.
+fn run_fhir(args: &CheckArgs, text: &str) -> anyhow::Result<ExitCode> {
+    use crate::fhir::results;
+    let read =
+        crate::fhir::read(text).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let scrubber = scrubber(args)?;
+    let as_of = args.as_of.clone().unwrap_or_default();
+    let mut invalid = 0;
+    let mut values = Vec::new();
+    for r in &read {
+        let resp = match results::request(r, &as_of) {
+            None => results::unmapped(r),
+            Some(req) => scrubber
+                .scrub_blocking(&req)
+                .unwrap_or_else(|e| crate::api::status::error_response(r.claim_id.clone(), &e)),
+        };
+        invalid += usize::from(resp.error.is_some());
+        let result = results::result(r, resp, false);
+        if args.json {
+            values.push(crate::claim::json::fhir_result_to_value(&result));
+            continue;
+        }
+        let resp = result.response.clone().unwrap_or_default();
+        if let Some(e) = &resp.error {
+            println!(
+                "claim {} ({}): NOT SCRUBBED ({}): {}\n",
+                r.claim_id, result.resource_path, e.code, e.message
+            );
+            continue;
+        }
+        print!("{}", render(&resp));
+        for (f, at) in resp.findings.iter().zip(&result.finding_locations) {
+            println!("  FHIR: [{}] {}", f.rule_id, at.expressions.join("; "));
+        }
+        println!();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&values)?);
+    }
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The readable report for one 837 claim: its findings, each with its 837 locations.
+fn render_x12(r: &pb::X12ClaimResult) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let resp = r.response.clone().unwrap_or_default();
+    if let Some(e) = &resp.error {
+        let _ = writeln!(
+            out,
+            "claim {} ({}): NOT SCRUBBED ({}): {}\n",
+            r.claim_id,
+            r.claim_location.as_ref().map_or("", |l| l.text.as_str()),
+            e.code,
+            e.message
+        );
+        return out;
+    }
+    out.push_str(&render(&resp));
+    for (f, at) in resp.findings.iter().zip(&r.finding_locations) {
+        let places: Vec<&str> = at.locations.iter().map(|l| l.text.as_str()).collect();
+        let _ = writeln!(out, "  837: [{}] {}", f.rule_id, places.join("; "));
+    }
+    out.push('\n');
+    out
 }
 
 /// The readable report for one response.

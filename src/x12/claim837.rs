@@ -82,8 +82,15 @@ struct Context {
 
 fn date(text: &str) -> Option<String> {
     let t = text.trim();
-    (t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("{}-{}-{}", &t[..4], &t[4..6], &t[6..]))
+    (t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit())).then(|| {
+        let mut d = String::with_capacity(10);
+        d.push_str(&t[..4]);
+        d.push('-');
+        d.push_str(&t[4..6]);
+        d.push('-');
+        d.push_str(&t[6..]);
+        d
+    })
 }
 
 /// SBR09, the claim filing indicator: MA/MB Medicare, MC Medicaid, commercial plans, other.
@@ -153,20 +160,67 @@ impl Building {
     }
 }
 
-/// Reads every claim of the 837 transaction sets in `segments` (one interchange).
-pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X12Error> {
-    let comp = seps.component;
-    let mut out = Vec::new();
-    let mut kind = None;
-    let mut st_index = 0usize;
-    let mut st_control = String::new();
-    let mut ctx = Context::default();
-    let mut level = "";
-    let mut sub_loop = "";
-    let mut current: Option<Building> = None;
-    let mut saw_iea = false;
-    for seg in segments {
-        let pos = seg.index.saturating_sub(st_index) + 1;
+/// Reads one interchange's 837 transaction sets a segment at a time, so a file of any size
+/// is read in bounded memory: each claim is handed back when the segment after it (the next
+/// HL, CLM or the SE) shows that it is complete.
+pub struct Reader {
+    comp: u8,
+    kind: Option<Kind>,
+    st_index: usize,
+    st_control: String,
+    ctx: Context,
+    level: &'static str,
+    sub_loop: &'static str,
+    current: Option<Building>,
+    saw_iea: bool,
+    last_index: usize,
+    /// ISA13.
+    interchange_control: String,
+    /// The open functional group's GS06 and its number of transaction sets so far.
+    group: Option<(String, usize)>,
+    /// Functional groups so far.
+    group_count: usize,
+}
+
+/// A trailer whose control number differs from its header's.
+fn mismatch(seg: &Segment, element: usize, header: &str, expected: &str) -> X12Error {
+    X12Error::envelope(
+        seg.index,
+        seg.id,
+        element,
+        format!(
+            "control number {:?} does not match {header} {expected:?}",
+            seg.el(element)
+        ),
+    )
+}
+
+impl Reader {
+    /// A reader for an interchange with separators `seps`.
+    pub fn new(seps: Separators) -> Self {
+        Self {
+            comp: seps.component,
+            kind: None,
+            st_index: 0,
+            st_control: String::new(),
+            ctx: Context::default(),
+            level: "",
+            sub_loop: "",
+            current: None,
+            saw_iea: false,
+            last_index: 0,
+            interchange_control: String::new(),
+            group: None,
+            group_count: 0,
+        }
+    }
+
+    /// Reads the next segment; returns the claim it completed, if any.
+    pub fn push(&mut self, seg: &Segment) -> Result<Option<ReadClaim>, X12Error> {
+        let comp = self.comp;
+        self.last_index = seg.index;
+        let mut done = None;
+        let pos = seg.index.saturating_sub(self.st_index) + 1;
         let spot = |loop_id: &'static str, segment: &'static str| Spot {
             loop_id,
             segment,
@@ -176,6 +230,8 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
             // The ISA version (ISA12) describes the envelope only; some 5010 senders keep
             // 00401 there, so the transaction version is judged from GS08 and ST03.
             "GS" => {
+                self.group = Some((seg.el(6).trim().to_string(), 0));
+                self.group_count += 1;
                 if !seg.el(8).starts_with("005010") {
                     return Err(X12Error::envelope(
                         seg.index,
@@ -197,10 +253,10 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                         format!("transaction set {:?} is not an 837 claim", seg.el(1)),
                     ));
                 }
-                st_index = seg.index;
-                st_control = seg.el(2).to_string();
+                self.st_index = seg.index;
+                self.st_control = seg.el(2).to_string();
                 let version = seg.el(3);
-                kind = Some(if version.contains("X223") {
+                self.kind = Some(if version.contains("X223") {
                     Kind::Institutional
                 } else if version.contains("X222") || version.is_empty() {
                     Kind::Professional
@@ -214,14 +270,14 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                         ),
                     ));
                 });
-                ctx = Context::default();
+                self.ctx = Context::default();
             }
-            "BHT" => ctx.submission_date = date(seg.el(4)).unwrap_or_default(),
+            "BHT" => self.ctx.submission_date = date(seg.el(4)).unwrap_or_default(),
             "SE" => {
-                if let Some(b) = current.take() {
-                    out.push(b.finish());
+                if let Some(b) = self.current.take() {
+                    done = Some(b.finish());
                 }
-                let count = seg.index + 1 - st_index;
+                let count = seg.index + 1 - self.st_index;
                 if seg.el(1).trim().parse::<usize>().ok() != Some(count) {
                     return Err(X12Error::envelope(
                         seg.index,
@@ -233,10 +289,53 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                         ),
                     ));
                 }
-                kind = None;
+                if seg.el(2).trim() != self.st_control.trim() {
+                    return Err(mismatch(seg, 2, "ST02", &self.st_control));
+                }
+                self.kind = None;
+                if let Some(g) = self.group.as_mut() {
+                    g.1 += 1;
+                }
             }
-            "IEA" => saw_iea = true,
-            _ if kind.is_none() => {
+            "ISA" => self.interchange_control = seg.el(13).trim().to_string(),
+            "GE" => {
+                let Some((control, sets)) = self.group.take() else {
+                    return Err(X12Error::envelope(seg.index, "GE", 0, "GE without a GS"));
+                };
+                if seg.el(2).trim() != control {
+                    return Err(mismatch(seg, 2, "GS06", &control));
+                }
+                if seg.el(1).trim().parse::<usize>().ok() != Some(sets) {
+                    return Err(X12Error::envelope(
+                        seg.index,
+                        "GE",
+                        1,
+                        format!(
+                            "GE01 says {:?} transaction sets; the group has {sets}",
+                            seg.el(1)
+                        ),
+                    ));
+                }
+            }
+            "IEA" => {
+                self.saw_iea = true;
+                if seg.el(2).trim() != self.interchange_control {
+                    return Err(mismatch(seg, 2, "ISA13", &self.interchange_control));
+                }
+                let groups = self.group_count;
+                if seg.el(1).trim().parse::<usize>().ok() != Some(groups) {
+                    return Err(X12Error::envelope(
+                        seg.index,
+                        "IEA",
+                        1,
+                        format!(
+                            "IEA01 says {:?} functional groups; the interchange has {groups}",
+                            seg.el(1)
+                        ),
+                    ));
+                }
+            }
+            _ if self.kind.is_none() => {
                 if !matches!(seg.id, "ISA" | "GE" | "IEA" | "TA1") {
                     return Err(X12Error::envelope(
                         seg.index,
@@ -247,52 +346,52 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                 }
             }
             "HL" => {
-                if let Some(b) = current.take() {
-                    out.push(b.finish());
+                if let Some(b) = self.current.take() {
+                    done = Some(b.finish());
                 }
-                level = match seg.el(3) {
+                self.level = match seg.el(3) {
                     "20" => {
-                        ctx.billing_npi.clear();
-                        ctx.billing_taxonomy.clear();
-                        ctx.billing_spot = None;
+                        self.ctx.billing_npi.clear();
+                        self.ctx.billing_taxonomy.clear();
+                        self.ctx.billing_spot = None;
                         "2000A"
                     }
                     "22" => {
-                        ctx.birth_date.clear();
-                        ctx.sex = 0;
+                        self.ctx.birth_date.clear();
+                        self.ctx.sex = 0;
                         "2000B"
                     }
                     "23" => "2000C",
                     _ => "other",
                 };
-                sub_loop = "";
+                self.sub_loop = "";
             }
-            "PRV" if level == "2000A" && current.is_none() && seg.el(1) == "BI" => {
-                ctx.billing_taxonomy = seg.el(3).to_string();
+            "PRV" if self.level == "2000A" && self.current.is_none() && seg.el(1) == "BI" => {
+                self.ctx.billing_taxonomy = seg.el(3).to_string();
             }
             "SBR" => {
-                if let Some(b) = current.as_mut() {
+                if let Some(b) = self.current.as_mut() {
                     b.other_payer = true;
-                } else if level == "2000B" {
-                    ctx.payer_type = payer_type(seg.el(9).trim());
+                } else if self.level == "2000B" {
+                    self.ctx.payer_type = payer_type(seg.el(9).trim());
                 }
             }
             "NM1" => {
                 let q = seg.el(1);
                 let npi = if seg.el(8) == "XX" { seg.el(9) } else { "" };
-                match current.as_mut() {
+                match self.current.as_mut() {
                     None => match q {
                         "85" => {
-                            ctx.billing_npi = npi.to_string();
-                            ctx.billing_spot = Some(spot("2010AA", "NM1"));
+                            self.ctx.billing_npi = npi.to_string();
+                            self.ctx.billing_spot = Some(spot("2010AA", "NM1"));
                         }
-                        "IL" => sub_loop = "2010BA",
-                        "QC" => sub_loop = "2010CA",
+                        "IL" => self.sub_loop = "2010BA",
+                        "QC" => self.sub_loop = "2010CA",
                         "PR" => {
-                            ctx.payer_id = seg.el(9).to_string();
-                            sub_loop = "2010BB";
+                            self.ctx.payer_id = seg.el(9).to_string();
+                            self.sub_loop = "2010BB";
                         }
-                        _ => sub_loop = "",
+                        _ => self.sub_loop = "",
                     },
                     Some(b) if b.other_payer => {}
                     Some(b) => {
@@ -312,18 +411,18 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                     }
                 }
             }
-            "DMG" if current.is_none() => {
+            "DMG" if self.current.is_none() => {
                 // 2010BA subscriber or 2010CA patient: the patient's (2000C) wins.
-                if sub_loop == "2010BA" || sub_loop == "2010CA" {
-                    ctx.birth_date = date(seg.el(2)).unwrap_or_default();
-                    ctx.sex = sex(seg.el(3));
+                if self.sub_loop == "2010BA" || self.sub_loop == "2010CA" {
+                    self.ctx.birth_date = date(seg.el(2)).unwrap_or_default();
+                    self.ctx.sex = sex(seg.el(3));
                 }
             }
             "CLM" => {
-                if let Some(b) = current.take() {
-                    out.push(b.finish());
+                if let Some(b) = self.current.take() {
+                    done = Some(b.finish());
                 }
-                let k = kind.unwrap_or(Kind::Professional);
+                let k = self.kind.unwrap_or(Kind::Professional);
                 let mut claim = pb::Claim {
                     claim_id: seg.el(1).trim().to_string(),
                     claim_type: (if k == Kind::Institutional {
@@ -332,18 +431,18 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                         pb::ClaimType::Professional
                     }) as i32,
                     payer: Some(pb::Payer {
-                        payer_id: ctx.payer_id.clone(),
-                        r#type: ctx.payer_type,
+                        payer_id: self.ctx.payer_id.clone(),
+                        r#type: self.ctx.payer_type,
                     }),
                     patient: Some(pb::Patient {
-                        birth_date: ctx.birth_date.clone(),
-                        sex: ctx.sex,
+                        birth_date: self.ctx.birth_date.clone(),
+                        sex: self.ctx.sex,
                     }),
                     billing_provider: Some(pb::Provider {
-                        npi: ctx.billing_npi.clone(),
-                        taxonomy: ctx.billing_taxonomy.clone(),
+                        npi: self.ctx.billing_npi.clone(),
+                        taxonomy: self.ctx.billing_taxonomy.clone(),
                     }),
-                    submission_date: ctx.submission_date.clone(),
+                    submission_date: self.ctx.submission_date.clone(),
                     ..Default::default()
                 };
                 let facility = seg.comp(5, 1, comp);
@@ -357,9 +456,9 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                 let mut b = Building {
                     claim,
                     spots: ClaimSpots {
-                        transaction: st_control.clone(),
+                        transaction: self.st_control.clone(),
                         clm: spot("2300", "CLM"),
-                        billing: ctx.billing_spot,
+                        billing: self.ctx.billing_spot,
                         ..Default::default()
                     },
                     problem: None,
@@ -370,11 +469,11 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                 if b.claim.claim_id.is_empty() {
                     b.fail(seg, pos, "CLM01 (the claim id) is empty");
                 }
-                current = Some(b);
+                self.current = Some(b);
             }
-            _ if current.is_none() => {}
+            _ if self.current.is_none() => {}
             id => {
-                let b = current.as_mut().expect("checked above");
+                let b = self.current.as_mut().expect("checked above");
                 match id {
                     "REF" if !b.in_line && !b.other_payer && seg.el(1) == "G1" => {
                         b.claim.prior_authorization = seg.el(2).to_string();
@@ -461,7 +560,7 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                             if inst { (2, 3, 5) } else { (1, 2, 4) };
                         let problem = {
                             let Some(l) = b.claim.lines.last_mut() else {
-                                continue;
+                                return Ok(done);
                             };
                             l.procedure_code = seg.comp(code_el, 2, comp).trim().to_string();
                             l.modifiers = (3..=6)
@@ -516,25 +615,27 @@ pub fn read(segments: &[Segment], seps: Separators) -> Result<Vec<ReadClaim>, X1
                 }
             }
         }
+        Ok(done)
     }
-    if let Some(b) = current.take() {
-        out.push(b.finish());
+
+    /// Ends the interchange: the last claim, or the error when the file stops early.
+    pub fn finish(mut self) -> Result<Option<ReadClaim>, X12Error> {
+        if self.kind.is_some() {
+            return Err(X12Error::envelope(
+                self.last_index,
+                "SE",
+                0,
+                "the last transaction set has no SE segment (is the file cut?)",
+            ));
+        }
+        if !self.saw_iea {
+            return Err(X12Error::envelope(
+                self.last_index,
+                "IEA",
+                0,
+                "the interchange has no IEA trailer (is the file cut?)",
+            ));
+        }
+        Ok(self.current.take().map(Building::finish))
     }
-    if kind.is_some() {
-        return Err(X12Error::envelope(
-            segments.last().map_or(0, |s| s.index),
-            "SE",
-            0,
-            "the last transaction set has no SE segment (is the file cut?)",
-        ));
-    }
-    if !saw_iea {
-        return Err(X12Error::envelope(
-            segments.last().map_or(0, |s| s.index),
-            "IEA",
-            0,
-            "the interchange has no IEA trailer (is the file cut?)",
-        ));
-    }
-    Ok(out)
 }

@@ -11,8 +11,22 @@ fn ymd(date: &str) -> String {
 
 /// One interchange holding `claims` (professional), one billing provider per claim.
 pub fn interchange_837p(claims: &[pb::Claim]) -> String {
+    format!("{HEADER}{}{}", transaction_837p(claims, 1), trailer(1))
+}
+
+/// The ISA and GS that open an interchange of 837P transaction sets.
+pub const HEADER: &str = "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~\nGS*HC*SUB*REC*20250801*1200*1*X*005010X222A1~\n";
+
+/// The GE and IEA that close an interchange of `sets` transaction sets after [`HEADER`].
+pub fn trailer(sets: usize) -> String {
+    format!("GE*{sets}*1~\nIEA*1*000000001~\n")
+}
+
+/// One 837P transaction set (ST ... SE, with its terminators) holding `claims`, with control
+/// number `control`; a large file is [`HEADER`], several of these and the [`trailer`].
+pub fn transaction_837p(claims: &[pb::Claim], control: u32) -> String {
     let mut st: Vec<String> = vec![
-        "ST*837*0001*005010X222A1".into(),
+        format!("ST*837*{control:04}*005010X222A1"),
         // BHT04, the creation date, is what the reader takes as the submission date.
         format!(
             "BHT*0019*00*BATCH*{}*1200*CH",
@@ -118,9 +132,8 @@ pub fn interchange_837p(claims: &[pb::Claim]) -> String {
             }
         }
     }
-    st.push(format!("SE*{}*0001", st.len() + 1));
-    format!(
-        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250801*1200*^*00501*000000001*0*P*:~\nGS*HC*SUB*REC*20250801*1200*1*X*005010X222A1~\n{}~\nGE*1*1~\nIEA*1*000000001~\n",
-        st.join("~\n")
-    )
+    st.push(format!("SE*{}*{control:04}", st.len() + 1));
+    let mut text = st.join("~\n");
+    text.push_str("~\n");
+    text
 }
