@@ -268,6 +268,12 @@ pub struct ServeArgs {
     /// reveals nothing but the serving status. Off unless set.
     #[arg(long, env = "CLAIMSCRUB_HEALTH_LISTEN", value_name = "ADDR")]
     pub health_listen: Option<SocketAddr>,
+    /// Address of the JSON/HTTP face of the API (Connect protocol: `POST
+    /// /claimscrub.v1.ClaimScrubber/ScrubClaim` with a JSON body; `/openapi.json`). Same tokens
+    /// and roles as the gRPC port; TLS with the gRPC port's certificate files when they are
+    /// set. Off unless set.
+    #[arg(long, env = "CLAIMSCRUB_HTTP_LISTEN", value_name = "ADDR")]
+    pub http_listen: Option<SocketAddr>,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -333,6 +339,8 @@ pub struct Config {
     pub scrub_requires_token: bool,
     /// Plain-text health-only listener, if any.
     pub health_listen: Option<SocketAddr>,
+    /// JSON/HTTP listen address, when the JSON face is on.
+    pub http_listen: Option<SocketAddr>,
 }
 
 /// TLS files for the server.
@@ -410,6 +418,7 @@ impl ServeArgs {
             },
             scrub_requires_token: self.scrub_requires_token,
             health_listen: self.health_listen,
+            http_listen: self.http_listen,
         })
     }
 }
@@ -441,6 +450,7 @@ impl Config {
             tls: None,
             scrub_requires_token: false,
             health_listen: None,
+            http_listen: None,
         }
     }
 }

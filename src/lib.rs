@@ -66,6 +66,7 @@ pub mod edits;
 pub mod engine;
 pub mod fhir;
 pub mod finding;
+pub mod http;
 pub mod money;
 pub mod pricing;
 pub mod registry;

@@ -350,6 +350,36 @@ pub async fn serve(
         }
         Ok(req)
     };
+    let scrubber_server = ClaimScrubberServer::with_interceptor(service, scrub_auth);
+    let admin_server = RuleAdminServer::new(AdminService::new(app.admin.clone()));
+    // The JSON/HTTP face calls the same two services (interceptor and all) in process.
+    let http = match app.config.http_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                ServeError::Setup(format!("cannot listen for JSON/HTTP on {addr}: {e}"))
+            })?;
+            tracing::info!(addr = %addr, "JSON/HTTP (Connect protocol) listening");
+            let routes = tonic::service::Routes::new(scrubber_server.clone())
+                .add_service(admin_server.clone());
+            // TLS like the gRPC port: the same files.
+            let tls = match &app.config.tls {
+                Some(files) => {
+                    Some(crate::http::tls::server_config(files).map_err(ServeError::Setup)?)
+                }
+                None => None,
+            };
+            let mut stopped = stop_rx.clone();
+            Some(tokio::spawn(crate::http::serve(
+                listener,
+                crate::http::Gateway::new(routes),
+                tls,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
     let server = builder
         .layer(tower::util::MapResponseLayer::new(
             crate::api::status::request_error_codes,
@@ -357,8 +387,8 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(ClaimScrubberServer::with_interceptor(service, scrub_auth))
-        .add_service(RuleAdminServer::new(AdminService::new(app.admin.clone())))
+        .add_service(scrubber_server)
+        .add_service(admin_server)
         .serve_with_incoming_shutdown(incoming(listener), signal);
 
     let grace = app.config.shutdown_grace;
@@ -380,6 +410,9 @@ pub async fn serve(
         h.abort();
     }
     if let Some(h) = health_only {
+        h.abort();
+    }
+    if let Some(h) = http {
         h.abort();
     }
     health_keeper.abort();

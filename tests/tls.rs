@@ -151,3 +151,65 @@ async fn scrub_api_can_require_a_scrubber_token() {
             .is_ok()
     );
 }
+
+/// The JSON/HTTP listener uses the gRPC port's certificate: HTTPS works with the CA, plain
+/// HTTP gets no answer.
+#[tokio::test]
+async fn the_json_http_listener_serves_https_with_the_same_certificate() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = pki();
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(&bundled_rules());
+    c.tls = Some(tls_files(&pki, false));
+    c.http_listen = Some(http);
+    let _server = TestServer::start(c).await;
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let body = r#"{"claim": {"claimId": "TLS-HTTP", "lines": [{"procedureCode": "99213", "units": 1, "serviceDate": "2024-07-01"}]}}"#;
+    let request = format!(
+        "POST /claimscrub.v1.ClaimScrubber/ScrubClaim HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut answer = String::new();
+    for _ in 0..100 {
+        let Ok(tcp) = tokio::net::TcpStream::connect(http).await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client.clone()));
+        let mut tls = connector
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .expect("TLS handshake with the gRPC port's certificate");
+        tls.write_all(request.as_bytes()).await.unwrap();
+        tls.read_to_string(&mut answer).await.ok();
+        break;
+    }
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"claimId\":\"TLS-HTTP\""), "{answer}");
+
+    // Plain HTTP on the TLS port: no HTTP answer.
+    let mut tcp = tokio::net::TcpStream::connect(http).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut plain = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tcp.read_to_end(&mut plain),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&plain).contains("claimId"));
+}

@@ -1,0 +1,50 @@
+//! The JSON/HTTP face of the API (`--http-listen`): every RPC as JSON over HTTP following the
+//! Connect protocol ([`gateway`], [`connect`]), and an OpenAPI description generated from the
+//! protos ([`openapi`]). It calls the gRPC services in process, so tokens, roles, audit, limits
+//! and error details are the gRPC port's own.
+
+pub mod connect;
+pub mod gateway;
+pub mod openapi;
+pub mod tls;
+
+use std::sync::LazyLock;
+
+use prost_reflect::DescriptorPool;
+
+pub use gateway::Gateway;
+
+/// claimscrub's descriptors, plus google.rpc's (error details are rendered with them).
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    let mut pool = DescriptorPool::decode(crate::proto::DESCRIPTOR_SET)
+        .expect("the built-in descriptor set decodes");
+    // Without them error details still go out, as base64 only.
+    let _ = pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
+    pool
+});
+
+/// The descriptor pool the HTTP face reads and writes messages with.
+pub fn descriptors() -> &'static DescriptorPool {
+    &POOL
+}
+
+/// Serves `gateway` on `listener` (with TLS when `tls` is set) until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Gateway,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => {
+            axum::serve(tls::TlsListener::new(listener, config)?, gateway.router())
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, gateway.router())
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+}

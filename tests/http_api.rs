@@ -1,0 +1,500 @@
+//! The JSON/HTTP face (`--http-listen`, Connect protocol) against the real server: every RPC
+//! answers over HTTP, JSON shapes follow the proto3 JSON mapping (read back through the
+//! descriptors into the generated messages), errors are Connect error JSON with the HTTP
+//! status Connect gives their code and the gRPC details, tokens and roles are the gRPC port's,
+//! WatchRuleEvents streams Connect envelopes, and /openapi.json describes it all.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use claimscrub::proto::v1 as pb;
+use prost::Message;
+use prost_reflect::DynamicMessage;
+use serde_json::{Value, json};
+use support::{TestServer, clean_claim, config, copy_bundled_rules};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const VIEWER: &str = "viewer-token-0123456789";
+const EDITOR: &str = "editor-token-0123456789";
+
+/// One HTTP/1.1 answer.
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// A chunked body decoded (axum streams answers with chunked transfer encoding).
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16)
+            .unwrap_or(0);
+        if size == 0 || raw.len() < end + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
+        raw = &raw[(end + 4 + size).min(raw.len())..];
+    }
+    out
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+            .map(|l| l.split_once(':').unwrap().1.trim().to_string())
+            .unwrap_or_default()
+    };
+    let body = &raw[split + 4..];
+    let body = if header("transfer-encoding").contains("chunked") {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    Reply {
+        status,
+        content_type: header("content-type"),
+        body,
+    }
+}
+
+fn request_bytes(path: &str, content_type: &str, token: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: claimscrub\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// POSTs `body` and reads the whole answer.
+async fn post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&request_bytes(path, content_type, token, body))
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut raw))
+        .await
+        .expect("the answer comes")
+        .unwrap();
+    parse(&raw)
+}
+
+async fn call(addr: SocketAddr, path: &str, token: Option<&str>, body: Value) -> Reply {
+    post(
+        addr,
+        path,
+        "application/json",
+        token,
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
+/// The proto3 JSON of `msg` (what a Connect client sends), through the descriptors.
+fn to_json<M: Message>(msg: &M, name: &str) -> Value {
+    let desc = claimscrub::http::descriptors()
+        .get_message_by_name(name)
+        .unwrap();
+    let dynamic = DynamicMessage::decode(desc, msg.encode_to_vec().as_slice()).unwrap();
+    serde_json::to_value(&dynamic).unwrap()
+}
+
+/// JSON read back into a generated message through the descriptors (proto3 JSON mapping).
+fn from_json<M: Message + Default>(value: &Value, name: &str) -> M {
+    let desc = claimscrub::http::descriptors()
+        .get_message_by_name(name)
+        .unwrap();
+    let dynamic = DynamicMessage::deserialize(desc, value).unwrap();
+    M::decode(dynamic.encode_to_vec().as_slice()).unwrap()
+}
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn wait_up(addr: SocketAddr) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the HTTP port does not listen");
+}
+
+/// A server with tokens (viewer, editor), scrubbing open to all, and its HTTP address.
+async fn start() -> (tempfile::TempDir, TestServer, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    copy_bundled_rules(&rules);
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\n"),
+    )
+    .unwrap();
+    let mut c = config(&rules);
+    c.auth_tokens = Some(tokens);
+    c.audit_log = dir.path().join("audit.jsonl");
+    let http = free_addr();
+    c.http_listen = Some(http);
+    let server = TestServer::start(c).await;
+    wait_up(http).await;
+    (dir, server, http)
+}
+
+#[tokio::test]
+async fn scrub_claim_over_http_answers_what_grpc_answers() {
+    let (_dir, server, http) = start().await;
+    let mut claim = clean_claim("HTTP-1");
+    claim.lines[0].modifiers = vec!["ZZ".into()];
+    let req = pb::ScrubClaimRequest {
+        claim: Some(claim),
+        as_of_date: "2024-08-01".into(),
+    };
+    let reply = call(
+        http,
+        "/claimscrub.v1.ClaimScrubber/ScrubClaim",
+        None,
+        to_json(&req, "claimscrub.v1.ScrubClaimRequest"),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.content_type, "application/json");
+    let json = reply.json();
+    // proto3 JSON: lowerCamelCase names, enums by name.
+    assert_eq!(json["claimId"], "HTTP-1");
+    assert!(json["findings"][0]["ruleId"].is_string(), "{json}");
+    assert!(json["riskBand"].as_str().unwrap().starts_with("RISK_BAND_"));
+    let via_http: pb::ScrubClaimResponse = from_json(&json, "claimscrub.v1.ScrubClaimResponse");
+    let direct = server
+        .client()
+        .await
+        .scrub_claim(req)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(via_http.findings, direct.findings);
+    assert_eq!(via_http.denial_risk, direct.denial_risk);
+    assert!(
+        via_http
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "modifier-validity")
+    );
+
+    // The same with protobuf bodies (application/proto).
+    let reply = post(
+        http,
+        "/claimscrub.v1.ClaimScrubber/ScrubClaim",
+        "application/proto",
+        None,
+        &pb::ScrubClaimRequest {
+            claim: Some(clean_claim("HTTP-2")),
+            as_of_date: "2024-08-01".into(),
+        }
+        .encode_to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let resp = pb::ScrubClaimResponse::decode(reply.body.as_slice()).unwrap();
+    assert_eq!(resp.claim_id, "HTTP-2");
+}
+
+#[tokio::test]
+async fn errors_are_connect_json_with_the_http_status_of_their_code() {
+    let (_dir, _server, http) = start().await;
+    let scrub = "/claimscrub.v1.ClaimScrubber/ScrubClaim";
+    // An invalid claim: 400, invalid_argument, the field violations as details.
+    let mut claim = clean_claim("BAD-1");
+    claim.lines[0].service_date = "2024-13-45".into();
+    let reply = call(
+        http,
+        scrub,
+        None,
+        json!({"claim": to_json(&claim, "claimscrub.v1.Claim")}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    let e = reply.json();
+    assert_eq!(e["code"], "invalid_argument");
+    let detail = &e["details"][0];
+    assert_eq!(detail["type"], "google.rpc.BadRequest");
+    assert!(
+        !detail["value"].as_str().unwrap().ends_with('='),
+        "unpadded base64"
+    );
+    assert_eq!(
+        detail["debug"]["fieldViolations"][0]["field"],
+        "claim.lines[0].service_date"
+    );
+    // A misspelt field is named, not dropped.
+    let reply = call(
+        http,
+        scrub,
+        None,
+        json!({"claim": {"claimId": "X"}, "asOfDat": "2024-01-01"}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("asOfDat"),
+        "{}",
+        reply.json()
+    );
+    // Not JSON.
+    let reply = post(http, scrub, "application/json", None, b"{claim").await;
+    assert_eq!(
+        (reply.status, reply.json()["code"].clone()),
+        (400, json!("invalid_argument"))
+    );
+    // Wrong content type, unknown method, a client-streaming method.
+    let reply = post(http, scrub, "text/plain", None, b"{}").await;
+    assert_eq!(reply.status, 415);
+    let reply = call(http, "/claimscrub.v1.ClaimScrubber/Nope", None, json!({})).await;
+    assert_eq!(
+        (reply.status, reply.json()["code"].clone()),
+        (404, json!("unimplemented"))
+    );
+    let reply = call(
+        http,
+        "/claimscrub.v1.ClaimScrubber/ScrubClaims",
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(reply.status, 501);
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("ScrubClaim")
+    );
+}
+
+#[tokio::test]
+async fn tokens_and_roles_are_the_grpc_ports() {
+    let (dir, _server, http) = start().await;
+    let list = "/claimscrub.v1.RuleAdmin/ListRules";
+    let reply = call(http, list, None, json!({})).await;
+    assert_eq!(
+        (reply.status, reply.json()["code"].clone()),
+        (401, json!("unauthenticated"))
+    );
+    let reply = call(http, list, Some("wrong-token-000000000000"), json!({})).await;
+    assert_eq!(reply.status, 401);
+    let reply = call(http, list, Some(VIEWER), json!({})).await;
+    assert_eq!(reply.status, 200);
+    let rules: pb::ListRulesResponse = from_json(&reply.json(), "claimscrub.v1.ListRulesResponse");
+    let rule = rules
+        .rules
+        .iter()
+        .find(|r| r.id == "npi-check-digit")
+        .expect("bundled rule listed");
+
+    // A viewer may not change a rule; an editor may.
+    let get = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/GetRule",
+        Some(VIEWER),
+        json!({"id": rule.id}),
+    )
+    .await;
+    assert_eq!(get.status, 200);
+    let got = get.json();
+    let disable = json!({"id": rule.id, "comment": "http test"});
+    let reply = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/DisableRule",
+        Some(VIEWER),
+        disable.clone(),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.json()["code"].clone()),
+        (403, json!("permission_denied"))
+    );
+    let reply = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/DisableRule",
+        Some(EDITOR),
+        disable,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    // Audited under the token's name; the token itself is never written.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("DisableRule") && audit.contains("\"bo\""),
+        "{audit}"
+    );
+    assert!(!audit.contains(EDITOR) && !audit.contains(VIEWER));
+    assert!(
+        got["rule"].is_object() || got["source"].is_string(),
+        "{got}"
+    );
+}
+
+#[tokio::test]
+async fn every_rpc_is_reachable_and_streams_come_as_connect_envelopes() {
+    let (_dir, _server, http) = start().await;
+    // Every unary method of both services answers with JSON from its own handler: 200, or a
+    // Connect error that is not "no such method".
+    let pool = claimscrub::http::descriptors();
+    let mut unary = 0;
+    for service in pool
+        .services()
+        .filter(|s| s.package_name() == "claimscrub.v1")
+    {
+        for m in service.methods() {
+            let path = format!("/{}/{}", service.full_name(), m.name());
+            if m.is_client_streaming() || m.is_server_streaming() {
+                continue;
+            }
+            unary += 1;
+            let reply = call(http, &path, Some(EDITOR), json!({})).await;
+            let body = reply.json();
+            assert!(
+                reply.status == 200
+                    || body["code"]
+                        .as_str()
+                        .is_some_and(|c| c != "unimplemented" && c != "internal"),
+                "{path}: {} {body}",
+                reply.status
+            );
+        }
+    }
+    assert!(unary >= 13, "{unary} unary methods");
+
+    // WatchRuleEvents: a Connect streaming call; a rule change arrives as an envelope.
+    let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
+    let envelope = claimscrub::http::connect::envelope(0, b"{}");
+    s.write_all(&request_bytes(
+        "/claimscrub.v1.RuleAdmin/WatchRuleEvents",
+        "application/connect+json",
+        Some(VIEWER),
+        &envelope,
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/ListRules",
+        Some(VIEWER),
+        json!({}),
+    )
+    .await
+    .json();
+    let rule = list["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "npi-check-digit")
+        .unwrap()
+        .clone();
+    let reply = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/DisableRule",
+        Some(EDITOR),
+        json!({"id": rule["id"], "comment": "watch test"}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "the stream ended early: {}",
+                String::from_utf8_lossy(&raw)
+            );
+            raw.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&raw).contains("npi-check-digit") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "no event: {}", String::from_utf8_lossy(&raw));
+    let reply = parse(&raw);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type, "application/connect+json");
+    let mut body = reply.body.clone();
+    let frames = claimscrub::http::connect::take_frames(&mut body);
+    let events: Vec<Value> = frames
+        .iter()
+        .filter(|(flags, _)| *flags == 0)
+        .map(|(_, m)| serde_json::from_slice(m).unwrap())
+        .collect();
+    assert!(
+        events.iter().any(|e| e["ruleId"] == "npi-check-digit"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_unary_rpc() {
+    let (_dir, _server, http) = start().await;
+    let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
+    s.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let doc = parse(&raw).json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let op = &doc["paths"]["/claimscrub.v1.ClaimScrubber/ScrubClaim"]["post"];
+    assert_eq!(
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/claimscrub.v1.ScrubClaimRequest"
+    );
+    let claim = &doc["components"]["schemas"]["claimscrub.v1.Claim"]["properties"];
+    assert_eq!(claim["claimId"]["type"], "string");
+    assert_eq!(claim["lines"]["type"], "array");
+    assert!(doc["paths"]["/claimscrub.v1.RuleAdmin/PutRule"].is_object());
+    assert!(doc["paths"]["/claimscrub.v1.RuleAdmin/WatchRuleEvents"].is_null());
+}
