@@ -162,6 +162,9 @@ pub struct Claim {
     pub type_of_bill: String,
     /// Prior authorization number, or empty.
     pub prior_authorization: String,
+    /// Institutional admission type, point of origin and discharge status (UB-04 FL 14, 15,
+    /// 17), or empty.
+    pub admission: Admission,
     /// Fee schedule locality, or empty.
     pub locality: String,
 }
@@ -286,4 +289,15 @@ impl Claim {
     pub fn patient_age_on(&self, date: NaiveDate) -> Option<u32> {
         self.birth_date.and_then(|b| date.years_since(b))
     }
+}
+
+/// An institutional claim's admission codes (837I CL1), as sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Admission {
+    /// Admission type (CL1-01).
+    pub admission_type: String,
+    /// Point of origin for admission (CL1-02).
+    pub source: String,
+    /// Patient discharge status (CL1-03).
+    pub patient_status: String,
 }

@@ -99,6 +99,7 @@ fn the_official_r4_claim_examples_map_with_their_codes() {
             assert!(r.problems.is_empty(), "{:?}", r.problems);
             let c = &r.claim;
             assert_eq!(c.type_of_bill, "0831");
+            assert_eq!(c.patient_status, "01", "supportingInfo discharge");
             assert_eq!(c.lines[0].diagnosis_pointers, vec![2, 4]);
             assert_eq!(c.lines[0].charge_cents, 1_250_000);
             assert_eq!(c.lines[0].place_of_service, "24");
@@ -142,6 +143,7 @@ fn med_00050_as_proto() -> pb::Claim {
         }],
         submission_date: "2015-10-16".into(),
         type_of_bill: "0831".into(),
+        patient_status: "01".into(),
         ..Default::default()
     }
 }

@@ -200,14 +200,20 @@ fn the_shared_837_files_read_as_they_are_written() {
                 .filter(|s| !s.is_empty())
                 .map(|s| s.split(elem).collect())
                 .collect();
-            // Claim ids, and each claim's LX count (until the next CLM, HL or SE).
+            // Claim ids, and each claim's LX count (until the next CLM, HL or SE); the CL1
+            // patient status of institutional claims.
             let mut expected: Vec<(String, usize)> = Vec::new();
+            let mut status: Vec<String> = Vec::new();
             let mut open = false;
             for s in &segs {
                 match s[0] {
                     "CLM" => {
                         expected.push((s[1].to_string(), 0));
+                        status.push(String::new());
                         open = true;
+                    }
+                    "CL1" if open => {
+                        *status.last_mut().unwrap() = s.get(3).unwrap_or(&"").to_string()
                     }
                     "LX" if open => expected.last_mut().unwrap().1 += 1,
                     "HL" | "SE" => open = false,
@@ -226,10 +232,11 @@ fn the_shared_837_files_read_as_they_are_written() {
                 .map(|c| (c.claim_id.clone(), c.spots.lines.len()))
                 .collect();
             assert_eq!(got, expected, "{}", path.display());
-            for c in &read {
+            for (c, status) in read.iter().zip(&status) {
                 if let Ok(claim) = &c.claim {
                     let npi = &claim.billing_provider.as_ref().unwrap().npi;
                     assert!(npis.contains(&npi.as_str()), "{}: {npi}", path.display());
+                    assert_eq!(&claim.patient_status, status, "{}", path.display());
                 }
             }
             files += 1;

@@ -283,6 +283,11 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         c.fail("type_of_bill", "must be 3 or 4 characters (e.g. 0131)");
     }
     let prior_authorization = c.text("prior_authorization", &claim.prior_authorization);
+    let admission = super::Admission {
+        admission_type: c.text("admission_type", &claim.admission_type),
+        source: c.text("admission_source", &claim.admission_source),
+        patient_status: c.text("patient_status", &claim.patient_status),
+    };
     let mut locality = c.text("locality", &claim.locality);
     if !locality.is_empty() {
         match super::codes::locality_key(&locality) {
@@ -551,6 +556,7 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         submission_date,
         type_of_bill,
         prior_authorization,
+        admission,
         locality,
     })
 }

@@ -35,6 +35,9 @@ pub struct ClaimView {
     submission_date: ImmutableString,
     type_of_bill: ImmutableString,
     prior_authorization: ImmutableString,
+    admission_type: ImmutableString,
+    admission_source: ImmutableString,
+    patient_status: ImmutableString,
     billing_npi: ImmutableString,
     rendering_npi: ImmutableString,
     today: ImmutableString,
@@ -203,6 +206,9 @@ impl ScriptClaim {
             submission_date: date_str(claim.submission_date),
             type_of_bill: s(&claim.type_of_bill),
             prior_authorization: s(&claim.prior_authorization),
+            admission_type: s(&claim.admission.admission_type),
+            admission_source: s(&claim.admission.source),
+            patient_status: s(&claim.admission.patient_status),
             billing_npi: s(&claim.billing_provider.npi),
             rendering_npi: s(&claim.rendering_provider.npi),
             today: s(&iso(today)),
@@ -483,6 +489,15 @@ pub fn register(engine: &mut Engine) {
         .register_get("prior_authorization", |c: &mut ScriptClaim| {
             c.0.prior_authorization.clone()
         })
+        .register_get("admission_type", |c: &mut ScriptClaim| {
+            c.0.admission_type.clone()
+        })
+        .register_get("admission_source", |c: &mut ScriptClaim| {
+            c.0.admission_source.clone()
+        })
+        .register_get("patient_status", |c: &mut ScriptClaim| {
+            c.0.patient_status.clone()
+        })
         .register_get("billing_npi", |c: &mut ScriptClaim| c.0.billing_npi.clone())
         .register_get("rendering_npi", |c: &mut ScriptClaim| {
             c.0.rendering_npi.clone()
@@ -720,6 +735,8 @@ mod tests {
                 line(2, 2.0, "2024-07-01", "2024-07-09"),
                 line(3, 1.0, "2024-07-05", ""),
             ],
+            admission_type: "1".into(),
+            patient_status: "30".into(),
             ..Default::default()
         };
         let claim = claim::validate::validate(&wire, Limits::default()).unwrap();
@@ -746,6 +763,14 @@ mod tests {
         .into_iter()
         .map(|d| d.as_int().unwrap())
         .collect()
+    }
+
+    #[test]
+    fn admission_codes_are_claim_fields() {
+        let text = |script: &str| run(script).unwrap().to_string();
+        assert_eq!(text("claim.patient_status"), "30");
+        assert_eq!(text("claim.admission_type"), "1");
+        assert_eq!(text("claim.admission_source"), "");
     }
 
     #[test]

@@ -292,6 +292,25 @@ pub fn read(claim: &model::Claim, resource: &str, resolver: &Resolver) -> ReadCl
         fields.push(("frequency_code", path));
     }
 
+    // Discharge status (supportingInfo "discharge", as in the R4 examples and CARIN's
+    // "discharge-status"), admission type and source (CARIN "admtype", "pointoforigin").
+    for (i, info) in claim.supporting_info.iter().enumerate() {
+        let category = info
+            .category
+            .coding
+            .first()
+            .map(|x| x.code.to_ascii_lowercase())
+            .unwrap_or_default();
+        let (target, field) = match category.as_str() {
+            "discharge" | "discharge-status" => (&mut c.patient_status, "patient_status"),
+            "admtype" => (&mut c.admission_type, "admission_type"),
+            "pointoforigin" => (&mut c.admission_source, "admission_source"),
+            _ => continue,
+        };
+        *target = first_code(&info.code);
+        fields.push((field, format!("Claim.supportingInfo[{i}].code")));
+    }
+
     // Dates.
     c.submission_date = day(&claim.created).unwrap_or_default();
     fields.push(("submission_date", "Claim.created".into()));

@@ -483,6 +483,11 @@ impl Reader {
                             l.control_number = seg.el(2).to_string();
                         }
                     }
+                    "CL1" if !b.in_line && !b.other_payer => {
+                        b.claim.admission_type = seg.el(1).trim().to_string();
+                        b.claim.admission_source = seg.el(2).trim().to_string();
+                        b.claim.patient_status = seg.el(3).trim().to_string();
+                    }
                     "HI" if !b.in_line && !b.other_payer => {
                         for (i, e) in seg.elements.iter().enumerate() {
                             let mut parts = e.split(char::from(comp));

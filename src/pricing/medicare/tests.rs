@@ -87,6 +87,7 @@ fn claim_at(pos: &str, lines: &[L]) -> Claim {
         rendering_provider: Provider::default(),
         place_of_service: pos.into(),
         frequency_code: String::new(),
+        admission: Default::default(),
         diagnoses: Vec::new(),
         lines: lines
             .iter()
