@@ -28,7 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC service (ClaimScrubber, health, reflection).
     Serve(Box<ServeArgs>),
-    /// Scrub claims from a JSON file offline with the same engine and rules.
+    /// Scrub claims from a file offline with the same engine and rules: claim JSON, an X12 837
+    /// (read block by block) or FHIR R4 Claim/Bundle JSON, recognised by content.
     Check(CheckArgs),
     /// Probe a running server's gRPC health (exit 0 when SERVING); for container health checks.
     Health(health::HealthArgs),

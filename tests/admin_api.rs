@@ -278,6 +278,36 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
         .into_inner();
     assert!(good.valid && good.rule_id == "units-positive");
     assert!(good.samples[0].findings[0].message.contains("at least one"));
+    // A rule that fails at run time on a sample claim is not "valid": it would fail the same
+    // way on real claims.
+    let crashing = edited.replacen(
+        "fn check(claim) {",
+        "fn check(claim) {\n    let boom = [][0];",
+        1,
+    );
+    assert_ne!(crashing, edited, "the rule's check function was found");
+    let mut sample = support::clean_claim("SAMPLE-2");
+    sample.lines[0].units = 0.0;
+    let bad_run = c
+        .validate_rule(with_token(
+            pb::ValidateRuleRequest {
+                source: crashing,
+                tests: String::new(),
+                sample_claims: vec![support::request(sample)],
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!bad_run.valid, "{bad_run:?}");
+    assert!(
+        bad_run.errors[0]
+            .message
+            .contains("fails on sample claim SAMPLE-2"),
+        "{:?}",
+        bad_run.errors
+    );
     assert!(
         zero_units_message(&server)
             .await

@@ -207,9 +207,22 @@ fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::Valid
         samples.push((*i, result));
     }
     samples.sort_by_key(|(i, _)| *i);
+    // A rule that fails on a sample claim would fail on real claims like it: not valid.
+    let failed_samples: Vec<pb::Diagnostic> = samples
+        .iter()
+        .filter(|(_, s)| !s.error.is_empty() && !s.error.starts_with("invalid sample claim"))
+        .map(|(_, s)| pb::Diagnostic {
+            line: 0,
+            column: 0,
+            message: format!(
+                "the rule fails on sample claim {}: {} — it would fail the same way on real claims",
+                s.claim_id, s.error
+            ),
+        })
+        .collect();
     pb::ValidateRuleResponse {
-        valid: tests.iter().all(|t| t.passed),
-        errors: vec![],
+        valid: tests.iter().all(|t| t.passed) && failed_samples.is_empty(),
+        errors: failed_samples,
         tests,
         samples: samples.into_iter().map(|(_, s)| s).collect(),
         rule_id: rule.meta.id.clone(),

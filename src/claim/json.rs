@@ -52,8 +52,85 @@ pub fn requests_from_str(text: &str) -> Result<Vec<pb::ScrubClaimRequest>, JsonE
     }
 }
 
+/// Enum values written the way rules write them (`"commercial"`, `"female"`,
+/// `"institutional"`) become the proto names (`PAYER_TYPE_COMMERCIAL`); a value that is neither
+/// is an error naming the field and listing the values it takes.
+fn normalize_enums(
+    desc: &prost_reflect::MessageDescriptor,
+    value: &mut serde_json::Value,
+    path: &str,
+) -> Result<(), JsonError> {
+    use prost_reflect::Kind;
+    let serde_json::Value::Object(map) = value else {
+        return Ok(());
+    };
+    for (key, v) in map.iter_mut() {
+        let Some(field) = desc
+            .get_field_by_json_name(key)
+            .or_else(|| desc.get_field_by_name(key))
+        else {
+            continue;
+        };
+        let at = if path.is_empty() {
+            field.name().to_string()
+        } else {
+            format!("{path}.{}", field.name())
+        };
+        let items: Vec<(String, &mut serde_json::Value)> = match v {
+            serde_json::Value::Array(a) if field.is_list() => a
+                .iter_mut()
+                .enumerate()
+                .map(|(i, x)| (format!("{at}[{i}]"), x))
+                .collect(),
+            other => vec![(at.clone(), other)],
+        };
+        for (at, item) in items {
+            match field.kind() {
+                Kind::Message(m) => normalize_enums(&m, item, &at)?,
+                Kind::Enum(e) => {
+                    let serde_json::Value::String(text) = item else {
+                        continue;
+                    };
+                    if e.get_value_by_name(text).is_some() {
+                        continue;
+                    }
+                    // PAYER_TYPE_COMMERCIAL: the enum's prefix, then the short name.
+                    let prefix = e
+                        .values()
+                        .find(|x| x.number() == 0)
+                        .and_then(|x| x.name().strip_suffix("UNSPECIFIED").map(str::to_string))
+                        .unwrap_or_default();
+                    let full = format!("{prefix}{}", text.trim().to_ascii_uppercase());
+                    if e.get_value_by_name(&full).is_some() {
+                        *text = full;
+                        continue;
+                    }
+                    let short: Vec<String> = e
+                        .values()
+                        .filter(|x| x.number() != 0)
+                        .map(|x| x.name().trim_start_matches(&prefix).to_ascii_lowercase())
+                        .collect();
+                    return Err(JsonError(format!(
+                        "{at}: {text:?} is not one of {} (or {}UNSPECIFIED-style names such as {prefix}{})",
+                        short.join(", "),
+                        prefix,
+                        short
+                            .first()
+                            .map(|s| s.to_ascii_uppercase())
+                            .unwrap_or_default()
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 fn decode<T: Message + Default>(value: &serde_json::Value, name: &str) -> Result<T, JsonError> {
-    let dynamic = DynamicMessage::deserialize(descriptor(name), value)
+    let mut value = value.clone();
+    normalize_enums(&descriptor(name), &mut value, "")?;
+    let dynamic = DynamicMessage::deserialize(descriptor(name), &value)
         .map_err(|e| JsonError(e.to_string()))?;
     dynamic
         .transcode_to::<T>()
@@ -89,6 +166,22 @@ fn message_to_value<T: Message>(message: &T, name: &str) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_values_take_the_rules_spelling_and_errors_list_the_values() {
+        let v = serde_json::json!({"claim_id": "A", "claim_type": "institutional",
+            "payer": {"type": "commercial"}, "patient": {"sex": "female"}});
+        let c = request_from_value(&v).unwrap().claim.unwrap();
+        assert_eq!(c.payer.unwrap().r#type, pb::PayerType::Commercial as i32);
+        assert_eq!(c.claim_type, pb::ClaimType::Institutional as i32);
+        assert_eq!(c.patient.unwrap().sex, pb::Sex::Female as i32);
+        let v = serde_json::json!({"claim_id": "A", "payer": {"type": "COMERCIAL"}});
+        let e = request_from_value(&v).unwrap_err().to_string();
+        assert!(
+            e.contains("payer.type") && e.contains("commercial, ") && e.contains("PAYER_TYPE_"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_bare_claims_and_requests() {

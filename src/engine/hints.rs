@@ -90,9 +90,38 @@ pub fn for_property(name: &str) -> String {
         .map_or_else(String::new, |c| format!(" — did you mean `{c}`?"))
 }
 
+/// A parser message said so a rule author knows what to type: text in single quotes
+/// (`'GP'`, which Rhai reads as one character) gets "text must be in double quotes".
+pub fn for_syntax(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("Invalid character: ")
+        && let Some(text) = rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\''))
+        && text.chars().count() > 1
+    {
+        return format!(
+            "text must be in double quotes: \"{text}\" (single quotes hold one character)"
+        );
+    }
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn single_quoted_text_is_told_to_use_double_quotes() {
+        let e = Engine::new().compile(r#"let m = 'GP';"#).unwrap_err();
+        let said = for_syntax(&e.0.to_string());
+        assert_eq!(
+            said,
+            "text must be in double quotes: \"GP\" (single quotes hold one character)",
+            "from {:?}",
+            e.0.to_string()
+        );
+        // One character in single quotes is valid Rhai; other messages pass through.
+        assert!(Engine::new().compile("let c = 'G';").is_ok());
+        assert_eq!(for_syntax("Expecting ';'"), "Expecting ';'");
+    }
 
     #[test]
     fn suggests_close_names_only() {

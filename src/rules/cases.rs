@@ -89,11 +89,11 @@ struct RawCase {
     prices: Vec<ExpectedPrice>,
 }
 
+/// A test file's usual shape, `{"cases": [...]}`; a bare array of cases is read too.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum RawFile {
-    Wrapped { cases: Vec<RawCase> },
-    Bare(Vec<RawCase>),
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    cases: Vec<RawCase>,
 }
 
 /// Most test cases one rule may carry: each runs within the rule's time budget, so the cap
@@ -102,12 +102,18 @@ pub const MAX_CASES: usize = 200;
 
 /// Parses a test file. Errors name the case and the problem.
 pub fn parse_cases(text: &str) -> Result<Vec<TestCase>, String> {
-    let raw: RawFile = serde_json::from_str(text).map_err(|e| {
-        format!("not a valid test file ({e}); expected {{\"cases\": [{{\"name\", \"claim\", \"expect\"}}]}}")
-    })?;
-    let cases = match raw {
-        RawFile::Wrapped { cases } | RawFile::Bare(cases) => cases,
+    // Read by shape, so serde names the key that is wrong (and the keys allowed there) with
+    // its line, instead of "did not match any variant".
+    let read = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<RawCase>>(text)
+    } else {
+        serde_json::from_str::<RawFile>(text).map(|f| f.cases)
     };
+    let cases = read.map_err(|e| {
+        format!(
+            "not a valid test file: {e}; the file looks like {{\"cases\": [{{\"name\": ..., \"claim\": {{...}}, \"expect\": [...]}}]}}"
+        )
+    })?;
     if cases.len() > MAX_CASES {
         return Err(format!(
             "has {} test cases; the limit is {MAX_CASES} (keep the cases that show what the rule decides)",
@@ -269,4 +275,25 @@ pub fn check_case(case: &TestCase, findings: &[Finding]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_key_is_named_with_the_allowed_ones_and_its_line() {
+        let text = "{\"cases\": [\n  {\"name\": \"a\",\n   \"claim\": {\"claim_id\": \"A\"},\n   \"expct\": []}\n]}";
+        let e = parse_cases(text).unwrap_err();
+        assert!(
+            e.contains("unknown field `expct`") && e.contains("`expect`") && e.contains("line 4"),
+            "{e}"
+        );
+        let e = parse_cases("{\"case\": []}").unwrap_err();
+        assert!(e.contains("`case`") && e.contains("`cases`"), "{e}");
+        // A bare array of cases is read too; an unknown expectation key is named.
+        let e = parse_cases("[{\"name\": \"a\", \"claim\": {}, \"expect\": [{\"line\": [1]}]}]")
+            .unwrap_err();
+        assert!(e.contains("`line`") && e.contains("`lines`"), "{e}");
+    }
 }

@@ -83,7 +83,7 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         file: name.clone(),
         line: e.1.line().unwrap_or(0),
         column: e.1.position().unwrap_or(0),
-        message: e.0.to_string(),
+        message: crate::engine::hints::for_syntax(&e.0.to_string()),
     })?;
     let mut scope = Scope::new();
     crate::engine::within(HEADER_BUDGET, || {

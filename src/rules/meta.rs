@@ -96,6 +96,81 @@ impl RuleMeta {
     }
 }
 
+impl RuleMeta {
+    /// Why the rule does not run on `claim` (the first condition that fails, said so a rule
+    /// author can fix the test claim or the rule), or `None` when it does.
+    pub fn why_not(&self, claim: &Claim) -> Option<String> {
+        let dos = claim.first_service_date();
+        if !self.in_effect(dos) {
+            return Some(format!(
+                "the claim's first date of service {dos} is outside the rule's effective dates ({} to {})",
+                self.effective.map_or("any".into(), |d| d.to_string()),
+                self.end.map_or("any".into(), |d| d.to_string())
+            ));
+        }
+        let s = &self.applies_to;
+        let list = |items: Vec<&str>| {
+            items
+                .iter()
+                .map(|i| format!("{i:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !s.claim_types.is_empty() && !s.claim_types.contains(&claim.claim_type) {
+            return Some(format!(
+                "applies_to.claim_types is [{}] and the claim is {:?}",
+                list(s.claim_types.iter().map(|t| t.as_str()).collect()),
+                claim.claim_type.as_str()
+            ));
+        }
+        if !s.payer_types.is_empty() && !s.payer_types.contains(&claim.payer_type) {
+            return Some(format!(
+                "applies_to.payer_types is [{}] and the claim's payer type is {:?}",
+                list(s.payer_types.iter().map(|t| t.as_str()).collect()),
+                claim.payer_type.as_str()
+            ));
+        }
+        if !s.payer_ids.is_empty() && !s.payer_ids.contains(&claim.payer_id) {
+            let near = s
+                .payer_ids
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(&claim.payer_id))
+                .map(|p| {
+                    format!(
+                        " (payer ids match exactly, capitals included: {p:?} is not {:?})",
+                        claim.payer_id
+                    )
+                })
+                .unwrap_or_default();
+            return Some(format!(
+                "applies_to.payer_ids is [{}] and the claim's payer id is {:?}{near}",
+                list(s.payer_ids.iter().map(String::as_str).collect()),
+                claim.payer_id
+            ));
+        }
+        if !self.applies(claim) {
+            let which = if s.procedures.is_empty()
+                || claim.lines.iter().any(|l| {
+                    s.procedures
+                        .iter()
+                        .any(|p| code_matches(&l.procedure_code, p))
+                }) {
+                format!(
+                    "applies_to.diagnoses is [{}] and no diagnosis of the claim matches",
+                    list(s.diagnoses.iter().map(String::as_str).collect())
+                )
+            } else {
+                format!(
+                    "applies_to.procedures is [{}] and no line of the claim matches",
+                    list(s.procedures.iter().map(String::as_str).collect())
+                )
+            };
+            return Some(which);
+        }
+        None
+    }
+}
+
 impl AppliesTo {
     /// True when the claim-level filters (type, payer) admit `claim`. Code filters are checked
     /// by the index.
@@ -346,6 +421,40 @@ mod tests {
         assert_eq!(m.applies_to.procedures, ["82306", "82652"]);
         assert_eq!(m.applies_to.payer_types, [PayerType::Medicare]);
         assert_eq!(m.effective.unwrap().to_string(), "2024-01-01");
+    }
+
+    #[test]
+    fn why_a_rule_did_not_run_names_the_condition() {
+        let m = parse_meta(&map(
+            r#"#{ id: "p", name: "p", category: "c", severity: "error", carc: "CO-16",
+                 denial_probability: 0.5, applies_to: #{ payer_ids: ["ACME"], procedures: ["97*"] } }"#,
+        ))
+        .unwrap();
+        let wire = |payer: &str, code: &str| crate::proto::v1::Claim {
+            claim_id: "T".into(),
+            payer: Some(crate::proto::v1::Payer {
+                payer_id: payer.into(),
+                r#type: 0,
+            }),
+            lines: vec![crate::proto::v1::ServiceLine {
+                procedure_code: code.into(),
+                units: 1.0,
+                service_date: "2025-01-02".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let claim = |payer: &str, code: &str| {
+            crate::claim::validate::validate(&wire(payer, code), Default::default()).unwrap()
+        };
+        let why = m.why_not(&claim("acme", "97110")).unwrap();
+        assert!(
+            why.contains("payer_ids") && why.contains("capitals"),
+            "{why}"
+        );
+        let why = m.why_not(&claim("ACME", "99213")).unwrap();
+        assert!(why.contains("applies_to.procedures"), "{why}");
+        assert_eq!(m.why_not(&claim("ACME", "97110")), None);
     }
 
     #[test]

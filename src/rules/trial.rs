@@ -45,7 +45,13 @@ pub fn run_cases(
             let outcome = match rule.meta.kind {
                 RuleKind::Reimbursement => price_case(evaluator, rule, case, tables),
                 RuleKind::Edit => match run_on(evaluator, rule, &case.claim, case.as_of, tables) {
-                    Ok(findings) => cases::check_case(case, &findings),
+                    Ok(findings) => cases::check_case(case, &findings).map_err(|e| {
+                        // A case that fails because the rule never ran says why it did not.
+                        match rule.meta.why_not(&case.claim) {
+                            Some(why) => format!("{e} — the rule did not run on this claim: {why}"),
+                            None => e,
+                        }
+                    }),
                     Err(f) => Err(failed(case, &f)),
                 },
             };
