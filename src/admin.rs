@@ -114,8 +114,20 @@ impl Admin {
         action: &str,
         rule_id: &str,
     ) -> Result<String, AdminError> {
+        self.principal(metadata, needed, action, rule_id)
+            .map(|p| p.name)
+    }
+
+    /// The caller (name and role) when its token carries `needed`; a refusal is audited.
+    pub fn principal(
+        &self,
+        metadata: &MetadataMap,
+        needed: Role,
+        action: &str,
+        rule_id: &str,
+    ) -> Result<crate::admin::auth::Principal, AdminError> {
         match self.tokens.authorize(metadata, needed) {
-            Ok(p) => Ok(p.name),
+            Ok(p) => Ok(p),
             Err(e) => {
                 // The id of a refused call is whatever the caller sent: bounded in the record.
                 let shown = if history::valid_id(rule_id) && rule_id.len() <= 64 {

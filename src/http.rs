@@ -1,9 +1,10 @@
 //! The JSON/HTTP face of the API (`--http-listen`): every RPC as JSON over HTTP following the
-//! Connect protocol ([`gateway`], [`connect`]), and an OpenAPI description generated from the
-//! protos ([`openapi`]). It calls the gRPC services in process, so tokens, roles, audit, limits
+//! Connect protocol ([`gateway`], [`connect`]), an OpenAPI description generated from the
+//! protos ([`openapi`]), and the web console for rule authors ([`console`]). It calls the gRPC services in process, so tokens, roles, audit, limits
 //! and error details are the gRPC port's own.
 
 pub mod connect;
+pub mod console;
 pub mod gateway;
 pub mod openapi;
 pub mod tls;

@@ -498,3 +498,84 @@ async fn the_openapi_document_describes_every_unary_rpc() {
     assert!(doc["paths"]["/claimscrub.v1.RuleAdmin/PutRule"].is_object());
     assert!(doc["paths"]["/claimscrub.v1.RuleAdmin/WatchRuleEvents"].is_null());
 }
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_content_security_policy() {
+    let (_dir, _server, http) = start().await;
+    let get = |path: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.unwrap();
+        String::from_utf8_lossy(&raw).to_string()
+    };
+    let page = get("/").await;
+    let lower = page.to_ascii_lowercase();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        lower.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{page}"
+    );
+    assert!(
+        lower.contains("x-frame-options: deny") && lower.contains("referrer-policy: no-referrer")
+    );
+    // No inline script or style, nothing from another origin.
+    let html = page.split_once("\r\n\r\n").unwrap().1;
+    for tag in html.split("<script").skip(1) {
+        assert!(
+            tag.trim_start()
+                .starts_with("type=\"module\" src=\"/console/"),
+            "{tag}"
+        );
+    }
+    assert!(
+        !html.contains("<style") && !html.contains(" style=") && !html.contains("http"),
+        "{html}"
+    );
+    // Without a token the page offers sign-in only; the app stays hidden until WhoAmI says who.
+    assert!(html.contains("id=\"sign-in\"") && html.contains("<div id=\"app\" hidden>"));
+    let js = get("/console/app.js").await;
+    assert!(
+        js.to_ascii_lowercase()
+            .contains("content-type: text/javascript")
+    );
+    assert!(js.contains("sessionStorage") && !js.contains("localStorage"));
+    // Every answer carries the policy, API errors included.
+    let reply = get("/claimscrub.v1.RuleAdmin/ListRules").await;
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("content-security-policy"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn who_am_i_names_the_token_holder_and_role() {
+    let (_dir, _server, http) = start().await;
+    let me = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/WhoAmI",
+        Some(EDITOR),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (me.status, me.json()),
+        (200, json!({"name": "bo", "role": "editor"}))
+    );
+    let me = call(
+        http,
+        "/claimscrub.v1.RuleAdmin/WhoAmI",
+        Some(VIEWER),
+        json!({}),
+    )
+    .await;
+    assert_eq!(me.json()["role"], "viewer");
+    let me = call(http, "/claimscrub.v1.RuleAdmin/WhoAmI", None, json!({})).await;
+    assert_eq!(me.status, 401);
+}

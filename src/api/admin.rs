@@ -72,6 +72,25 @@ impl AdminService {
 
 #[tonic::async_trait]
 impl RuleAdmin for AdminService {
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let admin = self.admin.clone();
+        let metadata = request.metadata().clone();
+        tokio::task::spawn_blocking(move || admin.principal(&metadata, Role::Viewer, "WhoAmI", ""))
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))
+            .and_then(|r| r)
+            .map(|p| {
+                Response::new(pb::WhoAmIResponse {
+                    name: p.name,
+                    role: p.role.as_str().to_string(),
+                })
+            })
+            .map_err(|e| admin_status(&e))
+    }
+
     async fn list_rules(
         &self,
         request: Request<pb::ListRulesRequest>,

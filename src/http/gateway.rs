@@ -47,12 +47,15 @@ impl Gateway {
         }
     }
 
-    /// The HTTP routes: `POST /{service}/{method}` and `GET /openapi.json`.
+    /// The HTTP routes: `POST /{service}/{method}`, `GET /openapi.json` and the console, every
+    /// answer with the security headers.
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/openapi.json", axum::routing::get(openapi))
             .route("/{service}/{method}", axum::routing::post(call))
             .with_state(Arc::new(self))
+            .merge(super::console::router())
+            .layer(axum::middleware::map_response(super::console::secure))
     }
 
     fn method(&self, service: &str, method: &str) -> Option<MethodDescriptor> {

@@ -1,0 +1,414 @@
+// claimscrub console: plain JavaScript, no libraries. Every call goes to the JSON/HTTP face of
+// the API (Connect protocol) with the token from session storage as a bearer header.
+
+const TOKEN_KEY = "claimscrub-token";
+const $ = (id) => document.getElementById(id);
+const state = { role: "", loaded: null, validateTimer: 0, watching: false };
+
+class ApiError extends Error {
+  constructor(body, status) {
+    super(body.message || body.code || `HTTP ${status}`);
+    this.code = body.code || "unknown";
+    this.details = body.details || [];
+  }
+}
+
+async function call(service, method, body) {
+  const headers = { "Content-Type": "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const resp = await fetch(`/claimscrub.v1.${service}/${method}`, {
+    method: "POST", headers, body: JSON.stringify(body || {}),
+  });
+  const data = await resp.json().catch(() => ({ code: "unknown", message: `HTTP ${resp.status}` }));
+  if (!resp.ok) throw new ApiError(data, resp.status);
+  return data;
+}
+const admin = (method, body) => call("RuleAdmin", method, body);
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return e;
+}
+
+// ---- sign in -------------------------------------------------------------------------------
+
+async function signIn(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    const me = await admin("WhoAmI");
+    state.role = me.role;
+    $("who").textContent = `Signed in as ${me.name} (${me.role})`;
+    $("sign-in").hidden = true;
+    $("app").hidden = false;
+    $("sign-out").hidden = false;
+    document.body.dataset.role = me.role;
+    for (const b of document.querySelectorAll(".edit-only")) b.disabled = me.role !== "editor";
+    await loadRules();
+    startWatching();
+  } catch (e) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("sign-in-error").textContent = e.code === "unauthenticated"
+      ? "That token is not known to this server." : `Sign-in failed: ${e.message}`;
+  }
+}
+
+$("sign-in-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const token = $("token").value.trim();
+  $("token").value = "";
+  signIn(token);
+});
+$("sign-out").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.reload();
+});
+
+for (const b of document.querySelectorAll("nav button")) {
+  b.addEventListener("click", () => {
+    for (const o of document.querySelectorAll("nav button")) {
+      const on = o === b;
+      o.setAttribute("aria-pressed", String(on));
+      $(`tab-${o.dataset.tab}`).hidden = !on;
+    }
+  });
+}
+
+// ---- rules list ----------------------------------------------------------------------------
+
+function ruleState(r) {
+  if (r.loadStatus && r.loadStatus !== "active" && r.loadStatus !== "loaded") return r.loadStatus;
+  return r.enabled === false ? "disabled" : "active";
+}
+
+let allRules = [];
+async function loadRules() {
+  const [list, status] = await Promise.all([admin("ListRules"), admin("GetRulesetStatus")]);
+  allRules = list.rules || [];
+  renderRules();
+  const errors = status.errors || [];
+  $("load-errors").replaceChildren(...errors.map((e) =>
+    el("p", { class: "bad" }, `Not loaded: ${e.file}: ${e.message}`)));
+}
+
+function renderRules() {
+  const q = $("rule-filter").value.trim().toLowerCase();
+  const rows = allRules
+    .filter((r) => !q || [r.id, r.name, r.category, r.kind, ruleState(r)].join(" ").toLowerCase().includes(q))
+    .map((r) => {
+      const tr = el("tr", { tabindex: "0", "data-rule": r.id || "" },
+        el("td", {}, r.id || r.file), el("td", {}, r.name), el("td", {}, r.category), el("td", {}, r.kind || "edit"),
+        el("td", { class: ruleState(r) === "active" ? "ok" : "warn" }, ruleState(r), r.lastError ? ` — ${r.lastError}` : ""),
+        el("td", {}, (r.version || "").slice(0, 12)),
+        el("td", {}, r.lastChangedBy ? `${r.lastChangedBy}, ${r.lastChangedAt || ""}` : ""));
+      if (r.id) {
+        tr.addEventListener("click", () => openRule(r.id));
+        tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") openRule(r.id); });
+      }
+      return tr;
+    });
+  $("rule-table").tBodies[0].replaceChildren(...rows);
+}
+$("rule-filter").addEventListener("input", renderRules);
+
+// ---- editor --------------------------------------------------------------------------------
+
+const KEYWORDS = new Set(["let", "const", "fn", "if", "else", "for", "in", "while", "loop", "do",
+  "until", "return", "true", "false", "break", "continue", "switch", "throw", "try", "catch",
+  "import", "export", "as", "private", "this", "global"]);
+
+function escapeHtml(s) {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+}
+
+// Rhai highlighting: comments, strings, numbers, keywords; lines with an error marked.
+function highlight(src, errorLines) {
+  const re = /(\/\/[^\n]*|\/\*[\s\S]*?\*\/)|("(?:[^"\\\n]|\\.)*"?|`[^`]*`?|'(?:[^'\\\n]|\\.)*'?)|(\b\d[\d_]*(?:\.\d+)?\b)|([A-Za-z_]\w*)/g;
+  let out = "", last = 0, m;
+  while ((m = re.exec(src))) {
+    out += escapeHtml(src.slice(last, m.index));
+    const t = escapeHtml(m[0]);
+    if (m[1]) out += `<span class="tok-com">${t}</span>`;
+    else if (m[2]) out += `<span class="tok-str">${t}</span>`;
+    else if (m[3]) out += `<span class="tok-num">${t}</span>`;
+    else if (KEYWORDS.has(m[4])) out += `<span class="tok-kw">${t}</span>`;
+    else out += t;
+    last = re.lastIndex;
+  }
+  out += escapeHtml(src.slice(last));
+  return out.split("\n").map((line, i) =>
+    errorLines.has(i + 1) ? `<span class="tok-err">${line || " "}</span>` : line).join("\n") + "\n";
+}
+
+function paint(errorLines = new Set()) {
+  $("highlight").innerHTML = highlight($("source").value, errorLines);
+  $("highlight").scrollTop = $("source").scrollTop;
+  $("highlight").scrollLeft = $("source").scrollLeft;
+}
+$("source").addEventListener("scroll", () => {
+  $("highlight").scrollTop = $("source").scrollTop;
+  $("highlight").scrollLeft = $("source").scrollLeft;
+});
+
+function goToLine(line, column) {
+  const ta = $("source");
+  const lines = ta.value.split("\n");
+  let pos = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) pos += lines[i].length + 1;
+  pos += Math.max(0, (column || 1) - 1);
+  ta.focus();
+  ta.setSelectionRange(pos, pos);
+}
+
+function showValidation(v) {
+  const errors = v.errors || [];
+  const lines = new Set(errors.filter((d) => d.line).map((d) => d.line));
+  paint(lines);
+  $("diagnostics").replaceChildren(
+    errors.length === 0 && v.valid
+      ? el("p", { class: "ok" }, "No problems: the rule compiles and its tests pass.")
+      : el("ul", {}, errors.map((d) => el("li", { class: "bad" },
+          d.line ? el("button", { type: "button", class: "diag", onclick: () => goToLine(d.line, d.column) },
+            `line ${d.line}, column ${d.column || 1}`) : "", d.line ? ": " : "", d.message))));
+  const tests = v.tests || [];
+  $("test-results").replaceChildren(...(tests.length ? [el("h4", {}, `Test cases (${tests.filter((t) => t.passed).length} of ${tests.length} pass)`),
+    el("ul", {}, tests.map((t) => el("li", { class: t.passed ? "ok" : "bad" },
+      `${t.passed ? "PASS" : "FAIL"} ${t.name}`, t.message ? ` — ${t.message}` : "")))] : []));
+}
+
+async function validateNow() {
+  try {
+    showValidation(await admin("ValidateRule", { source: $("source").value, tests: $("tests").value }));
+  } catch (e) {
+    $("diagnostics").replaceChildren(el("p", { class: "bad" }, e.message));
+  }
+}
+function scheduleValidate() {
+  paint();
+  clearTimeout(state.validateTimer);
+  state.validateTimer = setTimeout(validateNow, 400);
+}
+$("source").addEventListener("input", scheduleValidate);
+$("tests").addEventListener("input", scheduleValidate);
+
+async function openRule(id) {
+  const r = await admin("GetRule", { id });
+  state.loaded = { id, version: r.rule?.version || "", source: r.source || "", tests: r.tests || "" };
+  $("editor").hidden = false;
+  $("editor-title").textContent = `${id} — ${r.rule?.name || ""}`;
+  $("editor-meta").textContent = `${r.rule?.kind || "edit"} rule, ${ruleState(r.rule || {})}, version ${(r.rule?.version || "").slice(0, 12)}, file ${r.rule?.file || ""}`;
+  $("source").value = state.loaded.source;
+  $("tests").value = state.loaded.tests;
+  $("editor-message").replaceChildren();
+  $("diff").hidden = true;
+  $("history-list").replaceChildren();
+  paint();
+  validateNow();
+  $("source").focus();
+}
+
+// Line diff (longest common subsequence): "  " same, "- " removed, "+ " added.
+function diffLines(a, b) {
+  const x = a.split("\n"), y = b.split("\n");
+  if (x.length * y.length > 4_000_000) return [["!", "too long to compare here"]];
+  const n = x.length, m = y.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--)
+    lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n && j < m) {
+    if (x[i] === y[j]) { out.push([" ", x[i]]); i++; j++; }
+    else if (lcs[i + 1][j] >= lcs[i][j + 1]) out.push(["-", x[i++]]);
+    else out.push(["+", y[j++]]);
+  }
+  while (i < n) out.push(["-", x[i++]]);
+  while (j < m) out.push(["+", y[j++]]);
+  return out;
+}
+
+function showDiff(title, from, to) {
+  const d = diffLines(from, to);
+  const changed = d.filter(([k]) => k !== " ").length;
+  $("diff").hidden = false;
+  $("diff").replaceChildren(el("strong", {}, `${title} (${changed} changed line${changed === 1 ? "" : "s"})`), "\n",
+    ...d.map(([k, line]) => el("span", { class: k === "+" ? "add" : k === "-" ? "del" : "" }, `${k} ${line}\n`)));
+}
+
+$("show-diff").addEventListener("click", async () => {
+  const live = await admin("GetRule", { id: state.loaded.id });
+  showDiff("Live version → your text", live.source || "", $("source").value);
+});
+
+function message(kind, ...parts) {
+  $("editor-message").replaceChildren(el("p", { class: kind }, ...parts));
+}
+
+$("activate").addEventListener("click", async () => {
+  const l = state.loaded;
+  try {
+    const r = await admin("PutRule", { id: l.id, source: $("source").value, tests: $("tests").value,
+      expectedVersion: l.version, comment: $("comment").value });
+    if (r.accepted) {
+      state.loaded = { ...l, version: r.version, source: $("source").value, tests: $("tests").value };
+      message("ok", `Activated version ${r.version.slice(0, 12)}; rule set ${r.rulesetVersion.slice(0, 12)}.`);
+      loadRules();
+    } else {
+      showValidation({ valid: false, errors: r.errors, tests: r.tests });
+      message("bad", "Not activated: fix the problems listed above. The live version is unchanged.");
+    }
+  } catch (e) {
+    if (e.code === "failed_precondition" || e.code === "aborted") return conflict(e);
+    message("bad", e.message);
+  }
+});
+
+// Someone changed the rule since it was loaded: say who, show their change, keep the text.
+async function conflict(e) {
+  const [live, hist] = await Promise.all([admin("GetRule", { id: state.loaded.id }),
+    admin("GetRuleHistory", { id: state.loaded.id })]);
+  const last = (hist.versions || [])[0] || {};
+  message("bad", `Not activated: ${last.author || "someone"} changed this rule (${last.action || "change"} at ${last.time || "?"}`,
+    last.comment ? `, “${last.comment}”` : "", `) after you opened it. Your text is still in the editor. `,
+    el("button", { type: "button", onclick: () => {
+      state.loaded = { ...state.loaded, version: live.rule?.version || "", source: live.source || "", tests: live.tests || "" };
+      message("warn", "Their version is now the base: Activate again to replace it with your text.");
+    } }, "Build on their version"));
+  showDiff(`Their change (${e.message})`, state.loaded.source, live.source || "");
+}
+
+async function action(method, verb) {
+  try {
+    await admin(method, { id: state.loaded.id, comment: $("comment").value });
+    message("ok", `${verb}.`);
+    await loadRules();
+  } catch (e) { message("bad", e.message); }
+}
+$("disable").addEventListener("click", () => action("DisableRule", "Disabled"));
+$("enable").addEventListener("click", () => action("EnableRule", "Enabled"));
+$("delete").addEventListener("click", () => {
+  if (confirm(`Delete ${state.loaded.id}? Its versions stay in the history.`)) action("DeleteRule", "Deleted");
+});
+
+$("history").addEventListener("click", async () => {
+  const h = await admin("GetRuleHistory", { id: state.loaded.id });
+  $("history-list").replaceChildren(el("h4", {}, "History"), el("ol", {}, (h.versions || []).map((v) =>
+    el("li", {}, `${v.time} ${v.action} by ${v.author}: ${(v.version || "").slice(0, 12)}`, v.comment ? ` “${v.comment}”` : "", " ",
+      el("button", { type: "button", class: "edit-only", ...(state.role !== "editor" ? { disabled: "" } : {}),
+        onclick: async () => {
+          try {
+            await admin("RollbackRule", { id: state.loaded.id, version: v.version, comment: $("comment").value || `rollback to ${v.version.slice(0, 12)}` });
+            await loadRules();
+            await openRule(state.loaded.id);
+            message("ok", `Rolled back to ${v.version.slice(0, 12)}.`);
+          } catch (e) { message("bad", e.message); }
+        } }, "Roll back to this")))));
+});
+
+// ---- try a claim ---------------------------------------------------------------------------
+
+$("claim-file").addEventListener("change", async () => {
+  const f = $("claim-file").files[0];
+  if (f) $("claim-text").value = await f.text();
+});
+
+function findingsTable(resp) {
+  const f = resp.findings || [];
+  if (resp.error) return el("p", { class: "bad" }, `Not scrubbed: ${resp.error.message}`);
+  return el("div", {},
+    el("p", {}, `Claim ${resp.claimId}: denial risk ${Math.round((resp.denialRisk || 0) * 100)}% (${(resp.riskBand || "").replace("RISK_BAND_", "")}), ${f.length} finding(s).`),
+    f.length ? el("table", {}, el("thead", {}, el("tr", {}, ["Severity", "Rule", "Lines", "What", "CARC / RARC", "Fix"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, f.map((x) => el("tr", {},
+        el("td", {}, (x.severity || "").replace("SEVERITY_", "")), el("td", {}, x.ruleId),
+        el("td", {}, (x.lineNumbers || []).join(", ")), el("td", {}, x.message),
+        el("td", {}, `${x.carc || ""} ${x.carcDescription || ""}`, (x.rarc || []).length ? ` — ${x.rarc.join(", ")}` : ""),
+        el("td", {}, x.suggestion || ""))))) : "",
+    resp.pricing ? el("p", {}, `Expected allowed: $${((Number(resp.pricing.totalAllowedCents || 0)) / 100).toFixed(2)}`) : "");
+}
+
+$("scrub").addEventListener("click", async () => {
+  const text = $("claim-text").value.trim();
+  const asOfDate = $("as-of").value.trim();
+  const out = $("scrub-result");
+  try {
+    let results;
+    if (text.replace(/^\uFEFF/, "").startsWith("ISA")) {
+      const bytes = new TextEncoder().encode(text);
+      let bin = "";
+      for (const b of bytes) bin += String.fromCharCode(b);
+      const r = await call("ClaimScrubber", "ScrubX12", { interchange: btoa(bin), asOfDate });
+      results = (r.claims || []).map((c) => c.response || {});
+    } else {
+      const json = JSON.parse(text);
+      if (json.resourceType) {
+        const r = await call("ClaimScrubber", "ScrubFhirClaim", { resource: text, asOfDate });
+        results = (r.claims || []).map((c) => c.response || {});
+      } else {
+        const req = json.claim ? json : { claim: json };
+        if (asOfDate) req.asOfDate = asOfDate;
+        results = [await call("ClaimScrubber", "ScrubClaim", req)];
+      }
+    }
+    out.replaceChildren(...results.map(findingsTable));
+  } catch (e) {
+    const fields = (e.details || []).flatMap((d) => d.debug?.fieldViolations || []);
+    out.replaceChildren(el("p", { class: "bad" }, e instanceof SyntaxError ? `Not JSON: ${e.message}` : e.message),
+      fields.length ? el("ul", {}, fields.map((v) => el("li", {}, `${v.field}: ${v.description}`))) : "");
+  }
+});
+
+// ---- live ----------------------------------------------------------------------------------
+
+async function showInForce() {
+  const s = await admin("GetRulesetStatus");
+  $("in-force").replaceChildren(el("p", {}, `Rule set ${s.rulesetVersion?.slice(0, 12)}: ${s.rules} rules from ${s.rulesLocation}, last reload ${s.lastReloadAt || "?"}.`),
+    el("ul", {}, (s.tables || []).map((t) => el("li", {}, `${t.kind || ""} ${t.setting || ""}: ${t.version || ""}`))));
+}
+
+async function startWatching() {
+  if (state.watching) return;
+  state.watching = true;
+  showInForce().catch(() => {});
+  for (;;) {
+    try {
+      const resp = await fetch("/claimscrub.v1.RuleAdmin/WatchRuleEvents", {
+        method: "POST",
+        headers: { "Content-Type": "application/connect+json", Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+        body: new Uint8Array([0, 0, 0, 0, 2, 123, 125]),
+      });
+      const reader = resp.body.getReader();
+      let buf = new Uint8Array(0);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const joined = new Uint8Array(buf.length + value.length);
+        joined.set(buf); joined.set(value, buf.length);
+        buf = joined;
+        while (buf.length >= 5) {
+          const len = new DataView(buf.buffer, buf.byteOffset + 1, 4).getUint32(0);
+          if (buf.length < 5 + len) break;
+          const flags = buf[0];
+          const msg = JSON.parse(new TextDecoder().decode(buf.slice(5, 5 + len)));
+          buf = buf.slice(5 + len);
+          if (flags & 2) continue;
+          $("events").prepend(el("li", {}, `${msg.time || new Date().toISOString()} ${msg.kind} ${msg.ruleId || msg.file || ""}`,
+            msg.version ? ` → ${msg.version.slice(0, 12)}` : "", msg.message ? ` — ${msg.message}` : ""));
+          showInForce().catch(() => {});
+          loadRules().catch(() => {});
+        }
+      }
+    } catch (e) { /* reconnect below */ }
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved);
