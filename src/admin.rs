@@ -292,6 +292,36 @@ impl Admin {
         }
     }
 
+    /// One stored version of a rule: its script and tests.
+    pub fn version(
+        &self,
+        who: &str,
+        id: &str,
+        version: &str,
+    ) -> Result<pb::GetRuleVersionResponse, AdminError> {
+        if !history::valid_id(id) {
+            self.done(who, "GetRuleVersion", id, "invalid id");
+            return Err(AdminError::Invalid {
+                field: "id",
+                message: format!("{id:?} is not a valid rule id"),
+            });
+        }
+        match self
+            .store
+            .version(id, version.trim())
+            .map_err(self.store_error("read"))?
+        {
+            Some((source, tests)) => Ok(pb::GetRuleVersionResponse {
+                version: version.trim().to_string(),
+                source,
+                tests: tests.unwrap_or_default(),
+            }),
+            None => Err(AdminError::NotFound(format!(
+                "rule {id:?} has no stored version {version:?}; see GetRuleHistory"
+            ))),
+        }
+    }
+
     /// A rule's versions, newest first; a version edited directly in the store since the
     /// last recorded change comes first.
     pub fn history(&self, who: &str, id: &str) -> Result<pb::GetRuleHistoryResponse, AdminError> {

@@ -336,6 +336,30 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
         )
         .await;
 
+    // Dry run of the draft on a bundled sample claim.
+    browser
+        .until(
+            "the samples offered",
+            "document.querySelectorAll('#dry-run-sample option').length > 1",
+        )
+        .await;
+    browser
+        .js("document.getElementById('dry-run-box').open = true; const s = document.getElementById('dry-run-sample'); s.value = '0'; s.dispatchEvent(new Event('change')); return 1;")
+        .await;
+    browser
+        .until(
+            "the sample loaded",
+            "document.getElementById('dry-run-claims').value.includes('DEMO-')",
+        )
+        .await;
+    browser.click("#dry-run").await;
+    browser
+        .until(
+            "the dry run's result",
+            "document.getElementById('dry-run-result').textContent.includes('DEMO-')",
+        )
+        .await;
+
     // Activate: accepted, and the live feed shows it.
     browser.type_into("#comment", "clearer message").await;
     browser.click("#activate").await;
@@ -407,8 +431,19 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
             "document.querySelectorAll('#history-list li').length >= 3",
         )
         .await;
+    browser
+        .click("#history-list li:nth-child(1) button.show-version")
+        .await;
+    browser
+        .until(
+            "the version's diff",
+            "document.getElementById('diff').textContent.includes('at least 1')",
+        )
+        .await;
     browser.screenshot("history").await;
-    browser.click("#history-list li:nth-child(2) button").await;
+    browser
+        .click("#history-list li:nth-child(2) button.edit-only")
+        .await;
     browser
         .until(
             "the rollback",

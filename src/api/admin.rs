@@ -208,6 +208,23 @@ impl RuleAdmin for AdminService {
         self.action(request, Action::Delete).await
     }
 
+    async fn get_rule_version(
+        &self,
+        request: Request<pb::GetRuleVersionRequest>,
+    ) -> Result<Response<pb::GetRuleVersionResponse>, Status> {
+        let id = request.get_ref().id.trim().to_string();
+        let version = request.get_ref().version.clone();
+        let rule = id.clone();
+        self.run(
+            request.metadata(),
+            Role::Viewer,
+            "GetRuleVersion",
+            &id,
+            move |a, who| a.version(who, &rule, &version),
+        )
+        .await
+    }
+
     async fn get_rule_history(
         &self,
         request: Request<pb::GetRuleHistoryRequest>,

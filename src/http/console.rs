@@ -9,6 +9,8 @@ use axum::http::{HeaderValue, Response, header};
 const INDEX: &str = include_str!("console/index.html");
 const APP: &str = include_str!("console/app.js");
 const STYLE: &str = include_str!("console/style.css");
+/// The bundled demo claims, offered as samples for dry runs.
+const SAMPLES: &str = include_str!("../../samples/demo-claims.json");
 
 /// What every answer of the HTTP listener carries: scripts and styles from this server only,
 /// no inline script, no third-party requests, no framing, no referrer.
@@ -21,7 +23,8 @@ fn file(text: &'static str, content_type: &'static str) -> Response<Body> {
     resp
 }
 
-/// The console's routes: `/`, `/console/app.js`, `/console/style.css`.
+/// The console's routes: `/`, `/console/app.js`, `/console/style.css`,
+/// `/console/samples.json`.
 pub fn router() -> axum::Router {
     use axum::routing::get;
     axum::Router::new()
@@ -36,6 +39,10 @@ pub fn router() -> axum::Router {
         .route(
             "/console/style.css",
             get(|| async { file(STYLE, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/console/samples.json",
+            get(|| async { file(SAMPLES, "application/json") }),
         )
 }
 

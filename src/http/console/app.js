@@ -300,6 +300,17 @@ $("history").addEventListener("click", async () => {
   const h = await admin("GetRuleHistory", { id: state.loaded.id });
   $("history-list").replaceChildren(el("h4", {}, "History"), el("ol", {}, (h.versions || []).map((v) =>
     el("li", {}, `${v.time} ${v.action} by ${v.author}: ${(v.version || "").slice(0, 12)}`, v.comment ? ` “${v.comment}”` : "", " ",
+      el("button", { type: "button", class: "show-version", onclick: async () => {
+        const versions = h.versions || [];
+        const older = versions[versions.indexOf(v) + 1];
+        try {
+          const [now, before] = await Promise.all([
+            admin("GetRuleVersion", { id: state.loaded.id, version: v.version }),
+            older ? admin("GetRuleVersion", { id: state.loaded.id, version: older.version }) : Promise.resolve({ source: "" }),
+          ]);
+          showDiff(`Version ${v.version.slice(0, 12)} against ${older ? older.version.slice(0, 12) : "nothing"}`, before.source || "", now.source || "");
+        } catch (e) { message("bad", e.message); }
+      } }, "What changed"), " ",
       el("button", { type: "button", class: "edit-only", ...(state.role !== "editor" ? { disabled: "" } : {}),
         onclick: async () => {
           try {
@@ -310,6 +321,34 @@ $("history").addEventListener("click", async () => {
           } catch (e) { message("bad", e.message); }
         } }, "Roll back to this")))));
 });
+
+// Dry run of the draft on claims (pasted JSON or a bundled sample): what it would find.
+$("dry-run").addEventListener("click", async () => {
+  const out = $("dry-run-result");
+  try {
+    let claims = JSON.parse($("dry-run-claims").value || "[]");
+    if (!Array.isArray(claims)) claims = [claims];
+    const sampleClaims = claims.map((c) => (c.claim ? c : { claim: c }));
+    const v = await admin("ValidateRule", { source: $("source").value, tests: $("tests").value, sampleClaims });
+    showValidation(v);
+    out.replaceChildren(el("ul", {}, (v.samples || []).map((s) => el("li", { class: s.error ? "bad" : "" },
+      `${s.claimId}: `, s.error ? s.error : (s.findings || []).length
+        ? (s.findings || []).map((f) => `lines ${(f.lineNumbers || []).join(", ")}: ${f.message}`).join("; ")
+        : "no findings"))));
+  } catch (e) {
+    out.replaceChildren(el("p", { class: "bad" }, e instanceof SyntaxError ? `Not JSON: ${e.message}` : e.message));
+  }
+});
+$("dry-run-sample").addEventListener("change", async () => {
+  const i = $("dry-run-sample").value;
+  if (i === "") return;
+  const samples = await (await fetch("/console/samples.json")).json();
+  $("dry-run-claims").value = JSON.stringify(samples[Number(i)], null, 2);
+});
+fetch("/console/samples.json").then((r) => r.json()).then((samples) => {
+  $("dry-run-sample").append(...samples.map((s, i) =>
+    el("option", { value: String(i) }, (s.claim || s).claimId || (s.claim || s).claim_id || `sample ${i + 1}`)));
+}).catch(() => {});
 
 // ---- try a claim ---------------------------------------------------------------------------
 
