@@ -9,25 +9,8 @@ pub mod gateway;
 pub mod openapi;
 pub mod tls;
 
-use std::sync::LazyLock;
-
-use prost_reflect::DescriptorPool;
-
+pub use crate::claim::json::descriptors;
 pub use gateway::Gateway;
-
-/// claimscrub's descriptors, plus google.rpc's (error details are rendered with them).
-static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    let mut pool = DescriptorPool::decode(crate::proto::DESCRIPTOR_SET)
-        .expect("the built-in descriptor set decodes");
-    // Without them error details still go out, as base64 only.
-    let _ = pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
-    pool
-});
-
-/// The descriptor pool the HTTP face reads and writes messages with.
-pub fn descriptors() -> &'static DescriptorPool {
-    &POOL
-}
 
 /// Serves `gateway` on `listener` (with TLS when `tls` is set) until `shutdown` resolves.
 pub async fn serve(

@@ -100,6 +100,19 @@ pub struct StreamReader {
     reader: Option<claim837::Reader>,
 }
 
+/// Maps each segment with `reader` (made when the first segment brings the separators),
+/// appending the claims it completes to `out`.
+fn map_into<'r>(
+    reader: &'r mut Option<claim837::Reader>,
+    out: &'r mut Vec<ReadClaim>,
+) -> impl FnMut(&segments::Segment<'_>, segments::Separators) -> Result<(), X12Error> + 'r {
+    move |seg, seps| {
+        let r = reader.get_or_insert_with(|| claim837::Reader::new(seps));
+        out.extend(r.push(seg)?);
+        Ok(())
+    }
+}
+
 impl StreamReader {
     /// A reader before the ISA header.
     pub fn new() -> Self {
@@ -108,22 +121,13 @@ impl StreamReader {
 
     /// Reads the next piece; the claims it completes are appended to `out`.
     pub fn feed(&mut self, piece: &[u8], out: &mut Vec<ReadClaim>) -> Result<(), X12Error> {
-        let reader = &mut self.reader;
-        self.splitter.feed(piece, |seg, seps| {
-            let r = reader.get_or_insert_with(|| claim837::Reader::new(seps));
-            out.extend(r.push(seg)?);
-            Ok(())
-        })
+        self.splitter.feed(piece, map_into(&mut self.reader, out))
     }
 
     /// Ends the interchange: the last claims, or the error when it stops early.
     pub fn finish(self, out: &mut Vec<ReadClaim>) -> Result<(), X12Error> {
         let mut reader = self.reader;
-        self.splitter.finish(|seg, seps| {
-            let r = reader.get_or_insert_with(|| claim837::Reader::new(seps));
-            out.extend(r.push(seg)?);
-            Ok(())
-        })?;
+        self.splitter.finish(map_into(&mut reader, out))?;
         match reader {
             Some(r) => {
                 out.extend(r.finish()?);

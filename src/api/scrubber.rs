@@ -43,21 +43,26 @@ impl ScrubberService {
     async fn scrub_jobs(&self, jobs: Vec<Job>, request_id: u64) -> Vec<pb::ScrubClaimResponse> {
         let scrubber = self.scrubber.clone();
         futures::stream::iter(jobs)
-            .map(move |(claim_id, job)| {
-                let scrubber = scrubber.clone();
-                async move {
-                    match job {
-                        Err(resp) => resp,
-                        Ok(req) => scrubber.scrub(req).await.unwrap_or_else(|e| {
-                            tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in file rejected");
-                            error_response(claim_id, &e)
-                        }),
-                    }
-                }
-            })
+            .map(move |job| scrub_job(scrubber.clone(), job, request_id))
             .buffered(self.stream_window)
             .collect()
             .await
+    }
+}
+
+/// One claim read from a file, scrubbed (or its reading error passed on); a claim the
+/// scrubber refuses gets an error response and the file goes on.
+async fn scrub_job(
+    scrubber: Scrubber,
+    (claim_id, job): Job,
+    request_id: u64,
+) -> pb::ScrubClaimResponse {
+    match job {
+        Err(resp) => resp,
+        Ok(req) => scrubber.scrub(req).await.unwrap_or_else(|e| {
+            tracing::info!(request_id, claim_id = %log_id(&claim_id), error = %e.loggable(), "claim in file rejected");
+            error_response(claim_id, &e)
+        }),
     }
 }
 
@@ -247,13 +252,9 @@ impl ClaimScrubber for ScrubberService {
                 let scrubber = scrubber.clone();
                 async move {
                     let (read, as_of) = item?;
-                    let resp = match results::request(&read, &as_of) {
-                        None => results::unreadable(&read),
-                        Some(req) => scrubber.scrub(req).await.unwrap_or_else(|e| {
-                            tracing::info!(request_id, claim_id = %log_id(&read.claim_id), error = %e.loggable(), "claim in X12 stream rejected");
-                            error_response(read.claim_id.clone(), &e)
-                        }),
-                    };
+                    let job =
+                        results::request(&read, &as_of).ok_or_else(|| results::unreadable(&read));
+                    let resp = scrub_job(scrubber, (read.claim_id.clone(), job), request_id).await;
                     Ok(results::result(&read, resp))
                 }
             })

@@ -8,9 +8,20 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 use crate::proto::{self, v1 as pb};
 
+/// claimscrub's descriptors, plus google.rpc's (error details are rendered with them).
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(proto::DESCRIPTOR_SET).expect("descriptor set built by build.rs")
+    let mut pool =
+        DescriptorPool::decode(proto::DESCRIPTOR_SET).expect("descriptor set built by build.rs");
+    // Without them error details still go out, as base64 only.
+    let _ = pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET);
+    pool
 });
+
+/// The one descriptor pool every JSON form of the API (claim files, the HTTP face) reads and
+/// writes messages with.
+pub fn descriptors() -> &'static DescriptorPool {
+    &POOL
+}
 
 /// Why a JSON document is not a valid claim/request.
 #[derive(Debug, thiserror::Error)]

@@ -217,7 +217,6 @@ pub struct Splitter {
     pending: Vec<u8>,
     seps: Option<Separators>,
     count: usize,
-    bytes: usize,
 }
 
 impl Splitter {
@@ -238,7 +237,6 @@ impl Splitter {
         mut each: impl FnMut(&Segment<'_>, Separators) -> Result<(), X12Error>,
     ) -> Result<(), X12Error> {
         self.pending.extend_from_slice(piece);
-        self.bytes += piece.len();
         let Some(seps) = self.header(false)? else {
             return Ok(());
         };
