@@ -223,12 +223,37 @@ impl Admin {
             i.load_status = "disabled".into();
             rules.push(i);
         }
+        self.name_last_changes(&mut rules)?;
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         self.done(who, "ListRules", "", "ok");
         Ok(pb::ListRulesResponse {
             rules,
             ruleset_version: set.version.clone(),
         })
+    }
+
+    /// Who last changed each rule and when, from the history: the newest entry's author when
+    /// it produced the version in force (or disabled it); else the rule was last changed
+    /// directly where it is kept, and stays "file" with the file's change time.
+    fn name_last_changes(&self, rules: &mut [pb::RuleInfo]) -> Result<(), AdminError> {
+        let ids: Vec<&str> = rules
+            .iter()
+            .filter(|r| !r.id.is_empty())
+            .map(|r| r.id.as_str())
+            .collect();
+        let last = self
+            .store
+            .last_changes(&ids)
+            .map_err(self.store_error("read"))?;
+        for r in rules.iter_mut() {
+            if let Some(e) = last.get(&r.id)
+                && (e.version == r.version || (!r.enabled && e.action == "disable"))
+            {
+                r.last_changed_by = e.author.clone();
+                r.last_changed_at = e.time.clone();
+            }
+        }
+        Ok(())
     }
 
     /// One active rule with its script and tests.

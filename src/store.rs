@@ -12,6 +12,7 @@ pub mod fs;
 pub mod postgres;
 pub mod transfer;
 
+use std::collections::HashMap;
 use std::io;
 
 use crate::admin::audit::Record;
@@ -122,6 +123,16 @@ pub trait RuleStore: Send + Sync {
     fn record(&self, id: &str, source: &str, tests: Option<&str>, entry: &Entry) -> io::Result<()>;
     /// A rule's history, newest first.
     fn history(&self, id: &str) -> io::Result<Vec<Entry>>;
+    /// The newest history entry of each of `ids` that has one (who last changed each rule).
+    fn last_changes(&self, ids: &[&str]) -> io::Result<HashMap<String, Entry>> {
+        let mut out = HashMap::new();
+        for id in ids {
+            if let Some(e) = self.history(id)?.into_iter().next() {
+                out.insert((*id).to_string(), e);
+            }
+        }
+        Ok(out)
+    }
     /// The script and tests of a stored version.
     fn version(&self, id: &str, version: &str) -> io::Result<Option<(String, Option<String>)>>;
     /// Appends one audit record (never fails the call it records; errors are logged).

@@ -270,6 +270,7 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
                 source: edited.clone(),
                 tests: String::new(),
                 sample_claims: vec![support::request(sample)],
+                ..Default::default()
             },
             EDITOR,
         ))
@@ -294,6 +295,7 @@ async fn editors_validate_put_roll_back_disable_and_delete_with_history() {
                 source: crashing,
                 tests: String::new(),
                 sample_claims: vec![support::request(sample)],
+                ..Default::default()
             },
             EDITOR,
         ))
@@ -1032,7 +1034,7 @@ fn check(claim) { let n = 0; loop { n += 1; } }
             pb::ValidateRuleRequest {
                 source: script.into(),
                 tests,
-                sample_claims: vec![],
+                ..Default::default()
             },
             EDITOR,
         ))

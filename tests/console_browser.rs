@@ -18,6 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const VIEWER: &str = "viewer-token-0123456789";
 const EDITOR: &str = "editor-token-0123456789";
 const EDITOR2: &str = "editor2-token-0123456789";
+/// WebDriver's key codes.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
 
 /// A JSON/HTTP API call as another client would make it (the "second session").
 async fn api(http: SocketAddr, method: &str, token: &str, body: Value) -> Value {
@@ -159,6 +162,56 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` with `args` (`arguments[0]`, ...).
+    async fn js_with(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Presses keys on the keyboard, one after another, to whatever has the focus: plain
+    /// characters, or WebDriver key codes (`TAB`, `ENTER`).
+    async fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({"type": "keyDown", "value": c.to_string()}),
+                    json!({"type": "keyUp", "value": c.to_string()}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await;
+    }
+
+    /// The id (or `data-rule`) of the focused element.
+    async fn focused(&self) -> String {
+        self.js("const e = document.activeElement; return e ? (e.id || e.dataset.rule || e.tagName) : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Presses Tab until `id` has the focus (at most `max` times); false if it never does.
+    async fn tab_to(&self, id: &str, max: usize) -> bool {
+        for _ in 0..max {
+            self.keys(TAB).await;
+            if self.focused().await == id {
+                return true;
+            }
+        }
+        false
+    }
+
     async fn element(&self, css: &str) -> String {
         let v = self
             .cmd(
@@ -226,16 +279,25 @@ impl Browser {
     }
 }
 
-#[tokio::test]
-async fn a_rule_author_edits_a_rule_in_the_browser() {
-    let Some(browser) = Browser::start().await else {
+/// A claim for Try a claim: line 2 has zero units.
+const TRY_CLAIM: &str = r#"{"claim": {"claimId": "TRY-1", "placeOfService": "11", "payer": {"payerId": "MCR01", "type": "PAYER_TYPE_MEDICARE"}, "billingProvider": {"npi": "1234567893"}, "patient": {"birthDate": "1950-03-01", "sex": "SEX_FEMALE"}, "diagnoses": [{"code": "E11.9"}], "lines": [{"lineNumber": 1, "procedureCode": "99213", "units": 1, "chargeCents": "15000", "serviceDate": "2025-07-01", "diagnosisPointers": [1]}, {"lineNumber": 2, "procedureCode": "97110", "units": 0, "chargeCents": "5000", "serviceDate": "2025-07-01", "diagnosisPointers": [1]}]}, "asOfDate": "2025-08-01"}"#;
+
+/// The browser, or None when there is none here (a failure when CI requires one).
+async fn browser_or_skip() -> Option<Browser> {
+    let browser = Browser::start().await;
+    if browser.is_none() {
         assert!(
             std::env::var("CLAIMSCRUB_REQUIRE_BROWSER").is_err(),
             "chromedriver is required (CLAIMSCRUB_REQUIRE_BROWSER=1)"
         );
         support::skipped("chromedriver not installed");
-        return;
-    };
+    }
+    browser
+}
+
+/// A server with the bundled rules, three tokens (viewer ana, editors bo and cy) and the
+/// HTTP listener; its directory, the server and the console's address.
+async fn console_server() -> (tempfile::TempDir, TestServer, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
@@ -254,14 +316,23 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
         .local_addr()
         .unwrap();
     c.http_listen = Some(http);
-    let _server = TestServer::start(c).await;
-    let url = format!("http://{http}/");
+    let server = TestServer::start(c).await;
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(http).await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (dir, server, http)
+}
+
+#[tokio::test]
+async fn a_rule_author_edits_a_rule_in_the_browser() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let (_dir, _server, http) = console_server().await;
+    let url = format!("http://{http}/");
 
     // Without a token: the sign-in page only.
     browser.go(&url).await;
@@ -357,6 +428,23 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
         .until(
             "the dry run's result",
             "document.getElementById('dry-run-result').textContent.includes('DEMO-')",
+        )
+        .await;
+    // The same dry run on an X12 837 pasted in: its claims are read and run.
+    let mut zero = support::clean_claim("X12-DRY");
+    zero.lines[0].units = 0.0;
+    let x12 = claimscrub::x12::write::interchange_837p(&[zero]);
+    browser
+        .js_with(
+            "document.getElementById('dry-run-claims').value = arguments[0]; return 1;",
+            json!([x12]),
+        )
+        .await;
+    browser.click("#dry-run").await;
+    browser
+        .until(
+            "the X12 claim's dry run",
+            "/X12-DRY: lines 1: .*bills 0 units/.test(document.getElementById('dry-run-result').textContent)",
         )
         .await;
 
@@ -459,7 +547,10 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
     // Try a claim: zero units gets the new message.
     browser.click("nav button[data-tab=try]").await;
     browser
-        .js(r#"document.getElementById('claim-text').value = JSON.stringify({claim: {claimId: "TRY-1", placeOfService: "11", diagnoses: [{code: "E11.9"}], lines: [{procedureCode: "97110", units: 0, chargeCents: "5000", serviceDate: "2025-07-01", diagnosisPointers: [1]}]}, asOfDate: "2025-08-01"}); return 1;"#)
+        .js(&format!(
+            "document.getElementById('claim-text').value = {}; return 1;",
+            json!(TRY_CLAIM.to_string())
+        ))
         .await;
     browser.click("#scrub").await;
     browser
@@ -467,6 +558,22 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
             "the findings",
             "document.getElementById('scrub-result').textContent.includes('units must be at least 1')",
         )
+        .await;
+    // The flagged line is highlighted in the lines table, and each line shows how it was
+    // priced.
+    let flagged = browser
+        .js("return [...document.querySelectorAll('#scrub-result table.lines tr.flagged')].map((r) => r.cells[0].textContent + ' ' + r.cells[2].textContent);")
+        .await;
+    assert_eq!(flagged, json!(["2 units-positive"]));
+    let trace = browser
+        .js("return document.querySelector('#scrub-result table.lines tbody tr').textContent;")
+        .await;
+    assert!(
+        trace.as_str().unwrap().contains("99213"),
+        "line 1 is priced with a trace: {trace}"
+    );
+    browser
+        .js("document.querySelector('#scrub-result .claim-result').scrollIntoView(); return 1;")
         .await;
     browser.screenshot("try-a-claim").await;
 
@@ -490,4 +597,135 @@ async fn a_rule_author_edits_a_rule_in_the_browser() {
         .await;
     assert_eq!(disabled, Value::Bool(true));
     browser.screenshot("viewer").await;
+}
+
+/// True when the page scrolls sideways (WCAG 1.4.10: content reflows at 200% zoom; wide
+/// tables and code scroll inside their own boxes).
+const SCROLLS_SIDEWAYS: &str =
+    "return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;";
+
+/// The elements that stick out to the right of the viewport, for a failure message.
+const TOO_WIDE: &str = "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.closest('.code')).slice(0, 8).map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));";
+
+#[tokio::test]
+async fn the_console_works_by_keyboard_alone_and_at_200_percent_zoom() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let (_dir, _server, http) = console_server().await;
+    let url = format!("http://{http}/");
+    browser.go(&url).await;
+    browser
+        .until("the sign-in form", "document.getElementById('token')")
+        .await;
+
+    // Every control has a name a screen reader reads: a label, an aria-label or its text.
+    let unnamed = browser
+        .js("return [...document.querySelectorAll('input, select, textarea, button')].filter((e) => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.textContent.trim())).map((e) => e.id || e.outerHTML);")
+        .await;
+    assert_eq!(unnamed, json!([]), "controls without a name");
+
+    // Sign in with the keyboard only: Tab to the token, type it, Enter.
+    assert!(
+        browser.tab_to("token", 5).await,
+        "Tab reaches the token field"
+    );
+    browser.keys(&format!("{EDITOR}{ENTER}")).await;
+    browser
+        .until(
+            "the signed-in name",
+            "document.getElementById('who').textContent.includes('bo (editor)')",
+        )
+        .await;
+    browser
+        .until(
+            "the rules table",
+            "document.querySelector('tr[data-rule=\"units-positive\"]')",
+        )
+        .await;
+
+    // Find a rule and open it: Tab to the filter, type, Tab to its row, Enter.
+    assert!(
+        browser.tab_to("rule-filter", 10).await,
+        "Tab reaches the filter"
+    );
+    browser.keys("units-positive").await;
+    browser.keys(TAB).await;
+    assert_eq!(
+        browser.focused().await,
+        "units-positive",
+        "Tab reaches the row"
+    );
+    let outline = browser
+        .js("return getComputedStyle(document.activeElement).outlineStyle;")
+        .await;
+    assert_ne!(outline, json!("none"), "the focused row shows its focus");
+    browser.keys(ENTER).await;
+    browser
+        .until(
+            "the editor, focused",
+            "document.activeElement.id === 'source' && document.getElementById('source').value.includes('fn check(claim)')",
+        )
+        .await;
+    // Edit, say why and activate, all by keyboard.
+    browser.keys(&format!("{ENTER}// reviewed{ENTER}")).await;
+    assert!(
+        browser.tab_to("comment", 15).await,
+        "Tab leaves the editor for the comment"
+    );
+    browser.keys("keyboard review").await;
+    assert!(browser.tab_to("activate", 3).await, "Tab reaches Activate");
+    browser.keys(ENTER).await;
+    browser
+        .until(
+            "activation",
+            "document.getElementById('editor-message').textContent.includes('Activated version')",
+        )
+        .await;
+    browser.screenshot("keyboard").await;
+
+    // 200% zoom: a 1280×1000 window at twice the size is a 640×500 CSS-pixel viewport at a
+    // device pixel ratio of 2 (what the browser's zoom does). Nothing needs sideways
+    // scrolling of the page.
+    browser
+        .cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setDeviceMetricsOverride",
+                        "params": {"width": 640, "height": 500, "deviceScaleFactor": 2, "mobile": false}})),
+        )
+        .await;
+    let width = browser.js("return window.innerWidth;").await;
+    assert_eq!(width, json!(640), "the zoomed viewport");
+    assert_eq!(
+        browser.js(SCROLLS_SIDEWAYS).await,
+        json!(false),
+        "the rules page reflows; too wide: {}",
+        browser.js(TOO_WIDE).await
+    );
+    browser.screenshot("zoom-200-rules").await;
+    browser.click("nav button[data-tab=try]").await;
+    browser
+        .js(&format!(
+            "document.getElementById('claim-text').value = {}; return 1;",
+            json!(TRY_CLAIM)
+        ))
+        .await;
+    browser.click("#scrub").await;
+    browser
+        .until(
+            "the findings",
+            "document.querySelector('#scrub-result table.lines')",
+        )
+        .await;
+    assert_eq!(
+        browser.js(SCROLLS_SIDEWAYS).await,
+        json!(false),
+        "Try a claim reflows; too wide: {}",
+        browser.js(TOO_WIDE).await
+    );
+    browser
+        .js("document.querySelector('#scrub-result .claim-result').scrollIntoView(); return 1;")
+        .await;
+    browser.screenshot("zoom-200-try").await;
 }

@@ -600,6 +600,21 @@ async fn a_stale_disable_changes_nothing() {
             store.history("units-positive").unwrap()[0].action,
             "disable"
         );
+        // Who changed each rule last, in one query: the newest entry per rule.
+        let last = store
+            .last_changes(&["units-positive", "npi-check-digit", "no-such-rule"])
+            .unwrap();
+        assert_eq!(last["units-positive"].action, "disable");
+        assert_eq!(last["units-positive"].author, "bo");
+        assert_eq!(
+            last.get("npi-check-digit").map(|e| e.action.as_str()),
+            store
+                .history("npi-check-digit")
+                .unwrap()
+                .first()
+                .map(|e| e.action.as_str())
+        );
+        assert!(!last.contains_key("no-such-rule"));
     })
     .await
     .unwrap();

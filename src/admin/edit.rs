@@ -119,34 +119,76 @@ pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
     }
 }
 
-/// The checks of a proposed script: compile, its tests, and the sample claims.
-fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::ValidateRuleResponse {
-    if req.sample_claims.len() > MAX_SAMPLES {
-        return pb::ValidateRuleResponse {
-            valid: false,
-            errors: vec![pb::Diagnostic {
-                line: 0,
-                column: 0,
-                message: format!(
-                    "{} sample claims sent; at most {MAX_SAMPLES} are run",
-                    req.sample_claims.len()
-                ),
-            }],
-            ..Default::default()
-        };
+/// One sample claim to dry-run: its request, or why it could not be read from the X12 or
+/// FHIR input it came in (claim id, problem).
+type Sample = Result<pb::ScrubClaimRequest, (String, String)>;
+
+/// The sample claims of a ValidateRule request: `sample_claims`, then the claims read from
+/// `sample_x12` and from `sample_fhir`, at most [`MAX_SAMPLES`] in all. An input that cannot
+/// be read at all (a broken envelope, JSON that is not a Claim) is an error naming its field;
+/// a single claim in it that cannot be mapped is a sample result with that problem.
+fn samples(req: &pb::ValidateRuleRequest) -> Result<Vec<Sample>, AdminError> {
+    let mut out: Vec<Sample> = req.sample_claims.iter().cloned().map(Ok).collect();
+    if !req.sample_x12.is_empty() {
+        let read = crate::x12::read_837(&req.sample_x12).map_err(|e| AdminError::Invalid {
+            field: "sample_x12",
+            message: e.to_string(),
+        })?;
+        out.extend(read.iter().map(|r| {
+            crate::x12::results::request(r, "").ok_or_else(|| {
+                (
+                    r.claim_id.clone(),
+                    r.claim.clone().err().unwrap_or_default(),
+                )
+            })
+        }));
     }
+    if !req.sample_fhir.trim().is_empty() {
+        let read = crate::fhir::read(&req.sample_fhir).map_err(|e| AdminError::Invalid {
+            field: "sample_fhir",
+            message: e.to_string(),
+        })?;
+        out.extend(read.iter().map(|r| {
+            crate::fhir::results::request(r, "").ok_or_else(|| {
+                let problems: Vec<String> = r
+                    .problems
+                    .iter()
+                    .map(|(p, m)| format!("{p}: {m}"))
+                    .collect();
+                (r.claim_id.clone(), problems.join("; "))
+            })
+        }));
+    }
+    if out.len() > MAX_SAMPLES {
+        return Err(AdminError::Invalid {
+            field: "sample_claims",
+            message: format!(
+                "{} sample claims sent (in sample_claims, sample_x12 and sample_fhir together); at most {MAX_SAMPLES} are run",
+                out.len()
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// The checks of a proposed script: compile, its tests, and the sample claims.
+fn validate(
+    registry: &RuleRegistry,
+    req: &pb::ValidateRuleRequest,
+) -> Result<pb::ValidateRuleResponse, AdminError> {
+    let inputs = samples(req)?;
     let (compiled, results) =
         registry.check_candidate(&candidate("proposed.rhai", &req.source, &req.tests));
     let tests = test_results(results);
     let rule = match compiled {
         Ok(rule) => rule,
         Err(e) => {
-            return pb::ValidateRuleResponse {
+            return Ok(pb::ValidateRuleResponse {
                 valid: false,
                 errors: vec![diagnostic(&e)],
                 tests,
                 ..Default::default()
-            };
+            });
         }
     };
     let limits = claim::Limits {
@@ -155,7 +197,21 @@ fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::Valid
     };
     let mut samples = Vec::new();
     let mut prepared = Vec::new();
-    for (i, r) in req.sample_claims.iter().enumerate() {
+    for (i, input) in inputs.into_iter().enumerate() {
+        let r = match input {
+            Ok(r) => r,
+            Err((claim_id, problem)) => {
+                samples.push((
+                    i,
+                    pb::SampleResult {
+                        claim_id,
+                        findings: vec![],
+                        error: format!("invalid sample claim: {problem}"),
+                    },
+                ));
+                continue;
+            }
+        };
         let wire = r.claim.clone().unwrap_or_default();
         match claim::validate::validate(&wire, limits) {
             Ok(c) => {
@@ -220,27 +276,37 @@ fn validate(registry: &RuleRegistry, req: &pb::ValidateRuleRequest) -> pb::Valid
             ),
         })
         .collect();
-    pb::ValidateRuleResponse {
+    Ok(pb::ValidateRuleResponse {
         valid: tests.iter().all(|t| t.passed) && failed_samples.is_empty(),
         errors: failed_samples,
         tests,
         samples: samples.into_iter().map(|(_, s)| s).collect(),
         rule_id: rule.meta.id.clone(),
         version: rule.version.clone(),
-    }
+    })
 }
 
 impl Admin {
     /// Compiles, tests and dry-runs a proposed script. Changes nothing.
-    pub fn validate(&self, who: &str, req: &pb::ValidateRuleRequest) -> pb::ValidateRuleResponse {
-        let resp = validate(&self.registry, req);
+    pub fn validate(
+        &self,
+        who: &str,
+        req: &pb::ValidateRuleRequest,
+    ) -> Result<pb::ValidateRuleResponse, AdminError> {
+        let resp = match validate(&self.registry, req) {
+            Ok(r) => r,
+            Err(e) => {
+                self.done(who, "ValidateRule", "", "bad samples");
+                return Err(e);
+            }
+        };
         self.done(
             who,
             "ValidateRule",
             &resp.rule_id,
             if resp.valid { "ok" } else { "invalid" },
         );
-        resp
+        Ok(resp)
     }
 
     /// Restores a stored version of a rule (it must still compile and pass its tests).

@@ -145,7 +145,7 @@ impl RuleAdmin for AdminService {
             Role::Editor,
             "ValidateRule",
             "",
-            move |a, who| Ok(a.validate(who, &req)),
+            move |a, who| a.validate(who, &req),
         )
         .await
     }

@@ -70,7 +70,8 @@ pub enum AdminCommand {
     Validate {
         /// The rule file.
         file: PathBuf,
-        /// Sample claims (JSON, as for `claimscrub check`).
+        /// Sample claims: JSON (as for `claimscrub check`), an X12 837 file, or a FHIR R4 Claim
+        /// or Bundle of Claims.
         #[arg(long)]
         claims: Option<PathBuf>,
         #[command(flatten)]
@@ -286,7 +287,7 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                     pb::ValidateRuleRequest {
                         source: source.clone(),
                         tests: tests.clone(),
-                        sample_claims: vec![],
+                        ..Default::default()
                     },
                     remote,
                 ))
@@ -383,14 +384,24 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
             remote,
         } => {
             let (source, tests) = read_rule(file)?;
-            let sample_claims = match claims {
-                Some(p) => requests_from_str(
-                    &std::fs::read_to_string(p)
-                        .with_context(|| format!("cannot read {}", p.display()))?,
-                )
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-                None => vec![],
-            };
+            // The claims file: an X12 837, a FHIR Claim or Bundle, or the API's JSON claims.
+            let (mut sample_claims, mut sample_x12, mut sample_fhir) = (vec![], vec![], "".into());
+            if let Some(p) = claims {
+                let bytes =
+                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                if crate::x12::sniff(&bytes) {
+                    sample_x12 = bytes;
+                } else {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", p.display()))?;
+                    if crate::fhir::sniff(&text) {
+                        sample_fhir = text;
+                    } else {
+                        sample_claims = requests_from_str(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                    }
+                }
+            }
             let mut c = connect(remote).await?;
             let resp = c
                 .validate_rule(request(
@@ -398,6 +409,8 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                         source,
                         tests,
                         sample_claims,
+                        sample_x12,
+                        sample_fhir,
                     },
                     remote,
                 ))

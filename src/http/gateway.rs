@@ -4,13 +4,16 @@
 //! the call goes through the same gRPC services the gRPC port serves (in process, so the same
 //! token checks, roles, audit, limits and error details apply); the answer is written back as
 //! JSON of the output type, an error as Connect's error JSON with the HTTP status Connect gives
-//! its code. Server-streaming methods (WatchRuleEvents) answer with Connect's streaming
-//! envelopes (`application/connect+json`). Client- and bidirectional-streaming methods
-//! (ScrubClaims, ScrubX12Stream) need HTTP/2 streaming and answer `unimplemented`, naming their
-//! unary counterparts.
+//! its code. Streaming methods use Connect's streaming envelopes (`application/connect+json`):
+//! a server-streaming call (WatchRuleEvents) sends one request envelope and reads envelopes
+//! back; a client- or bidirectional-streaming call (ScrubClaims, ScrubX12Stream) sends its
+//! requests as a body of envelopes — each is passed on as soon as it has arrived, and each
+//! answer is written as soon as the service gives it, so a long stream never sits in memory.
+//! Over HTTP/1.1 a client typically sends all its requests before reading; HTTP/2 clients can
+//! interleave.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -88,14 +91,21 @@ async fn openapi(State(gw): State<Arc<Gateway>>) -> Response<Body> {
     resp
 }
 
-/// The most a request body may hold (the gRPC port's message limit).
-const MAX_BODY: usize = 4 * 1024 * 1024;
+/// The most a unary request body may hold: the gRPC port's 4 MiB message limit, with room
+/// for JSON's base64 of bytes fields (an 837 in ScrubX12). The same bound applies to each
+/// message of a stream.
+const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// Where the request side of a client stream leaves the error that ended it (a message that
+/// is not JSON of the input type, an oversized or compressed envelope), for the end of the
+/// answer.
+type RequestError = Arc<Mutex<Option<Status>>>;
 
 async fn call(
     State(gw): State<Arc<Gateway>>,
     Path((service, method)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response<Body> {
     let Some(m) = gw.method(&service, &method) else {
         let mut resp = gw.error(&Status::unimplemented(format!(
@@ -104,13 +114,7 @@ async fn call(
         *resp.status_mut() = StatusCode::NOT_FOUND;
         return resp;
     };
-    if m.is_client_streaming() {
-        return gw.error(&Status::unimplemented(format!(
-            "{}/{} streams requests, which needs HTTP/2 streaming; over HTTP send claims one by one with ScrubClaim, or a whole 837 with ScrubX12",
-            service, method
-        )));
-    }
-    let streaming = m.is_server_streaming();
+    let streaming = m.is_server_streaming() || m.is_client_streaming();
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +129,7 @@ async fn call(
         ("application/proto", false) | ("application/connect+proto", true) => Codec::Proto,
         _ => {
             let want = if streaming {
-                "application/connect+json (or application/connect+proto)"
+                "application/connect+json (or application/connect+proto): a streaming method's body is Connect envelopes"
             } else {
                 "application/json (or application/proto)"
             };
@@ -136,35 +140,43 @@ async fn call(
             return resp;
         }
     };
-    if body.len() > MAX_BODY {
-        return gw.error(&Status::resource_exhausted(format!(
-            "the request body is {} bytes; at most {MAX_BODY}",
-            body.len()
-        )));
-    }
-    let payload = if streaming {
-        let mut buf = body.to_vec();
-        match connect::take_frames(&mut buf).into_iter().next() {
-            Some((0, message)) if buf.is_empty() => message,
-            _ => {
-                return gw.error(&Status::invalid_argument(
-                    "a streaming call's request body is one Connect envelope (flag 0, 4-byte length, the message)",
-                ));
-            }
-        }
-    } else {
-        body.to_vec()
-    };
-    let request = match read_request(&m, codec, &payload) {
-        Ok(r) => r,
-        Err(status) => return gw.error(&status),
-    };
     let timeout = headers
         .get("connect-timeout-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis);
-    let grpc = grpc_request(&service, &method, &headers, &request);
+    let (grpc_body, request_error) = if m.is_client_streaming() {
+        let slot = RequestError::default();
+        let body = request_stream(m.clone(), codec, body, slot.clone());
+        (body, Some(slot))
+    } else {
+        let body = match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(b) => b,
+            Err(_) => {
+                return gw.error(&Status::resource_exhausted(format!(
+                    "the request body is larger than {MAX_BODY} bytes, or was cut off"
+                )));
+            }
+        };
+        let payload = if streaming {
+            let mut buf = body.to_vec();
+            match connect::take_frames(&mut buf).into_iter().next() {
+                Some((0, message)) if buf.is_empty() => message,
+                _ => {
+                    return gw.error(&Status::invalid_argument(
+                        "a server-streaming call's request body is one Connect envelope (flag 0, 4-byte length, the message)",
+                    ));
+                }
+            }
+        } else {
+            body.to_vec()
+        };
+        match read_request(&m, codec, &payload) {
+            Ok(r) => (Body::from(connect::envelope(0, &r)), None),
+            Err(status) => return gw.error(&status),
+        }
+    };
+    let grpc = grpc_request(&service, &method, &headers, grpc_body);
     let answer = gw.routes.clone().oneshot(grpc);
     let resp = match timeout {
         Some(t) => match tokio::time::timeout(t, answer).await {
@@ -186,10 +198,106 @@ async fn call(
         return gw.error(&status);
     }
     if streaming {
-        stream_response(gw, m, codec, resp.into_body())
+        stream_response(gw, m, codec, resp.into_body(), request_error)
     } else {
         unary_response(&gw, &m, codec, resp.into_body()).await
     }
+}
+
+/// The gRPC request body of a client stream: each Connect envelope of `body`, read into the
+/// method's input type as it arrives and passed on gRPC-framed. A message that cannot be read
+/// ends the request side; its error is left in `slot` for the end of the answer (the
+/// messages before it are answered).
+fn request_stream(m: MethodDescriptor, codec: Codec, body: Body, slot: RequestError) -> Body {
+    struct St {
+        data: axum::body::BodyDataStream,
+        buf: Vec<u8>,
+        seen: usize,
+        done: bool,
+    }
+    let state = St {
+        data: body.into_data_stream(),
+        buf: Vec::new(),
+        seen: 0,
+        done: false,
+    };
+    let stream = futures::stream::unfold(state, move |mut st| {
+        let m = m.clone();
+        let slot = slot.clone();
+        async move {
+            use futures::StreamExt;
+            let fail = |done: &mut bool, status: Status| {
+                *done = true;
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
+            };
+            loop {
+                if st.done {
+                    return None;
+                }
+                if st.buf.len() >= 5 {
+                    let len =
+                        u32::from_be_bytes([st.buf[1], st.buf[2], st.buf[3], st.buf[4]]) as usize;
+                    if len > MAX_BODY {
+                        fail(
+                            &mut st.done,
+                            Status::resource_exhausted(format!(
+                                "request message {} is {len} bytes; at most {MAX_BODY}",
+                                st.seen + 1
+                            )),
+                        );
+                        continue;
+                    }
+                }
+                let frames = connect::take_frames(&mut st.buf);
+                if !frames.is_empty() {
+                    let mut out = Vec::new();
+                    for (flags, message) in frames {
+                        st.seen += 1;
+                        if flags != 0 {
+                            fail(
+                                &mut st.done,
+                                Status::invalid_argument(format!(
+                                    "request message {}: envelope flags {flags:#04x}; send uncompressed messages (flags 0) and end the stream by ending the body",
+                                    st.seen
+                                )),
+                            );
+                            break;
+                        }
+                        match read_request(&m, codec, &message) {
+                            Ok(r) => out.extend(connect::envelope(0, &r)),
+                            Err(status) => {
+                                let msg =
+                                    format!("request message {}: {}", st.seen, status.message());
+                                fail(&mut st.done, Status::new(status.code(), msg));
+                                break;
+                            }
+                        }
+                    }
+                    if !out.is_empty() {
+                        return Some((Ok::<_, Infallible>(Bytes::from(out)), st));
+                    }
+                    continue;
+                }
+                match st.data.next().await {
+                    Some(Ok(chunk)) => st.buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => fail(
+                        &mut st.done,
+                        Status::cancelled(format!("the request body broke off: {e}")),
+                    ),
+                    None if st.buf.is_empty() => return None,
+                    None => fail(
+                        &mut st.done,
+                        Status::invalid_argument(format!(
+                            "the request body ends inside a message ({} bytes left over after {} whole messages)",
+                            st.buf.len(),
+                            st.seen
+                        )),
+                    ),
+                }
+            }
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// The request message's bytes from the body: JSON read into the method's input type
@@ -221,9 +329,10 @@ fn read_request(m: &MethodDescriptor, codec: Codec, payload: &[u8]) -> Result<Ve
     }
 }
 
-/// The in-process gRPC request: the message framed, the caller's token and `x-` headers kept.
-fn grpc_request(service: &str, method: &str, headers: &HeaderMap, message: &[u8]) -> Request<Body> {
-    let mut req = Request::new(Body::from(connect::envelope(0, message)));
+/// The in-process gRPC request: the framed messages of `body`, the caller's token and `x-`
+/// headers kept.
+fn grpc_request(service: &str, method: &str, headers: &HeaderMap, body: Body) -> Request<Body> {
+    let mut req = Request::new(body);
     *req.method_mut() = axum::http::Method::POST;
     *req.uri_mut() = format!("/{service}/{method}")
         .parse()
@@ -293,13 +402,15 @@ fn write_message(m: &MethodDescriptor, codec: Codec, message: &[u8]) -> Result<V
     }
 }
 
-/// A server-streaming answer as Connect envelopes: each message, then the end-of-stream
-/// envelope (`{}` or `{"error": ...}`).
+/// A streaming answer as Connect envelopes: each message, then the end-of-stream envelope
+/// (`{}` or `{"error": ...}`; the error of the service, else the one that ended the request
+/// side, in `request_error`).
 fn stream_response(
     gw: Arc<Gateway>,
     m: MethodDescriptor,
     codec: Codec,
     body: tonic::body::Body,
+    request_error: Option<RequestError>,
 ) -> Response<Body> {
     struct St {
         body: tonic::body::Body,
@@ -314,12 +425,16 @@ fn stream_response(
     let stream = futures::stream::unfold(state, move |mut st| {
         let gw = gw.clone();
         let m = m.clone();
+        let request_error = request_error.clone();
         async move {
             if st.done {
                 return None;
             }
             let end = |status: Option<&Status>| {
-                let end = match status {
+                let from_request = request_error
+                    .as_ref()
+                    .and_then(|s| s.lock().unwrap_or_else(PoisonError::into_inner).take());
+                let end = match status.or(from_request.as_ref()) {
                     Some(s) => serde_json::json!({"error": connect::error_body(s, &gw.pool)}),
                     None => serde_json::json!({}),
                 };

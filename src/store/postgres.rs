@@ -16,6 +16,7 @@
 //! runtime); its connection is closed on a plain thread if the store is dropped inside async
 //! code.
 
+use std::collections::HashMap;
 use std::io;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -490,6 +491,34 @@ impl RuleStore for PgStore {
                 time: r.get(2),
                 comment: r.get(3),
                 action: r.get(4),
+            })
+            .collect())
+    }
+
+    fn last_changes(&self, ids: &[&str]) -> io::Result<HashMap<String, Entry>> {
+        let ids: Vec<String> = ids.iter().map(|s| (*s).to_string()).collect();
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT DISTINCT ON (rule_id) rule_id, version, author,
+                        to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        comment, action
+                 FROM rule_history WHERE rule_id = ANY($1) ORDER BY rule_id, seq DESC",
+                &[&ids],
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Entry {
+                        version: r.get(1),
+                        author: r.get(2),
+                        time: r.get(3),
+                        comment: r.get(4),
+                        action: r.get(5),
+                    },
+                )
             })
             .collect())
     }

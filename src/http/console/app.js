@@ -37,6 +37,10 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// A table row whose cells carry their column's name (shown before each cell when a narrow
+// window stacks the table).
+const row = (labels, attrs, cells) => el("tr", attrs, cells.map((c, i) => el("td", { "data-label": labels[i] }, c)));
+
 // ---- sign in -------------------------------------------------------------------------------
 
 async function signIn(token) {
@@ -97,16 +101,17 @@ async function loadRules() {
     el("p", { class: "bad" }, `Not loaded: ${e.file}: ${e.message}`)));
 }
 
+const RULE_COLUMNS = ["Rule", "Name", "Category", "Kind", "State", "Version", "Last change"];
 function renderRules() {
   const q = $("rule-filter").value.trim().toLowerCase();
   const rows = allRules
     .filter((r) => !q || [r.id, r.name, r.category, r.kind, ruleState(r)].join(" ").toLowerCase().includes(q))
     .map((r) => {
-      const tr = el("tr", { tabindex: "0", "data-rule": r.id || "" },
-        el("td", {}, r.id || r.file), el("td", {}, r.name), el("td", {}, r.category), el("td", {}, r.kind || "edit"),
-        el("td", { class: ruleState(r) === "active" ? "ok" : "warn" }, ruleState(r), r.lastError ? ` — ${r.lastError}` : ""),
-        el("td", {}, (r.version || "").slice(0, 12)),
-        el("td", {}, r.lastChangedBy ? `${r.lastChangedBy}, ${r.lastChangedAt || ""}` : ""));
+      const tr = row(RULE_COLUMNS, { tabindex: "0", "data-rule": r.id || "", class: `state-${ruleState(r)}` }, [
+        r.id || r.file, r.name, r.category, r.kind || "edit",
+        [ruleState(r), r.lastError ? ` — ${r.lastError}` : ""],
+        (r.version || "").slice(0, 12),
+        r.lastChangedBy ? `${r.lastChangedBy}, ${r.lastChangedAt || ""}` : ""]);
       if (r.id) {
         tr.addEventListener("click", () => openRule(r.id));
         tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") openRule(r.id); });
@@ -322,14 +327,32 @@ $("history").addEventListener("click", async () => {
         } }, "Roll back to this")))));
 });
 
-// Dry run of the draft on claims (pasted JSON or a bundled sample): what it would find.
+// What a pasted or uploaded text is: an X12 837 interchange (starts with ISA), a FHIR
+// resource (JSON with resourceType), or claims in the API's JSON shape.
+function claimInput(text) {
+  const t = text.replace(/^\uFEFF/, "").trim();
+  if (t.startsWith("ISA")) {
+    const bytes = new TextEncoder().encode(t);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return { kind: "x12", base64: btoa(bin) };
+  }
+  const json = JSON.parse(t || "[]");
+  if (json && json.resourceType) return { kind: "fhir", text: t };
+  return { kind: "json", claims: (Array.isArray(json) ? json : [json]).map((c) => (c.claim ? c : { claim: c })) };
+}
+
+// Dry run of the draft on claims (pasted JSON, X12 or FHIR, or a bundled sample): what it
+// would find.
 $("dry-run").addEventListener("click", async () => {
   const out = $("dry-run-result");
   try {
-    let claims = JSON.parse($("dry-run-claims").value || "[]");
-    if (!Array.isArray(claims)) claims = [claims];
-    const sampleClaims = claims.map((c) => (c.claim ? c : { claim: c }));
-    const v = await admin("ValidateRule", { source: $("source").value, tests: $("tests").value, sampleClaims });
+    const input = claimInput($("dry-run-claims").value);
+    const req = { source: $("source").value, tests: $("tests").value };
+    if (input.kind === "x12") req.sampleX12 = input.base64;
+    else if (input.kind === "fhir") req.sampleFhir = input.text;
+    else req.sampleClaims = input.claims;
+    const v = await admin("ValidateRule", req);
     showValidation(v);
     out.replaceChildren(el("ul", {}, (v.samples || []).map((s) => el("li", { class: s.error ? "bad" : "" },
       `${s.claimId}: `, s.error ? s.error : (s.findings || []).length
@@ -357,44 +380,85 @@ $("claim-file").addEventListener("change", async () => {
   if (f) $("claim-text").value = await f.text();
 });
 
-function findingsTable(resp) {
+const dollars = (cents) => `$${(Number(cents || 0) / 100).toFixed(2)}`;
+
+
+// One claim's answer: the findings (severity, rule, lines, what, CARC/RARC, fix), then its
+// lines with those a finding names highlighted, each with its price and the pricing trace.
+// `claim` is the claim as sent (JSON input only), for the lines' codes.
+function claimResult(resp, claim) {
+  if (resp.error) {
+    const v = resp.error.violations || [];
+    return el("div", { class: "claim-result" },
+      el("p", { class: "bad" }, `Claim ${resp.claimId || ""} not scrubbed: ${resp.error.message}`),
+      v.length ? el("ul", {}, v.map((x) => el("li", {}, `${x.field}: ${x.description}`))) : "");
+  }
   const f = resp.findings || [];
-  if (resp.error) return el("p", { class: "bad" }, `Not scrubbed: ${resp.error.message}`);
-  return el("div", {},
-    el("p", {}, `Claim ${resp.claimId}: denial risk ${Math.round((resp.denialRisk || 0) * 100)}% (${(resp.riskBand || "").replace("RISK_BAND_", "")}), ${f.length} finding(s).`),
-    f.length ? el("table", {}, el("thead", {}, el("tr", {}, ["Severity", "Rule", "Lines", "What", "CARC / RARC", "Fix"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, f.map((x) => el("tr", {},
-        el("td", {}, (x.severity || "").replace("SEVERITY_", "")), el("td", {}, x.ruleId),
-        el("td", {}, (x.lineNumbers || []).join(", ")), el("td", {}, x.message),
-        el("td", {}, `${x.carc || ""} ${x.carcDescription || ""}`, (x.rarc || []).length ? ` — ${x.rarc.join(", ")}` : ""),
-        el("td", {}, x.suggestion || ""))))) : "",
-    resp.pricing ? el("p", {}, `Expected allowed: $${((Number(resp.pricing.totalAllowedCents || 0)) / 100).toFixed(2)}`) : "");
+  const flagged = new Map();
+  for (const x of f) for (const n of x.lineNumbers || []) flagged.set(n, [...(flagged.get(n) || []), x.ruleId]);
+  const rowId = (n) => `line-${resp.claimId}-${n}`.replace(/[^\w-]/g, "_");
+  const lineLink = (n) => el("a", { href: `#${rowId(n)}`, onclick: (ev) => {
+    ev.preventDefault();
+    const target = document.getElementById(rowId(n));
+    if (target) { target.focus(); target.scrollIntoView({ block: "nearest" }); }
+  } }, String(n));
+  const FH = ["Severity", "Rule", "Lines", "What", "CARC / RARC", "Fix"];
+  const findings = f.length ? el("div", { class: "scroll" }, el("table", { class: "findings stack" },
+    el("caption", {}, `Findings (${f.length})`),
+    el("thead", {}, el("tr", {}, FH.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, f.map((x) => row(FH, { class: `sev-${(x.severity || "").replace("SEVERITY_", "").toLowerCase()}` }, [
+      (x.severity || "").replace("SEVERITY_", ""), x.ruleId,
+      (x.lineNumbers || []).length ? (x.lineNumbers || []).flatMap((n, i) => (i ? [", ", lineLink(n)] : [lineLink(n)])) : "claim",
+      x.message,
+      [x.carc || "", x.carcDescription ? ` ${x.carcDescription}` : "",
+        ...(x.rarc || []).map((r, i) => ` — ${r}${(x.rarcDescriptions || [])[i] ? ` ${x.rarcDescriptions[i]}` : ""}`)],
+      x.suggestion || ""]))))) : el("p", { class: "ok" }, "No findings.");
+  const p = resp.pricing;
+  const sent = new Map(((claim && claim.lines) || []).map((l, i) => [l.lineNumber || i + 1, l]));
+  const LH = ["Line", "Code", "Flagged by", "Allowed", "Denial risk", "Expected", "How it was priced"];
+  const lines = p && (p.lines || []).length ? el("div", { class: "scroll" }, el("table", { class: "lines stack" },
+    el("caption", {}, `Lines and pricing${p.contractRuleId ? ` (contract ${p.contractRuleId})` : ""}: allowed ${dollars(p.totalAllowedCents)}, expected after risk ${dollars(p.expectedRevenueCents)}${p.complete ? "" : " (some lines unpriced)"}`),
+    el("thead", {}, el("tr", {}, LH.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, p.lines.map((l) => {
+      const s = sent.get(l.lineNumber);
+      const rules = flagged.get(l.lineNumber) || [];
+      return row(LH, { id: rowId(l.lineNumber), tabindex: "-1", class: rules.length ? "flagged" : "" }, [
+        String(l.lineNumber),
+        s ? [s.procedureCode || s.procedure_code || "", ...(s.modifiers || [])].filter(Boolean).join("-") : "",
+        rules.length ? rules.join(", ") : "—",
+        l.allowedCents !== undefined ? dollars(l.allowedCents) : "unpriced",
+        `${Math.round((l.denialProbability || 0) * 100)}%`,
+        dollars(l.expectedCents),
+        [el("ol", { class: "trace" }, (l.trace || []).map((t) => el("li", {}, t))),
+          l.reason ? el("p", { class: "warn" }, l.reason) : "",
+          l.feeSchedule ? el("p", { class: "hint" }, `${l.feeSchedule}${l.feeScheduleVersion ? ` (${l.feeScheduleVersion})` : ""}`) : ""]]);
+    })))) : "";
+  return el("div", { class: "claim-result" },
+    el("h3", {}, `Claim ${resp.claimId}: denial risk ${Math.round((resp.denialRisk || 0) * 100)}% (${(resp.riskBand || "").replace("RISK_BAND_", "")})`),
+    p && p.noContractNote ? el("p", { class: "warn" }, p.noContractNote) : "",
+    findings, lines);
 }
 
 $("scrub").addEventListener("click", async () => {
-  const text = $("claim-text").value.trim();
   const asOfDate = $("as-of").value.trim();
   const out = $("scrub-result");
   try {
+    const input = claimInput($("claim-text").value);
     let results;
-    if (text.replace(/^\uFEFF/, "").startsWith("ISA")) {
-      const bytes = new TextEncoder().encode(text);
-      let bin = "";
-      for (const b of bytes) bin += String.fromCharCode(b);
-      const r = await call("ClaimScrubber", "ScrubX12", { interchange: btoa(bin), asOfDate });
-      results = (r.claims || []).map((c) => c.response || {});
+    if (input.kind === "x12") {
+      const r = await call("ClaimScrubber", "ScrubX12", { interchange: input.base64, asOfDate });
+      results = (r.claims || []).map((c) => [c.response || {}, null]);
+    } else if (input.kind === "fhir") {
+      const r = await call("ClaimScrubber", "ScrubFhirClaim", { resource: input.text, asOfDate });
+      results = (r.claims || []).map((c) => [c.response || {}, null]);
     } else {
-      const json = JSON.parse(text);
-      if (json.resourceType) {
-        const r = await call("ClaimScrubber", "ScrubFhirClaim", { resource: text, asOfDate });
-        results = (r.claims || []).map((c) => c.response || {});
-      } else {
-        const req = json.claim ? json : { claim: json };
+      results = [];
+      for (const req of input.claims) {
         if (asOfDate) req.asOfDate = asOfDate;
-        results = [await call("ClaimScrubber", "ScrubClaim", req)];
+        results.push([await call("ClaimScrubber", "ScrubClaim", req), req.claim]);
       }
     }
-    out.replaceChildren(...results.map(findingsTable));
+    out.replaceChildren(...results.map(([resp, claim]) => claimResult(resp, claim)));
   } catch (e) {
     const fields = (e.details || []).flatMap((d) => d.debug?.fieldViolations || []);
     out.replaceChildren(el("p", { class: "bad" }, e instanceof SyntaxError ? `Not JSON: ${e.message}` : e.message),
