@@ -24,9 +24,13 @@ ENV CLAIMSCRUB_LISTEN=0.0.0.0:50051 \
     CLAIMSCRUB_METRICS_LISTEN=0.0.0.0:9090 \
     CLAIMSCRUB_LOG_FORMAT=json \
     CLAIMSCRUB_HEALTH_ADDR=127.0.0.1:50051 \
+    CLAIMSCRUB_OUTCOMES=none \
     MIMALLOC_PURGE_DELAY=0
 # MIMALLOC_PURGE_DELAY=0: the allocator returns freed memory to the OS at once, so loading
 # the full CMS tables peaks at ~140 MiB instead of ~250 MiB (docs/BENCHMARKS.md).
+# CLAIMSCRUB_OUTCOMES=none: the outcome store (remittances) is off in the image; set it to a
+# file on a mounted volume (/var/lib/claimscrub/outcomes.sqlite) or to the fleet's postgres://
+# URL to store remittances.
 # Non-root (no /etc/passwd in scratch: numeric ids). Nothing is written at run time, so the
 # root filesystem can be mounted read-only.
 USER 65532:65532

@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/claimscrub/v1/claim.proto",
         "proto/claimscrub/v1/scrub.proto",
         "proto/claimscrub/v1/admin.proto",
+        "proto/claimscrub/v1/remit.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

@@ -2,6 +2,7 @@
 //! statuses.
 
 pub mod admin;
+pub mod remit;
 pub mod scrubber;
 pub mod status;
 

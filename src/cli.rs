@@ -1,9 +1,11 @@
-//! The `claimscrub` command line: `serve`, `check FILE`, `rules check`, `rules test`.
+//! The `claimscrub` command line: `serve`, `check FILE`, `rules ...`, `remits ...`, `tables`,
+//! `health`, `loadgen`.
 
 pub mod admin_cmd;
 pub mod check;
 pub mod health;
 pub mod loadgen;
+pub mod remits_cmd;
 pub mod rules_cmd;
 pub mod tables_cmd;
 pub mod tls;
@@ -37,6 +39,12 @@ pub enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Load the reference tables of a manifest and report versions, rows, time and memory.
     Tables(TablesCmdArgs),
+    /// Put X12 835 remittances into the outcome store, or purge old ones.
+    Remits {
+        /// What to do with remittances.
+        #[command(subcommand)]
+        command: remits_cmd::RemitsCommand,
+    },
     /// Work with rule files.
     Rules {
         /// What to do with the rules.

@@ -205,6 +205,32 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
+/// Where the outcome store is (remittances kept to learn from).
+#[derive(Debug, Clone, Args)]
+pub struct OutcomesArgs {
+    /// The outcome store, where remittances (X12 835) are kept to learn from: the path of an
+    /// SQLite file (created when missing) or a `postgres://` URL (it may be the rule
+    /// store's database); `none` turns it off. When the server cannot open it, it still
+    /// starts and IngestRemittance says why it cannot store.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_OUTCOMES",
+        default_value = "claimscrub-outcomes.sqlite",
+        value_name = "PATH|URL"
+    )]
+    pub outcomes: String,
+}
+
+impl OutcomesArgs {
+    /// The store's location, `None` when turned off.
+    pub fn location(&self) -> Option<&str> {
+        match self.outcomes.trim() {
+            "" | "none" => None,
+            o => Some(o),
+        }
+    }
+}
+
 /// `claimscrub serve` settings.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -274,6 +300,8 @@ pub struct ServeArgs {
     /// set. Off unless set.
     #[arg(long, env = "CLAIMSCRUB_HTTP_LISTEN", value_name = "ADDR")]
     pub http_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub outcomes: OutcomesArgs,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -341,6 +369,8 @@ pub struct Config {
     pub health_listen: Option<SocketAddr>,
     /// JSON/HTTP listen address, when the JSON face is on.
     pub http_listen: Option<SocketAddr>,
+    /// The outcome store (an SQLite path or a PostgreSQL URL), `None` when off.
+    pub outcomes: Option<String>,
 }
 
 /// TLS files for the server.
@@ -419,6 +449,7 @@ impl ServeArgs {
             scrub_requires_token: self.scrub_requires_token,
             health_listen: self.health_listen,
             http_listen: self.http_listen,
+            outcomes: self.outcomes.location().map(str::to_string),
         })
     }
 }
@@ -451,6 +482,7 @@ impl Config {
             scrub_requires_token: false,
             health_listen: None,
             http_listen: None,
+            outcomes: None,
         }
     }
 }

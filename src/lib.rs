@@ -24,6 +24,8 @@
 //! - [`scrub`]     — the pipeline of one claim (below).
 //! - [`store`]     — where rules are kept for editing: the rule store trait, the directory
 //!   and PostgreSQL stores.
+//! - [`remit`]     — what payers did: remittances (read from X12 835 by [`x12`]) and their
+//!   balancing; [`outcomes`] keeps them (SQLite file or PostgreSQL).
 //! - [`admin`]     — rule administration: auth, audit, edits, history.
 //! - [`api`]       — the gRPC services (scrubber, admin) and the one error → status mapping.
 //! - [`watcher`]   — notices rules-directory changes and triggers reloads.
@@ -68,8 +70,10 @@ pub mod fhir;
 pub mod finding;
 pub mod http;
 pub mod money;
+pub mod outcomes;
 pub mod pricing;
 pub mod registry;
+pub mod remit;
 pub mod rules;
 pub mod runtime;
 pub mod scoring;

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Tables(args) => tables_cmd::run(&args),
         Command::Health(args) => health::run(&args),
         Command::Loadgen(args) => claimscrub::cli::loadgen::run(args),
+        Command::Remits { command } => claimscrub::cli::remits_cmd::run(&command),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(&args),
             RulesCommand::Test(args) => rules_cmd::test(&args),

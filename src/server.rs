@@ -15,8 +15,10 @@ use crate::admin::audit::AuditLog;
 use crate::admin::auth::{Role, Tokens};
 use crate::api::AdminService;
 use crate::api::ScrubberService;
+use crate::api::remit::{Outcomes, RemitService};
 use crate::config::Config;
 use crate::config::RulesLocation;
+use crate::proto::v1::remittances_server::RemittancesServer;
 use crate::proto::v1::rule_admin_server::RuleAdminServer;
 use crate::proto::{self, v1::claim_scrubber_server::ClaimScrubberServer};
 use crate::registry::{RegistryError, RuleRegistry};
@@ -149,6 +151,25 @@ impl App {
 
 /// The scrubber is NOT_SERVING while no rule is active (only an explicit admin change can
 /// empty the set): a replica running on nothing must not pass for a working one.
+/// Opens the outcome store at `location` (off when `None`). A store that cannot be opened is
+/// logged and left off: scrubbing does not depend on it, and IngestRemittance says why.
+async fn open_outcomes(location: Option<String>) -> Outcomes {
+    let Some(location) = location else {
+        return Outcomes::Off("the outcome store is off (--outcomes none)".into());
+    };
+    match tokio::task::spawn_blocking(move || crate::outcomes::open(&location)).await {
+        Ok(Ok(store)) => {
+            tracing::info!(store = %store.describe(), "outcome store open");
+            Outcomes::Open(store)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "outcome store unavailable; remittances cannot be stored");
+            Outcomes::Off(e.to_string())
+        }
+        Err(e) => Outcomes::Off(e.to_string()),
+    }
+}
+
 fn spawn_health_keeper(
     health: tonic_health::server::HealthReporter,
     registry: Arc<RuleRegistry>,
@@ -352,6 +373,10 @@ pub async fn serve(
     };
     let scrubber_server = ClaimScrubberServer::with_interceptor(service, scrub_auth);
     let admin_server = RuleAdminServer::new(AdminService::new(app.admin.clone()));
+    let remit_server = RemittancesServer::new(RemitService::new(
+        app.admin.clone(),
+        open_outcomes(app.config.outcomes.clone()).await,
+    ));
     // The JSON/HTTP face calls the same two services (interceptor and all) in process.
     let http = match app.config.http_listen {
         Some(addr) => {
@@ -360,7 +385,8 @@ pub async fn serve(
             })?;
             tracing::info!(addr = %addr, "JSON/HTTP (Connect protocol) listening");
             let routes = tonic::service::Routes::new(scrubber_server.clone())
-                .add_service(admin_server.clone());
+                .add_service(admin_server.clone())
+                .add_service(remit_server.clone());
             // TLS like the gRPC port: the same files.
             let tls = match &app.config.tls {
                 Some(files) => {
@@ -389,6 +415,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(scrubber_server)
         .add_service(admin_server)
+        .add_service(remit_server)
         .serve_with_incoming_shutdown(incoming(listener), signal);
 
     let grace = app.config.shutdown_grace;

@@ -4,7 +4,9 @@
 //! from ([`claim837`]), so findings can point back at the 837.
 
 pub mod claim837;
+pub mod envelope;
 pub mod locate;
+pub mod remit835;
 pub mod results;
 pub mod segments;
 pub mod write;
@@ -53,6 +55,43 @@ impl X12Error {
 pub fn sniff(bytes: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(16)]);
     segments::strip_preamble(&text).starts_with("ISA")
+}
+
+/// The remittances of an 835 file, with what was odd about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remittances {
+    /// One per transaction set, in file order.
+    pub remittances: Vec<crate::remit::Remittance>,
+    /// Trailer counts (SE01, GE01, IEA01) that disagree with the file: read anyway.
+    pub warnings: Vec<X12Error>,
+}
+
+/// Reads every transaction set of an 835 file (an interchange, or a bare ST … SE).
+pub fn read_835(bytes: &[u8]) -> Result<Remittances, X12Error> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        X12Error::envelope(
+            0,
+            "ISA",
+            0,
+            format!(
+                "the file is not text (invalid UTF-8 at byte {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let text = segments::strip_preamble(text);
+    let seps = remit835::separators(text)?;
+    let mut reader = remit835::Reader::new(seps);
+    let mut remittances = Vec::new();
+    segments::each(text, seps, |seg| {
+        remittances.extend(reader.push(seg)?);
+        Ok(())
+    })?;
+    reader.finish()?;
+    Ok(Remittances {
+        remittances,
+        warnings: reader.take_warnings(),
+    })
 }
 
 /// Reads every claim of an 837 interchange.

@@ -338,3 +338,55 @@ async fn loadgen_smoke() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[test]
+fn remits_import_is_idempotent_and_a_broken_file_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("outcomes.sqlite");
+    let store = store.to_str().unwrap();
+    let good = dir.path().join("good.835");
+    std::fs::write(
+        &good,
+        "ST*835*1~BPR*I*80*C*ACH************20251105~TRN*1*T1*1999999999~N1*PR*ACME~LX*1~CLP*C1*1*150*80*20*12*P1~SVC*HC:99213*150*80**1~DTM*472*20251020~CAS*CO*45*50~CAS*PR*2*20~SE*11*1~",
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.835");
+    std::fs::write(&broken, "ST*835*1~BPR*I*80*C*ACH~CLP*C2*1*1X0*80~SE*4*1~").unwrap();
+    let (ok, out) = claimscrub(&[
+        "remits",
+        "import",
+        good.to_str().unwrap(),
+        "--outcomes",
+        store,
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("1 claim(s): 1 stored, 0 already stored"),
+        "{out}"
+    );
+    let (ok, out) = claimscrub(&[
+        "remits",
+        "import",
+        good.to_str().unwrap(),
+        broken.to_str().unwrap(),
+        "--outcomes",
+        store,
+    ]);
+    assert!(!ok, "a file that cannot be read fails the command: {out}");
+    assert!(out.contains("0 stored, 1 already stored"), "{out}");
+    assert!(
+        out.contains("broken.835: NOT imported: x12: segment 3 (CLP03)"),
+        "{out}"
+    );
+    assert!(out.contains("holds 1 remittance(s), 1 claim(s)"), "{out}");
+    // What was imported today is kept by a purge of what is older than a day.
+    let (ok, out) = claimscrub(&[
+        "remits",
+        "purge",
+        "--older-than-days",
+        "1",
+        "--outcomes",
+        store,
+    ]);
+    assert!(ok && out.contains("deleted 0 remittance(s)"), "{out}");
+}

@@ -274,6 +274,30 @@ fn x12_837_interchanges() {
 }
 
 #[test]
+fn x12_835_remittances() {
+    // Seeds: every 835 in ../shared/data when present, else a small built-in one.
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(root().join("../shared/data/x12/835"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "835"))
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    seeds.push(
+        b"ST*835*1~BPR*I*80*C*ACH************20251105~TRN*1*T1*1999999999~N1*PR*ACME~LX*1~CLP*C1*1*150*80*20*12*P1~SVC*HC:99213:25*150*80**1~DTM*472*20251020~CAS*CO*45*50**PR*2*20~REF*6R*1~AMT*B6*100~LQ*HE*N130~PLB*1*20251231*L6:X*-0.5~SE*13*1~"
+            .to_vec(),
+    );
+    fuzz("X12 835", &seeds, iterations(1_500), |input| {
+        if let Ok(read) = claimscrub::x12::read_835(input) {
+            for r in &read.remittances {
+                let _ = r.imbalances();
+            }
+        }
+    });
+}
+
+#[test]
 fn fhir_claims_and_bundles() {
     // Seeds: the R4 Claim examples in ../shared/data when present, else a small Claim.
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(root().join("../shared/data/fhir"))

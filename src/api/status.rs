@@ -122,9 +122,14 @@ fn invalid_argument(v: &ValidationError) -> Status {
 /// An unreadable X12 interchange: INVALID_ARGUMENT naming the segment position and element,
 /// with a BadRequest field violation `interchange` → the same text.
 pub fn x12_status(e: &crate::x12::X12Error) -> Status {
-    let message = format!("interchange: {e}");
+    x12_field_status(e, "interchange")
+}
+
+/// INVALID_ARGUMENT for X12 in request field `field` that cannot be read, naming the segment.
+pub fn x12_field_status(e: &crate::x12::X12Error, field: &str) -> Status {
+    let message = format!("{field}: {e}");
     let mut details = tonic_types::ErrorDetails::new();
-    details.add_bad_request_violation("interchange", e.to_string());
+    details.add_bad_request_violation(field, e.to_string());
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 

@@ -109,7 +109,7 @@ async fn call(
 ) -> Response<Body> {
     let Some(m) = gw.method(&service, &method) else {
         let mut resp = gw.error(&Status::unimplemented(format!(
-            "no method {service}/{method}; the services are claimscrub.v1.ClaimScrubber and claimscrub.v1.RuleAdmin (see /openapi.json)"
+            "no method {service}/{method}; the services are claimscrub.v1.ClaimScrubber, claimscrub.v1.RuleAdmin and claimscrub.v1.Remittances (see /openapi.json)"
         )));
         *resp.status_mut() = StatusCode::NOT_FOUND;
         return resp;

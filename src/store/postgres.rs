@@ -71,7 +71,7 @@ pub fn redact(url: &str) -> String {
 /// The server certificate is verified against `PGSSLROOTCERT` (a PEM file, as for libpq)
 /// when set, else the system's trusted roots.
 #[derive(Clone)]
-enum Tls {
+pub(crate) enum Tls {
     Plain,
     Rustls(tokio_postgres_rustls::MakeRustlsConnect),
 }
@@ -139,18 +139,21 @@ impl Drop for Conn {
     }
 }
 
-/// The PostgreSQL rule store.
-pub struct PgStore {
+/// One PostgreSQL database: its URL's configuration and TLS, and a connection made again when
+/// it is lost. Shared by the rule store and the outcome store.
+pub(crate) struct Db {
     config: Config,
     tls: Tls,
     location: String,
     conn: Mutex<Conn>,
+    /// What the database is for, in messages ("rule database").
+    what: &'static str,
 }
 
-fn unavailable(location: &str, e: &postgres::Error) -> io::Error {
+fn unavailable(what: &str, location: &str, e: &postgres::Error) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,
-        format!("the rule database {location} is unreachable: {e}"),
+        format!("the {what} {location} is unreachable: {e}"),
     )
 }
 
@@ -179,29 +182,38 @@ pub fn config(url: &str) -> io::Result<Config> {
     Ok(config)
 }
 
-impl PgStore {
-    /// Connects to the database at `url` and brings its schema up to date.
-    pub fn connect(url: &str) -> io::Result<Self> {
+impl Db {
+    /// Connects to the database at `url` (the `what` of messages) and runs `migrate` on it.
+    pub(crate) fn connect(
+        url: &str,
+        what: &'static str,
+        migrate: impl FnOnce(&mut Client) -> Result<(), postgres::Error>,
+    ) -> io::Result<Self> {
         let config = config(url)?;
         let location = redact(url);
         let tls = Tls::for_config(&config)?;
         let mut client = tls
             .connect(&config)
-            .map_err(|e| unavailable(&location, &e))?;
-        migrate(&mut client).map_err(|e| {
-            io::Error::other(format!("cannot migrate the rule database {location}: {e}"))
-        })?;
+            .map_err(|e| unavailable(what, &location, &e))?;
+        migrate(&mut client)
+            .map_err(|e| io::Error::other(format!("cannot migrate the {what} {location}: {e}")))?;
         Ok(Self {
             config,
             tls,
             location,
             conn: Mutex::new(Conn(Some(client))),
+            what,
         })
+    }
+
+    /// The URL without its password.
+    pub(crate) fn location(&self) -> &str {
+        &self.location
     }
 
     /// Runs `f` on the connection, connecting first when there is none or it was lost (a
     /// query that fails because the connection broke drops it, so the next call reconnects).
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
     ) -> io::Result<T> {
@@ -211,7 +223,7 @@ impl PgStore {
             let client = self
                 .tls
                 .connect(&self.config)
-                .map_err(|e| unavailable(&self.location, &e))?;
+                .map_err(|e| unavailable(self.what, &self.location, &e))?;
             conn.0 = Some(client);
         }
         let client = conn.0.as_mut().expect("connected above");
@@ -219,13 +231,31 @@ impl PgStore {
             Ok(v) => Ok(v),
             Err(e) if client.is_closed() || e.as_db_error().is_none() => {
                 conn.0 = None;
-                Err(unavailable(&self.location, &e))
+                Err(unavailable(self.what, &self.location, &e))
             }
             Err(e) => Err(io::Error::other(format!(
-                "rule database {}: {e}",
-                self.location
+                "{} {}: {e}",
+                self.what, self.location
             ))),
         }
+    }
+}
+
+/// The PostgreSQL rule store.
+pub struct PgStore {
+    db: Db,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub fn connect(url: &str) -> io::Result<Self> {
+        Ok(Self {
+            db: Db::connect(url, "rule database", migrate)?,
+        })
+    }
+
+    fn with<T>(&self, f: impl FnMut(&mut Client) -> Result<T, postgres::Error>) -> io::Result<T> {
+        self.db.with(f)
     }
 
     /// One change of `file` as a transaction: locks the file (also one that does not exist
@@ -350,7 +380,7 @@ fn insert_version(
 
 impl RuleSource for PgStore {
     fn describe(&self) -> String {
-        self.location.clone()
+        self.db.location.clone()
     }
 
     fn is_transactional(&self) -> bool {
@@ -381,7 +411,7 @@ impl RuleSource for PgStore {
 
 impl RuleStore for PgStore {
     fn describe(&self) -> String {
-        self.location.clone()
+        self.db.location.clone()
     }
 
     fn read_tests(&self, file: &str) -> io::Result<Option<String>> {
@@ -636,9 +666,9 @@ impl PgStore {
     /// the database is lost; it ends when `tx` is closed.
     pub fn listen(&self, tx: tokio::sync::mpsc::Sender<()>) {
         listen(
-            self.config.clone(),
-            self.tls.clone(),
-            self.location.clone(),
+            self.db.config.clone(),
+            self.db.tls.clone(),
+            self.db.location.clone(),
             tx,
         );
     }

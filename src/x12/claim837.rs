@@ -6,6 +6,7 @@
 //! the claim's). Names, addresses and member ids are never read.
 
 use super::X12Error;
+use super::envelope::{Envelope, Step};
 use super::segments::{Segment, Separators};
 use crate::money::parse_decimal;
 use crate::proto::v1 as pb;
@@ -166,33 +167,11 @@ impl Building {
 pub struct Reader {
     comp: u8,
     kind: Option<Kind>,
-    st_index: usize,
-    st_control: String,
+    envelope: Envelope,
     ctx: Context,
     level: &'static str,
     sub_loop: &'static str,
     current: Option<Building>,
-    saw_iea: bool,
-    last_index: usize,
-    /// ISA13.
-    interchange_control: String,
-    /// The open functional group's GS06 and its number of transaction sets so far.
-    group: Option<(String, usize)>,
-    /// Functional groups so far.
-    group_count: usize,
-}
-
-/// A trailer whose control number differs from its header's.
-fn mismatch(seg: &Segment, element: usize, header: &str, expected: &str) -> X12Error {
-    X12Error::envelope(
-        seg.index,
-        seg.id,
-        element,
-        format!(
-            "control number {:?} does not match {header} {expected:?}",
-            seg.el(element)
-        ),
-    )
 }
 
 impl Reader {
@@ -201,38 +180,23 @@ impl Reader {
         Self {
             comp: seps.component,
             kind: None,
-            st_index: 0,
-            st_control: String::new(),
+            envelope: Envelope::new("837", "an 837 claim"),
             ctx: Context::default(),
             level: "",
             sub_loop: "",
             current: None,
-            saw_iea: false,
-            last_index: 0,
-            interchange_control: String::new(),
-            group: None,
-            group_count: 0,
         }
     }
 
     /// Reads the next segment; returns the claim it completed, if any.
     pub fn push(&mut self, seg: &Segment) -> Result<Option<ReadClaim>, X12Error> {
         let comp = self.comp;
-        self.last_index = seg.index;
         let mut done = None;
-        let pos = seg.index.saturating_sub(self.st_index) + 1;
-        let spot = |loop_id: &'static str, segment: &'static str| Spot {
-            loop_id,
-            segment,
-            position: pos,
-        };
-        match seg.id {
-            // The ISA version (ISA12) describes the envelope only; some 5010 senders keep
-            // 00401 there, so the transaction version is judged from GS08 and ST03.
-            "GS" => {
-                self.group = Some((seg.el(6).trim().to_string(), 0));
-                self.group_count += 1;
-                if !seg.el(8).starts_with("005010") {
+        if self.envelope.push(seg)? == Step::Envelope {
+            match seg.id {
+                // The ISA version (ISA12) describes the envelope only; some 5010 senders keep
+                // 00401 there, so the transaction version is judged from GS08 and ST03.
+                "GS" if !seg.el(8).starts_with("005010") => {
                     return Err(X12Error::envelope(
                         seg.index,
                         "GS",
@@ -243,108 +207,40 @@ impl Reader {
                         ),
                     ));
                 }
-            }
-            "ST" => {
-                if seg.el(1) != "837" {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        "ST",
-                        1,
-                        format!("transaction set {:?} is not an 837 claim", seg.el(1)),
-                    ));
+                "ST" => {
+                    let version = seg.el(3);
+                    self.kind = Some(if version.contains("X223") {
+                        Kind::Institutional
+                    } else if version.contains("X222") || version.is_empty() {
+                        Kind::Professional
+                    } else {
+                        return Err(X12Error::envelope(
+                            seg.index,
+                            "ST",
+                            3,
+                            format!(
+                                "implementation guide {version:?} is neither 837P (005010X222A1) nor 837I (005010X223A2)"
+                            ),
+                        ));
+                    });
+                    self.ctx = Context::default();
                 }
-                self.st_index = seg.index;
-                self.st_control = seg.el(2).to_string();
-                let version = seg.el(3);
-                self.kind = Some(if version.contains("X223") {
-                    Kind::Institutional
-                } else if version.contains("X222") || version.is_empty() {
-                    Kind::Professional
-                } else {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        "ST",
-                        3,
-                        format!(
-                            "implementation guide {version:?} is neither 837P (005010X222A1) nor 837I (005010X223A2)"
-                        ),
-                    ));
-                });
-                self.ctx = Context::default();
+                "SE" => {
+                    done = self.current.take().map(Building::finish);
+                    self.kind = None;
+                }
+                _ => {}
             }
+            return Ok(done);
+        }
+        let pos = seg.index.saturating_sub(self.envelope.set_start()) + 1;
+        let spot = |loop_id: &'static str, segment: &'static str| Spot {
+            loop_id,
+            segment,
+            position: pos,
+        };
+        match seg.id {
             "BHT" => self.ctx.submission_date = date(seg.el(4)).unwrap_or_default(),
-            "SE" => {
-                if let Some(b) = self.current.take() {
-                    done = Some(b.finish());
-                }
-                let count = seg.index + 1 - self.st_index;
-                if seg.el(1).trim().parse::<usize>().ok() != Some(count) {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        "SE",
-                        1,
-                        format!(
-                            "SE01 says {:?} segments; the transaction set has {count}",
-                            seg.el(1)
-                        ),
-                    ));
-                }
-                if seg.el(2).trim() != self.st_control.trim() {
-                    return Err(mismatch(seg, 2, "ST02", &self.st_control));
-                }
-                self.kind = None;
-                if let Some(g) = self.group.as_mut() {
-                    g.1 += 1;
-                }
-            }
-            "ISA" => self.interchange_control = seg.el(13).trim().to_string(),
-            "GE" => {
-                let Some((control, sets)) = self.group.take() else {
-                    return Err(X12Error::envelope(seg.index, "GE", 0, "GE without a GS"));
-                };
-                if seg.el(2).trim() != control {
-                    return Err(mismatch(seg, 2, "GS06", &control));
-                }
-                if seg.el(1).trim().parse::<usize>().ok() != Some(sets) {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        "GE",
-                        1,
-                        format!(
-                            "GE01 says {:?} transaction sets; the group has {sets}",
-                            seg.el(1)
-                        ),
-                    ));
-                }
-            }
-            "IEA" => {
-                self.saw_iea = true;
-                if seg.el(2).trim() != self.interchange_control {
-                    return Err(mismatch(seg, 2, "ISA13", &self.interchange_control));
-                }
-                let groups = self.group_count;
-                if seg.el(1).trim().parse::<usize>().ok() != Some(groups) {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        "IEA",
-                        1,
-                        format!(
-                            "IEA01 says {:?} functional groups; the interchange has {groups}",
-                            seg.el(1)
-                        ),
-                    ));
-                }
-            }
-            _ if self.kind.is_none() => {
-                if !matches!(seg.id, "ISA" | "GE" | "IEA" | "TA1") {
-                    return Err(X12Error::envelope(
-                        seg.index,
-                        seg.id,
-                        0,
-                        "segment outside a transaction set (ST ... SE)",
-                    ));
-                }
-            }
             "HL" => {
                 if let Some(b) = self.current.take() {
                     done = Some(b.finish());
@@ -456,7 +352,7 @@ impl Reader {
                 let mut b = Building {
                     claim,
                     spots: ClaimSpots {
-                        transaction: self.st_control.clone(),
+                        transaction: self.envelope.set_control().to_string(),
                         clm: spot("2300", "CLM"),
                         billing: self.ctx.billing_spot,
                         ..Default::default()
@@ -625,22 +521,7 @@ impl Reader {
 
     /// Ends the interchange: the last claim, or the error when the file stops early.
     pub fn finish(mut self) -> Result<Option<ReadClaim>, X12Error> {
-        if self.kind.is_some() {
-            return Err(X12Error::envelope(
-                self.last_index,
-                "SE",
-                0,
-                "the last transaction set has no SE segment (is the file cut?)",
-            ));
-        }
-        if !self.saw_iea {
-            return Err(X12Error::envelope(
-                self.last_index,
-                "IEA",
-                0,
-                "the interchange has no IEA trailer (is the file cut?)",
-            ));
-        }
+        self.envelope.finish()?;
         Ok(self.current.take().map(Building::finish))
     }
 }
