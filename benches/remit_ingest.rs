@@ -2,7 +2,10 @@
 //! adjustments) read from X12, and read + stored in a fresh SQLite outcome store (and in
 //! PostgreSQL when CLAIMSCRUB_BENCH_PG_URL names one), reported as claims per second.
 //!
-//! `cargo bench --bench remit_ingest [-- 20000]`
+//! With `--calibration N`, also the calibration report over N stored outcomes: N remitted
+//! claims (835s of 20,000) and N scrub records with one flag each, in a fresh SQLite store.
+//!
+//! `cargo bench --bench remit_ingest [-- 20000] [--calibration 1000000]`
 
 use std::time::Instant;
 
@@ -37,11 +40,70 @@ fn remittance(n: usize, trace: &str) -> String {
     )
 }
 
+/// The calibration report over `n` stored outcomes.
+fn calibration(n: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("calibration.sqlite");
+    let store = claimscrub::outcomes::open(path.to_str().expect("UTF-8 path")).expect("store");
+    let start = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(20_000);
+        // Claim ids CLAIM-0.. of each file are offset by the file's start.
+        let text =
+            remittance(batch, &format!("CAL-{done}")).replace("CLAIM-", &format!("C{done}-"));
+        let read = claimscrub::x12::read_835(text.as_bytes()).expect("the file reads");
+        store.ingest(&read.remittances).expect("stored");
+        let records: Vec<_> = (0..batch)
+            .map(|i| claimscrub::outcomes::ScrubRecord {
+                claim_id: format!("C{done}-{i}"),
+                payer_id: format!("PAYER-{}", i % 7),
+                payer_type: "commercial".into(),
+                scrubbed_at: claimscrub::outcomes::now(),
+                ruleset_version: "v".into(),
+                denial_risk: 0.3,
+                flags: vec![claimscrub::outcomes::Flag {
+                    rule_id: format!("rule-{}", i % 25),
+                    rule_version: "r".into(),
+                    carc: if i % 2 == 0 {
+                        "CO-45".into()
+                    } else {
+                        "CO-97".into()
+                    },
+                    declared: 0.4,
+                    line: 1,
+                }],
+            })
+            .collect();
+        store.record_scrubs(&records).expect("recorded");
+        done += batch;
+    }
+    println!(
+        "calibration: {n} outcomes stored in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let report = claimscrub::api::remit::calibration(store.as_ref(), &Default::default())
+        .expect("the report");
+    println!(
+        "calibration report over {n} outcomes: {:.2} s ({} cells, {} rules)",
+        start.elapsed().as_secs_f64(),
+        report.cells.len(),
+        report.rules.len()
+    );
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(20_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--calibration") {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        calibration(n);
+        return;
+    }
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20_000);
     let text = remittance(n, "T0");
     println!(
         "835 of {n} claims, {:.1} MiB",

@@ -2,6 +2,7 @@
 //! `health`, `loadgen`.
 
 pub mod admin_cmd;
+pub mod calibration_cmd;
 pub mod check;
 pub mod health;
 pub mod loadgen;
@@ -39,6 +40,8 @@ pub enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Load the reference tables of a manifest and report versions, rows, time and memory.
     Tables(TablesCmdArgs),
+    /// What each rule's findings were worth, learnt from the remittances stored.
+    Calibration(calibration_cmd::CalibrationArgs),
     /// Put X12 835 remittances into the outcome store, or purge old ones.
     Remits {
         /// What to do with remittances.

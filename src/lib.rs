@@ -25,7 +25,8 @@
 //! - [`store`]     — where rules are kept for editing: the rule store trait, the directory
 //!   and PostgreSQL stores.
 //! - [`remit`]     — what payers did: remittances (read from X12 835 by [`x12`]) and their
-//!   balancing; [`outcomes`] keeps them (SQLite file or PostgreSQL).
+//!   balancing; [`outcomes`] keeps them (SQLite file or PostgreSQL) with what each scrub
+//!   said; [`calibration`] learns denial probabilities from the two.
 //! - [`admin`]     — rule administration: auth, audit, edits, history.
 //! - [`api`]       — the gRPC services (scrubber, admin) and the one error → status mapping.
 //! - [`watcher`]   — notices rules-directory changes and triggers reloads.
@@ -61,6 +62,7 @@
 pub mod adjustment;
 pub mod admin;
 pub mod api;
+pub mod calibration;
 pub mod claim;
 pub mod cli;
 pub mod config;

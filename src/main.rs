@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Health(args) => health::run(&args),
         Command::Loadgen(args) => claimscrub::cli::loadgen::run(args),
         Command::Remits { command } => claimscrub::cli::remits_cmd::run(&command),
+        Command::Calibration(args) => claimscrub::cli::calibration_cmd::run(&args),
         Command::Rules { command } => match command {
             RulesCommand::Check(args) => rules_cmd::check(&args),
             RulesCommand::Test(args) => rules_cmd::test(&args),

@@ -8,6 +8,7 @@
 //! reader does not even read them). Every method blocks: call it from a blocking thread.
 
 pub mod postgres;
+pub mod recorder;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -66,6 +67,73 @@ pub struct StoredClaim {
     pub lines: usize,
 }
 
+/// What claimscrub said about one claim when it scrubbed it: who pays, what fired where.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScrubRecord {
+    /// The claim id (the 837's CLM01, the 835's CLP01).
+    pub claim_id: String,
+    /// The payer id on the claim.
+    pub payer_id: String,
+    /// The payer type ("medicare", "medicaid", "commercial", "other").
+    pub payer_type: String,
+    /// When (RFC 3339).
+    pub scrubbed_at: String,
+    /// The rule set that scored it.
+    pub ruleset_version: String,
+    /// The claim's denial risk.
+    pub denial_risk: f64,
+    /// One per finding and line it names (line 0: a claim-level finding).
+    pub flags: Vec<Flag>,
+}
+
+/// One rule's finding on one line (or the claim, line 0).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Flag {
+    /// The rule.
+    pub rule_id: String,
+    /// Its version.
+    pub rule_version: String,
+    /// The predicted CARC with its group ("CO-97").
+    pub carc: String,
+    /// The denial probability the finding carried.
+    pub declared: f64,
+    /// The line (its line_number), 0 for the claim.
+    pub line: u32,
+}
+
+/// A stored flag of the newest scrub of a claim that has a remittance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlagRow {
+    /// The claim.
+    pub claim_id: String,
+    /// Its payer id and type, as scrubbed.
+    pub payer_id: String,
+    /// The payer type.
+    pub payer_type: String,
+    /// The flag.
+    pub flag: Flag,
+}
+
+/// A stored adjustment of a remitted claim that was scrubbed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AdjustmentRow {
+    /// The claim (CLP01).
+    pub claim_id: String,
+    /// The payer id and type of its newest scrub.
+    pub payer_id: String,
+    /// The payer type.
+    pub payer_type: String,
+    /// The line's position in the claim's SVC list (0-based) and its REF*6R, when the
+    /// adjustment is a line's; `None` for a claim-level adjustment.
+    pub line: Option<(u32, String)>,
+    /// CAS group.
+    pub group: String,
+    /// CARC.
+    pub reason: String,
+    /// Amount, cents.
+    pub amount_cents: i64,
+}
+
 /// Where remittances are kept.
 pub trait OutcomeStore: Send + Sync {
     /// Human-readable location (never a password).
@@ -77,9 +145,18 @@ pub trait OutcomeStore: Send + Sync {
     fn counts(&self) -> Result<Counts, OutcomeError>;
     /// Every stored outcome of claim `claim_id` (CLP01), oldest first.
     fn claim(&self, claim_id: &str) -> Result<Vec<StoredClaim>, OutcomeError>;
-    /// Deletes the remittances ingested before `cutoff` (RFC 3339) with everything in them;
-    /// returns how many.
+    /// Deletes the remittances ingested before `cutoff` (RFC 3339) with everything in them,
+    /// and the scrub records made before it; returns how many remittances.
     fn purge_before(&self, cutoff: &str) -> Result<u64, OutcomeError>;
+    /// Stores scrub records, all in one transaction.
+    fn record_scrubs(&self, records: &[ScrubRecord]) -> Result<(), OutcomeError>;
+    /// Scrub records stored.
+    fn scrub_count(&self) -> Result<u64, OutcomeError>;
+    /// The flags of the newest scrub of every claim that has a remittance.
+    fn flags(&self, each: &mut dyn FnMut(FlagRow)) -> Result<(), OutcomeError>;
+    /// The adjustments of every remitted claim that has a scrub record (denominators of
+    /// recall, and the denials no rule predicted).
+    fn adjustments(&self, each: &mut dyn FnMut(AdjustmentRow)) -> Result<(), OutcomeError>;
 }
 
 /// Opens the outcome store at `location`: a `postgres://` URL, or the path of an SQLite file
@@ -92,6 +169,37 @@ pub fn open(location: &str) -> Result<Arc<dyn OutcomeStore>, OutcomeError> {
             std::path::Path::new(location),
         )?))
     }
+}
+
+/// The flags of the newest scrub of each claim that has a remittance (both stores).
+pub(crate) const FLAGS_SQL: &str = "
+    SELECT s.claim_id, s.payer_id, s.payer_type, f.rule_id, f.rule_version, f.carc,
+           f.declared, f.line_number
+    FROM scrub_records s JOIN scrub_flags f ON f.record_id = s.id
+    WHERE s.id IN (SELECT max(id) FROM scrub_records GROUP BY claim_id)
+      AND EXISTS (SELECT 1 FROM remit_claims c WHERE c.claim_id = s.claim_id)";
+
+/// The adjustments of each remitted claim that was scrubbed, with the payer of its newest
+/// scrub and, for a line's, the line's position and control number (both stores).
+pub(crate) const ADJUSTMENTS_SQL: &str = "
+    WITH latest AS (
+        SELECT claim_id, payer_id, payer_type FROM scrub_records
+        WHERE id IN (SELECT max(id) FROM scrub_records GROUP BY claim_id))
+    SELECT c.claim_id, latest.payer_id, latest.payer_type, l.seq, l.line_control, a.grp,
+           a.reason, a.amount_cents
+    FROM remit_adjustments a
+    JOIN remit_claims c ON c.id = a.claim_row
+    JOIN latest ON latest.claim_id = c.claim_id
+    LEFT JOIN remit_lines l ON l.id = a.line_row";
+
+/// The current time as stored (RFC 3339, seconds, UTC).
+pub fn now() -> String {
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// `t` as stored (RFC 3339, seconds, UTC); comparable as text.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A remark list as stored (comma-separated codes).

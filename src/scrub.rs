@@ -62,6 +62,14 @@ pub struct Scrubber {
     evaluator: Evaluator,
     pool: EvalPool,
     settings: ScrubSettings,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+/// Told of every claim scrubbed (after its answer is made; it must not block): the outcome
+/// store's recorder.
+pub trait Observer: Send + Sync {
+    /// `claim` was scrubbed with answer `resp`.
+    fn scrubbed(&self, claim: &claim::Claim, resp: &pb::ScrubClaimResponse);
 }
 
 impl Scrubber {
@@ -73,6 +81,7 @@ impl Scrubber {
             evaluator: runtime.evaluator.clone(),
             pool: runtime.pool.clone(),
             settings,
+            observer: None,
         }
     }
 
@@ -84,9 +93,22 @@ impl Scrubber {
         let (claim, as_of) = self.prepare(&req)?;
         let this = self.clone();
         self.pool
-            .run(move || this.evaluate(claim, as_of))
+            .run(move || {
+                let resp = this.evaluate(claim.clone(), as_of);
+                if let Some(o) = &this.observer {
+                    o.scrubbed(&claim, &resp);
+                }
+                resp
+            })
             .await
             .map_err(Into::into)
+    }
+
+    /// The same scrubber, telling `observer` of every claim scrubbed through
+    /// [`Scrubber::scrub`].
+    pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Validates and scrubs one request on the calling thread (tools only).

@@ -316,7 +316,16 @@ pub async fn serve(
     let health_keeper = spawn_health_keeper(health.clone(), app.registry.clone(), stop_rx.clone());
     let table_poller =
         spawn_table_poller(app.tables.clone(), app.config.tables_poll, stop_rx.clone());
-    let service = ScrubberService::new(app.scrubber.clone(), app.config.stream_window);
+    // With an outcome store, every scrub is recorded (off the request path) to learn from.
+    let outcomes = open_outcomes(app.config.outcomes.clone()).await;
+    let scrubber = match &outcomes {
+        Outcomes::Open(store) => app
+            .scrubber
+            .clone()
+            .observed_by(crate::outcomes::recorder::Recorder::start(store.clone())),
+        Outcomes::Off(_) => app.scrubber.clone(),
+    };
+    let service = ScrubberService::new(scrubber, app.config.stream_window);
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -373,10 +382,7 @@ pub async fn serve(
     };
     let scrubber_server = ClaimScrubberServer::with_interceptor(service, scrub_auth);
     let admin_server = RuleAdminServer::new(AdminService::new(app.admin.clone()));
-    let remit_server = RemittancesServer::new(RemitService::new(
-        app.admin.clone(),
-        open_outcomes(app.config.outcomes.clone()).await,
-    ));
+    let remit_server = RemittancesServer::new(RemitService::new(app.admin.clone(), outcomes));
     // The JSON/HTTP face calls the same two services (interceptor and all) in process.
     let http = match app.config.http_listen {
         Some(addr) => {

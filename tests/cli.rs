@@ -390,3 +390,24 @@ fn remits_import_is_idempotent_and_a_broken_file_stores_nothing() {
     ]);
     assert!(ok && out.contains("deleted 0 remittance(s)"), "{out}");
 }
+
+#[test]
+fn calibration_reports_an_empty_store_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("outcomes.sqlite");
+    let (ok, out) = claimscrub(&["calibration", "--outcomes", store.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 scrub records; 0 remitted claims"), "{out}");
+    assert!(out.contains("Denials no rule predicted"), "{out}");
+    let (ok, out) = claimscrub(&[
+        "calibration",
+        "--json",
+        "--outcomes",
+        store.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["priorWeight"], 20.0);
+    let (ok, out) = claimscrub(&["calibration", "--outcomes", "none"]);
+    assert!(!ok && out.contains("no outcome store"), "{out}");
+}

@@ -305,6 +305,50 @@ fn store_behaves(store: &dyn OutcomeStore, db_text: impl Fn() -> String) {
         paid[0].adjustments,
         ["99213: CO-45 4000", "99213: PR-2 2000"]
     );
+    // Scrub records: the newest scrub of each remitted claim gives the flags; the remitted
+    // claims' adjustments come with that scrub's payer.
+    let record = |claim: &str, line: u32| claimscrub::outcomes::ScrubRecord {
+        claim_id: claim.into(),
+        payer_id: "ACME01".into(),
+        payer_type: "commercial".into(),
+        scrubbed_at: claimscrub::outcomes::now(),
+        ruleset_version: "v1".into(),
+        denial_risk: 0.5,
+        flags: vec![claimscrub::outcomes::Flag {
+            rule_id: "mue".into(),
+            rule_version: "r1".into(),
+            carc: "CO-151".into(),
+            declared: 0.5,
+            line,
+        }],
+    };
+    store
+        .record_scrubs(&[
+            record("SYN-2", 2),
+            record("SYN-2", 1),
+            record("NOT-REMITTED", 1),
+        ])
+        .unwrap();
+    assert_eq!(store.scrub_count().unwrap(), 3);
+    let mut flags = Vec::new();
+    store.flags(&mut |f| flags.push(f)).unwrap();
+    assert_eq!(
+        flags.len(),
+        1,
+        "the newest scrub of remitted claims: {flags:?}"
+    );
+    assert_eq!(
+        (flags[0].claim_id.as_str(), flags[0].flag.line),
+        ("SYN-2", 1)
+    );
+    let mut adjustments = Vec::new();
+    store.adjustments(&mut |a| adjustments.push(a)).unwrap();
+    // SYN-2's CO-50 on its one line (twice: two remittances of it are stored).
+    assert_eq!(adjustments.len(), 2, "{adjustments:?}");
+    assert_eq!(
+        (adjustments[0].reason.as_str(), adjustments[0].line.clone()),
+        ("50", Some((0, String::new())))
+    );
     // No member id or name is stored.
     let text = db_text();
     for secret in ["MEMBER12345", "MEMBER67890", "DOE", "RICHARD"] {

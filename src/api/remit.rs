@@ -33,6 +33,85 @@ impl RemitService {
     }
 }
 
+/// The calibration report of `store` as the API answers it.
+pub fn calibration(
+    store: &dyn OutcomeStore,
+    req: &pb::GetCalibrationRequest,
+) -> Result<pb::GetCalibrationResponse, Status> {
+    use crate::calibration::{Settings, report};
+    let defaults = Settings::default();
+    let settings = Settings {
+        prior_weight: if req.prior_weight > 0.0 && req.prior_weight.is_finite() {
+            req.prior_weight.min(1e6)
+        } else {
+            defaults.prior_weight
+        },
+        min_remits: if req.min_remits > 0 {
+            u64::from(req.min_remits)
+        } else {
+            defaults.min_remits
+        },
+        ..defaults
+    };
+    let unavailable = |e: crate::outcomes::OutcomeError| Status::unavailable(e.to_string());
+    let mut flags = Vec::new();
+    store.flags(&mut |f| flags.push(f)).map_err(unavailable)?;
+    let mut adjustments = Vec::new();
+    store
+        .adjustments(&mut |a| adjustments.push(a))
+        .map_err(unavailable)?;
+    let r = report(&flags, &adjustments, settings);
+    Ok(pb::GetCalibrationResponse {
+        cells: r
+            .cells
+            .iter()
+            .map(|c| pb::CalibrationCell {
+                rule_id: c.rule_id.clone(),
+                payer_id: c.payer_id.clone(),
+                payer_type: c.payer_type.clone(),
+                declared: c.declared,
+                flagged: c.flagged,
+                denied: c.denied,
+                observed: if c.flagged == 0 {
+                    0.0
+                } else {
+                    c.denied as f64 / c.flagged as f64
+                },
+                calibrated: c.posterior.mean,
+                interval_low: c.posterior.low,
+                interval_high: c.posterior.high,
+                enough_evidence: c.enough,
+            })
+            .collect(),
+        rules: r
+            .rules
+            .iter()
+            .map(|a| pb::RuleAccuracy {
+                rule_id: a.rule_id.clone(),
+                family: a.family.clone(),
+                flagged: a.flagged,
+                denied: a.denied,
+                precision: a.precision(),
+                family_denials: a.family_denials,
+                recall: a.recall(),
+            })
+            .collect(),
+        unpredicted: r
+            .unpredicted
+            .iter()
+            .map(|u| pb::UnpredictedDenial {
+                carc: u.carc.clone(),
+                count: u.count,
+                amount_cents: u.amount_cents,
+            })
+            .collect(),
+        scrub_records: store.scrub_count().map_err(unavailable)?,
+        remitted_claims: r.claims,
+        prior_weight: settings.prior_weight,
+        min_remits: settings.min_remits as u32,
+    })
+}
+
 /// Reads `req.x12` and stores it: the response, or the status of what went wrong.
 pub fn ingest(
     store: &dyn OutcomeStore,
@@ -71,6 +150,53 @@ pub fn ingest(
     })
 }
 
+impl RemitService {
+    /// Authenticates for `needed`, then runs `op` on the store on a blocking thread and
+    /// audits it as `action` about `subject`.
+    async fn run<T: Send + 'static>(
+        &self,
+        metadata: tonic::metadata::MetadataMap,
+        needed: Role,
+        action: &'static str,
+        subject: String,
+        op: impl FnOnce(&dyn OutcomeStore) -> Result<(T, String), Status> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let admin = self.admin.clone();
+        let outcomes = self.outcomes.clone();
+        tokio::task::spawn_blocking(move || {
+            let who = admin
+                .admit(&metadata, needed, action, "")
+                .map_err(|e| admin_status(&e))?;
+            let store = match outcomes {
+                Outcomes::Open(store) => store,
+                Outcomes::Off(why) => {
+                    admin.done(&who, action, &subject, "no outcome store");
+                    return Err(Status::failed_precondition(format!(
+                        "there is no outcome store here: {why}"
+                    )));
+                }
+            };
+            match op(store.as_ref()) {
+                Ok((value, outcome)) => {
+                    admin.done(&who, action, &subject, &outcome);
+                    Ok(Response::new(value))
+                }
+                Err(status) => {
+                    admin.done(
+                        &who,
+                        action,
+                        &subject,
+                        &format!("refused: {}", status.code()),
+                    );
+                    Err(status)
+                }
+            }
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+    }
+}
+
 #[tonic::async_trait]
 impl Remittances for RemitService {
     async fn ingest_remittance(
@@ -78,31 +204,36 @@ impl Remittances for RemitService {
         request: Request<pb::IngestRemittanceRequest>,
     ) -> Result<Response<pb::IngestRemittanceResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let admin = self.admin.clone();
-        let outcomes = self.outcomes.clone();
-        tokio::task::spawn_blocking(move || {
-            let who = admin
-                .admit(&metadata, Role::Editor, "IngestRemittance", "")
-                .map_err(|e| admin_status(&e))?;
-            let source = req.source_name.chars().take(200).collect::<String>();
-            let store = match outcomes {
-                Outcomes::Open(store) => store,
-                Outcomes::Off(why) => {
-                    admin.done(&who, "IngestRemittance", &source, "no outcome store");
-                    return Err(Status::failed_precondition(format!(
-                        "remittances cannot be stored here: {why}"
-                    )));
-                }
-            };
-            let result = ingest(store.as_ref(), &req);
-            let outcome = match &result {
-                Ok(r) => format!("stored {}, already stored {}", r.stored, r.already_stored),
-                Err(s) => format!("refused: {}", s.code()),
-            };
-            admin.done(&who, "IngestRemittance", &source, &outcome);
-            result.map(Response::new)
-        })
+        let source = req.source_name.chars().take(200).collect::<String>();
+        self.run(
+            metadata,
+            Role::Editor,
+            "IngestRemittance",
+            source,
+            move |store| {
+                let resp = ingest(store, &req)?;
+                let outcome = format!(
+                    "stored {}, already stored {}",
+                    resp.stored, resp.already_stored
+                );
+                Ok((resp, outcome))
+            },
+        )
         .await
-        .map_err(|e| Status::internal(e.to_string()))?
+    }
+
+    async fn get_calibration(
+        &self,
+        request: Request<pb::GetCalibrationRequest>,
+    ) -> Result<Response<pb::GetCalibrationResponse>, Status> {
+        let (metadata, _, req) = request.into_parts();
+        self.run(
+            metadata,
+            Role::Viewer,
+            "GetCalibration",
+            String::new(),
+            move |store| calibration(store, &req).map(|r| (r, "ok".to_string())),
+        )
+        .await
     }
 }

@@ -5,16 +5,23 @@
 use postgres::Client;
 
 use super::{
-    Counts, Ingested, OutcomeError, OutcomeStore, StoredClaim, join_codes, join_modifiers,
+    AdjustmentRow, Counts, Flag, FlagRow, Ingested, OutcomeError, OutcomeStore, ScrubRecord,
+    StoredClaim, join_codes, join_modifiers,
 };
 use crate::remit::Remittance;
 use crate::store::postgres::Db;
 
 /// The schema, one script per version.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    include_str!("../../migrations/outcomes/001_remittances.postgres.sql"),
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/outcomes/001_remittances.postgres.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/outcomes/002_scrub_records.postgres.sql"),
+    ),
+];
 
 /// Advisory lock key that serialises outcome migrations across replicas ("outcomes").
 const MIGRATION_LOCK: i64 = 0x6f75_7463_6f6d_6573;
@@ -355,11 +362,134 @@ impl OutcomeStore for PgOutcomes {
     fn purge_before(&self, cutoff: &str) -> Result<u64, OutcomeError> {
         self.db
             .with(|c| {
-                c.execute(
+                let mut tx = c.transaction()?;
+                let n = tx.execute(
                     "DELETE FROM remittances WHERE ingested_at < ($1::text)::timestamptz",
                     &[&cutoff],
-                )
+                )?;
+                tx.execute(
+                    "DELETE FROM scrub_records WHERE scrubbed_at < $1",
+                    &[&cutoff],
+                )?;
+                tx.commit()?;
+                Ok(n)
             })
             .map_err(|e| self.fail(e))
+    }
+
+    fn record_scrubs(&self, records: &[ScrubRecord]) -> Result<(), OutcomeError> {
+        self.db
+            .with(|c| {
+                let mut tx = c.transaction()?;
+                let ids: Vec<i64> = tx
+                    .query(
+                        "SELECT nextval(pg_get_serial_sequence('scrub_records', 'id'))
+                         FROM generate_series(1::bigint, $1::bigint)",
+                        &[&(records.len() as i64)],
+                    )?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let text = |f: &dyn Fn(&ScrubRecord) -> String| -> Vec<String> {
+                    records.iter().map(f).collect()
+                };
+                tx.execute(
+                    "INSERT INTO scrub_records (id, claim_id, payer_id, payer_type, scrubbed_at,
+                        ruleset_version, denial_risk)
+                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                                          $5::text[], $6::text[], $7::float8[])",
+                    &[
+                        &ids,
+                        &text(&|r| r.claim_id.clone()),
+                        &text(&|r| r.payer_id.clone()),
+                        &text(&|r| r.payer_type.clone()),
+                        &text(&|r| r.scrubbed_at.clone()),
+                        &text(&|r| r.ruleset_version.clone()),
+                        &records.iter().map(|r| r.denial_risk).collect::<Vec<f64>>(),
+                    ],
+                )?;
+                let flags: Vec<(i64, &Flag)> = records
+                    .iter()
+                    .zip(&ids)
+                    .flat_map(|(r, id)| r.flags.iter().map(move |f| (*id, f)))
+                    .collect();
+                tx.execute(
+                    "INSERT INTO scrub_flags (record_id, rule_id, rule_version, carc, declared,
+                        line_number)
+                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                                          $5::float8[], $6::int[])",
+                    &[
+                        &flags.iter().map(|f| f.0).collect::<Vec<i64>>(),
+                        &flags
+                            .iter()
+                            .map(|f| f.1.rule_id.clone())
+                            .collect::<Vec<String>>(),
+                        &flags
+                            .iter()
+                            .map(|f| f.1.rule_version.clone())
+                            .collect::<Vec<String>>(),
+                        &flags
+                            .iter()
+                            .map(|f| f.1.carc.clone())
+                            .collect::<Vec<String>>(),
+                        &flags.iter().map(|f| f.1.declared).collect::<Vec<f64>>(),
+                        &flags.iter().map(|f| f.1.line as i32).collect::<Vec<i32>>(),
+                    ],
+                )?;
+                tx.commit()
+            })
+            .map_err(|e| self.fail(e))
+    }
+
+    fn scrub_count(&self) -> Result<u64, OutcomeError> {
+        self.db
+            .with(|c| {
+                c.query_one("SELECT count(*) FROM scrub_records", &[])
+                    .map(|r| r.get::<_, i64>(0) as u64)
+            })
+            .map_err(|e| self.fail(e))
+    }
+
+    fn flags(&self, each: &mut dyn FnMut(FlagRow)) -> Result<(), OutcomeError> {
+        let rows = self
+            .db
+            .with(|c| c.query(super::FLAGS_SQL, &[]))
+            .map_err(|e| self.fail(e))?;
+        for r in rows {
+            each(FlagRow {
+                claim_id: r.get(0),
+                payer_id: r.get(1),
+                payer_type: r.get(2),
+                flag: Flag {
+                    rule_id: r.get(3),
+                    rule_version: r.get(4),
+                    carc: r.get(5),
+                    declared: r.get(6),
+                    line: r.get::<_, i32>(7).max(0) as u32,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn adjustments(&self, each: &mut dyn FnMut(AdjustmentRow)) -> Result<(), OutcomeError> {
+        let rows = self
+            .db
+            .with(|c| c.query(super::ADJUSTMENTS_SQL, &[]))
+            .map_err(|e| self.fail(e))?;
+        for r in rows {
+            let seq: Option<i32> = r.get(3);
+            let control: Option<String> = r.get(4);
+            each(AdjustmentRow {
+                claim_id: r.get(0),
+                payer_id: r.get(1),
+                payer_type: r.get(2),
+                line: seq.map(|s| (s.max(0) as u32, control.unwrap_or_default())),
+                group: r.get(5),
+                reason: r.get(6),
+                amount_cents: r.get(7),
+            });
+        }
+        Ok(())
     }
 }

@@ -7,24 +7,27 @@ use std::sync::{Mutex, PoisonError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Counts, Ingested, OutcomeError, OutcomeStore, StoredClaim, join_codes, join_modifiers,
+    AdjustmentRow, Counts, Flag, FlagRow, Ingested, OutcomeError, OutcomeStore, ScrubRecord,
+    StoredClaim, join_codes, join_modifiers, now,
 };
 use crate::remit::Remittance;
 
 /// The schema, one script per version.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/outcomes/001_remittances.sqlite.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/outcomes/001_remittances.sqlite.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/outcomes/002_scrub_records.sqlite.sql"),
+    ),
+];
 
 /// Outcomes in an SQLite file.
 pub struct SqliteOutcomes {
     path: PathBuf,
     conn: Mutex<Connection>,
-}
-
-fn now() -> String {
-    crate::admin::rfc3339(std::time::SystemTime::now())
 }
 
 /// Brings the schema up to date in one transaction; refuses a schema newer than this build.
@@ -306,9 +309,110 @@ impl OutcomeStore for SqliteOutcomes {
     }
 
     fn purge_before(&self, cutoff: &str) -> Result<u64, OutcomeError> {
-        let conn = self.conn();
-        conn.execute("DELETE FROM remittances WHERE ingested_at < ?1", [cutoff])
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.fail(e))?;
+        let n = tx
+            .execute("DELETE FROM remittances WHERE ingested_at < ?1", [cutoff])
+            .map_err(|e| self.fail(e))?;
+        tx.execute("DELETE FROM scrub_records WHERE scrubbed_at < ?1", [cutoff])
+            .map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(n as u64)
+    }
+
+    fn record_scrubs(&self, records: &[ScrubRecord]) -> Result<(), OutcomeError> {
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut record = tx.prepare_cached(
+                    "INSERT INTO scrub_records (claim_id, payer_id, payer_type, scrubbed_at,
+                        ruleset_version, denial_risk) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                let mut flag = tx.prepare_cached(
+                    "INSERT INTO scrub_flags (record_id, rule_id, rule_version, carc, declared,
+                        line_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for r in records {
+                    record.execute(params![
+                        r.claim_id,
+                        r.payer_id,
+                        r.payer_type,
+                        r.scrubbed_at,
+                        r.ruleset_version,
+                        r.denial_risk
+                    ])?;
+                    let id = tx.last_insert_rowid();
+                    for f in &r.flags {
+                        flag.execute(params![
+                            id,
+                            f.rule_id,
+                            f.rule_version,
+                            f.carc,
+                            f.declared,
+                            f.line
+                        ])?;
+                    }
+                }
+            }
+            tx.commit()
+        };
+        run(&mut conn).map_err(|e| self.fail(e))
+    }
+
+    fn scrub_count(&self) -> Result<u64, OutcomeError> {
+        self.conn()
+            .query_row("SELECT count(*) FROM scrub_records", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as u64)
             .map_err(|e| self.fail(e))
+    }
+
+    fn flags(&self, each: &mut dyn FnMut(FlagRow)) -> Result<(), OutcomeError> {
+        let conn = self.conn();
+        let mut run = || -> rusqlite::Result<()> {
+            let mut q = conn.prepare(super::FLAGS_SQL)?;
+            let mut rows = q.query([])?;
+            while let Some(r) = rows.next()? {
+                each(FlagRow {
+                    claim_id: r.get(0)?,
+                    payer_id: r.get(1)?,
+                    payer_type: r.get(2)?,
+                    flag: Flag {
+                        rule_id: r.get(3)?,
+                        rule_version: r.get(4)?,
+                        carc: r.get(5)?,
+                        declared: r.get(6)?,
+                        line: r.get(7)?,
+                    },
+                });
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.fail(e))
+    }
+
+    fn adjustments(&self, each: &mut dyn FnMut(AdjustmentRow)) -> Result<(), OutcomeError> {
+        let conn = self.conn();
+        let mut run = || -> rusqlite::Result<()> {
+            let mut q = conn.prepare(super::ADJUSTMENTS_SQL)?;
+            let mut rows = q.query([])?;
+            while let Some(r) = rows.next()? {
+                let seq: Option<i64> = r.get(3)?;
+                let control: Option<String> = r.get(4)?;
+                each(AdjustmentRow {
+                    claim_id: r.get(0)?,
+                    payer_id: r.get(1)?,
+                    payer_type: r.get(2)?,
+                    line: seq.map(|s| (s as u32, control.unwrap_or_default())),
+                    group: r.get(5)?,
+                    reason: r.get(6)?,
+                    amount_cents: r.get(7)?,
+                });
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.fail(e))
     }
 }
