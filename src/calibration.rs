@@ -11,9 +11,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use arc_swap::ArcSwap;
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use crate::outcomes::{AdjustmentRow, FlagRow};
+use crate::outcomes::{AdjustmentRow, FlagRow, OutcomeError, OutcomeStore};
 
 /// How calibration weighs evidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -354,6 +355,81 @@ pub fn report(flags: &[FlagRow], adjustments: &[AdjustmentRow], settings: Settin
         rules: rules.into_values().collect(),
         unpredicted,
         claims: by_claim.len().max(flags_by_claim.len()) as u64,
+    }
+}
+
+/// The report over everything `store` holds.
+pub fn from_store(store: &dyn OutcomeStore, settings: Settings) -> Result<Report, OutcomeError> {
+    let mut flags = Vec::new();
+    store.flags(&mut |f| flags.push(f))?;
+    let mut adjustments = Vec::new();
+    store.adjustments(&mut |a| adjustments.push(a))?;
+    Ok(report(&flags, &adjustments, settings))
+}
+
+/// The calibrated probabilities in force: the report's cells with enough evidence, by rule
+/// then payer id (or payer type).
+#[derive(Debug, Default)]
+pub struct Table {
+    by_payer: HashMap<String, HashMap<String, (f64, u64)>>,
+    by_type: HashMap<String, HashMap<String, (f64, u64)>>,
+}
+
+impl Table {
+    /// The cells of `report` with enough evidence.
+    pub fn from_report(report: &Report) -> Self {
+        let mut t = Table::default();
+        for c in report.cells.iter().filter(|c| c.enough) {
+            let (map, key) = if c.payer_id.is_empty() {
+                (&mut t.by_type, c.payer_type.clone())
+            } else {
+                (&mut t.by_payer, c.payer_id.clone())
+            };
+            map.entry(c.rule_id.clone())
+                .or_default()
+                .insert(key, (c.posterior.mean, c.flagged));
+        }
+        t
+    }
+
+    /// Rule × payer cells in force.
+    pub fn len(&self) -> usize {
+        self.by_payer.values().map(HashMap::len).sum::<usize>()
+            + self.by_type.values().map(HashMap::len).sum::<usize>()
+    }
+
+    /// True when no calibrated value is in force.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The table in force, replaced whole when recomputed; what the scrubber looks up.
+#[derive(Debug, Default)]
+pub struct Live(ArcSwap<Table>);
+
+impl Live {
+    /// Puts `table` in force.
+    pub fn replace(&self, table: Table) {
+        self.0.store(std::sync::Arc::new(table));
+    }
+}
+
+impl crate::scrub::Calibrations for Live {
+    fn lookup(
+        &self,
+        rule_id: &str,
+        payer_id: &str,
+        payer_type: &str,
+    ) -> Option<(f64, u64, &'static str)> {
+        let t = self.0.load();
+        if let Some((p, n)) = t.by_payer.get(rule_id).and_then(|m| m.get(payer_id)) {
+            return Some((*p, *n, "payer"));
+        }
+        t.by_type
+            .get(rule_id)
+            .and_then(|m| m.get(payer_type))
+            .map(|(p, n)| (*p, *n, "payer_type"))
     }
 }
 

@@ -231,6 +231,60 @@ impl OutcomesArgs {
     }
 }
 
+/// How denial probabilities calibrated from remittances are used in scoring.
+#[derive(Debug, Clone, Args)]
+pub struct CalibrationFlags {
+    /// Score with denial probabilities calibrated from the outcome store's remittances,
+    /// recomputed every this many seconds; 0 scores with the rules' declared values only.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_CALIBRATION_REFRESH_SECS",
+        default_value_t = 300
+    )]
+    pub calibration_refresh_secs: u64,
+    /// Remits of flagged lines a rule × payer (or payer type) needs before its calibrated value
+    /// is used.
+    #[arg(long, env = "CLAIMSCRUB_CALIBRATION_MIN_REMITS", default_value_t = 30)]
+    pub calibration_min_remits: u32,
+    /// The weight of the rule's declared probability, in pseudo-remits.
+    #[arg(
+        long,
+        env = "CLAIMSCRUB_CALIBRATION_PRIOR_WEIGHT",
+        default_value_t = 20.0
+    )]
+    pub calibration_prior_weight: f64,
+}
+
+/// Calibration as configured.
+#[derive(Debug, Clone, Copy)]
+pub struct CalibrationConfig {
+    /// How often to recompute; `None`: declared values only.
+    pub refresh: Option<Duration>,
+    /// Prior weight and evidence threshold.
+    pub settings: crate::calibration::Settings,
+}
+
+impl CalibrationFlags {
+    /// The checked configuration.
+    pub fn config(&self) -> Result<CalibrationConfig, ConfigError> {
+        if !(self.calibration_prior_weight.is_finite() && self.calibration_prior_weight > 0.0) {
+            return Err(ConfigError(format!(
+                "--calibration-prior-weight {} must be a positive number",
+                self.calibration_prior_weight
+            )));
+        }
+        Ok(CalibrationConfig {
+            refresh: (self.calibration_refresh_secs > 0)
+                .then(|| Duration::from_secs(self.calibration_refresh_secs)),
+            settings: crate::calibration::Settings {
+                prior_weight: self.calibration_prior_weight,
+                min_remits: u64::from(self.calibration_min_remits.max(1)),
+                ..Default::default()
+            },
+        })
+    }
+}
+
 /// `claimscrub serve` settings.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -302,6 +356,8 @@ pub struct ServeArgs {
     pub http_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub outcomes: OutcomesArgs,
+    #[command(flatten)]
+    pub calibration: CalibrationFlags,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -371,6 +427,8 @@ pub struct Config {
     pub http_listen: Option<SocketAddr>,
     /// The outcome store (an SQLite path or a PostgreSQL URL), `None` when off.
     pub outcomes: Option<String>,
+    /// Calibrated probabilities in scoring.
+    pub calibration: CalibrationConfig,
 }
 
 /// TLS files for the server.
@@ -450,6 +508,7 @@ impl ServeArgs {
             health_listen: self.health_listen,
             http_listen: self.http_listen,
             outcomes: self.outcomes.location().map(str::to_string),
+            calibration: self.calibration.config()?,
         })
     }
 }
@@ -483,6 +542,10 @@ impl Config {
             health_listen: None,
             http_listen: None,
             outcomes: None,
+            calibration: CalibrationConfig {
+                refresh: Some(Duration::from_secs(300)),
+                settings: crate::calibration::Settings::default(),
+            },
         }
     }
 }

@@ -63,6 +63,19 @@ pub struct Scrubber {
     pool: EvalPool,
     settings: ScrubSettings,
     observer: Option<Arc<dyn Observer>>,
+    calibrations: Option<Arc<dyn Calibrations>>,
+}
+
+/// Denial probabilities learnt from remittances, looked up per finding.
+pub trait Calibrations: Send + Sync {
+    /// The calibrated probability of `rule_id`'s findings for this payer (id, then type), with
+    /// the evidence count and its scope ("payer" or "payer_type"), when there is enough.
+    fn lookup(
+        &self,
+        rule_id: &str,
+        payer_id: &str,
+        payer_type: &str,
+    ) -> Option<(f64, u64, &'static str)>;
 }
 
 /// Told of every claim scrubbed (after its answer is made; it must not block): the outcome
@@ -82,6 +95,7 @@ impl Scrubber {
             pool: runtime.pool.clone(),
             settings,
             observer: None,
+            calibrations: None,
         }
     }
 
@@ -102,6 +116,13 @@ impl Scrubber {
             })
             .await
             .map_err(Into::into)
+    }
+
+    /// The same scrubber, using `calibrations` for the denial probability of findings whose
+    /// rule and payer have enough remittance evidence (declared values otherwise).
+    pub fn calibrated_by(mut self, calibrations: Arc<dyn Calibrations>) -> Self {
+        self.calibrations = Some(calibrations);
+        self
     }
 
     /// The same scrubber, telling `observer` of every claim scrubbed through
@@ -159,6 +180,22 @@ impl Scrubber {
         let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
 
         let mut edits = evaluator.run_edits(&set, &view);
+        // Calibrated probabilities replace declared ones before pricing and scoring use them.
+        let provenance: Vec<Provenance> = edits
+            .findings
+            .iter_mut()
+            .map(|f| {
+                let declared = f.denial_probability;
+                let learnt = self
+                    .calibrations
+                    .as_ref()
+                    .and_then(|c| c.lookup(&f.rule_id, &claim.payer_id, claim.payer_type.as_str()));
+                if let Some((p, _, _)) = learnt {
+                    f.denial_probability = p;
+                }
+                Provenance { declared, learnt }
+            })
+            .collect();
         let (pricing, contract_failure) = price(
             evaluator,
             &set,
@@ -182,7 +219,12 @@ impl Scrubber {
             claim_id: claim.id.clone(),
             denial_risk: risk,
             risk_band: band_to_pb(band) as i32,
-            findings: edits.findings.into_iter().map(finding_to_pb).collect(),
+            findings: edits
+                .findings
+                .into_iter()
+                .zip(provenance)
+                .map(|(f, p)| p.apply(finding_to_pb(f)))
+                .collect(),
             ruleset_version: set.version.clone(),
             rule_failures: edits.failures.into_iter().map(failure_to_pb).collect(),
             error: None,
@@ -196,6 +238,27 @@ impl Scrubber {
             findings = resp.findings.len(), denial_risk = resp.denial_risk,
             micros = started.elapsed().as_micros() as u64, "claim scrubbed");
         resp
+    }
+}
+
+/// Where a finding's probability came from.
+struct Provenance {
+    declared: f64,
+    learnt: Option<(f64, u64, &'static str)>,
+}
+
+impl Provenance {
+    fn apply(self, mut f: pb::Finding) -> pb::Finding {
+        f.declared_probability = self.declared;
+        match self.learnt {
+            Some((_, remits, scope)) => {
+                f.probability_source = pb::ProbabilitySource::Calibrated as i32;
+                f.calibration_remits = remits;
+                f.calibration_scope = scope.to_string();
+            }
+            None => f.probability_source = pb::ProbabilitySource::Declared as i32,
+        }
+        f
     }
 }
 
@@ -289,6 +352,10 @@ pub fn finding_to_pb(f: Finding) -> pb::Finding {
         line_numbers: f.lines,
         carc: f.carc,
         denial_probability: f.denial_probability,
+        probability_source: pb::ProbabilitySource::Declared as i32,
+        declared_probability: f.denial_probability,
+        calibration_remits: 0,
+        calibration_scope: String::new(),
         suggestion: f.suggestion,
         details: f.details.into_iter().collect(),
         request_field: if f.field.is_empty() {

@@ -170,6 +170,42 @@ async fn open_outcomes(location: Option<String>) -> Outcomes {
     }
 }
 
+/// Recomputes the calibrated probabilities from `store` now and every `every`, putting them in
+/// force in `live`, until the server stops. A failure keeps the values in force and is logged.
+fn spawn_calibration_keeper(
+    store: Arc<dyn crate::outcomes::OutcomeStore>,
+    live: Arc<crate::calibration::Live>,
+    every: std::time::Duration,
+    settings: crate::calibration::Settings,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let store = store.clone();
+            let computed = tokio::task::spawn_blocking(move || {
+                crate::calibration::from_store(store.as_ref(), settings)
+            })
+            .await;
+            match computed {
+                Ok(Ok(report)) => {
+                    let table = crate::calibration::Table::from_report(&report);
+                    tracing::info!(
+                        cells = table.len(),
+                        "calibrated denial probabilities in force"
+                    );
+                    live.replace(table);
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "calibration not recomputed"),
+                Err(e) => tracing::warn!(error = %e, "calibration not recomputed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    });
+}
+
 fn spawn_health_keeper(
     health: tonic_health::server::HealthReporter,
     registry: Arc<RuleRegistry>,
@@ -319,10 +355,26 @@ pub async fn serve(
     // With an outcome store, every scrub is recorded (off the request path) to learn from.
     let outcomes = open_outcomes(app.config.outcomes.clone()).await;
     let scrubber = match &outcomes {
-        Outcomes::Open(store) => app
-            .scrubber
-            .clone()
-            .observed_by(crate::outcomes::recorder::Recorder::start(store.clone())),
+        Outcomes::Open(store) => {
+            let scrubber = app
+                .scrubber
+                .clone()
+                .observed_by(crate::outcomes::recorder::Recorder::start(store.clone()));
+            match app.config.calibration.refresh {
+                Some(every) => {
+                    let live = Arc::new(crate::calibration::Live::default());
+                    spawn_calibration_keeper(
+                        store.clone(),
+                        live.clone(),
+                        every,
+                        app.config.calibration.settings,
+                        stop_rx.clone(),
+                    );
+                    scrubber.calibrated_by(live)
+                }
+                None => scrubber,
+            }
+        }
         Outcomes::Off(_) => app.scrubber.clone(),
     };
     let service = ScrubberService::new(scrubber, app.config.stream_window);

@@ -83,6 +83,7 @@ async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
     c.auth_tokens = Some(tokens);
     c.audit_log = dir.path().join("audit.jsonl");
     c.outcomes = Some(dir.path().join("outcomes.sqlite").display().to_string());
+    c.calibration.refresh = Some(Duration::from_millis(200));
     let server = TestServer::start(c).await;
     let mut scrub = ClaimScrubberClient::new(server.channel().await);
     let mut remits = RemittancesClient::new(server.channel().await);
@@ -243,4 +244,60 @@ async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
     let u = r.unpredicted.iter().find(|u| u.carc == "CO-97").unwrap();
     assert_eq!((u.count, u.amount_cents), (10, 100_000));
     assert!(r.unpredicted.iter().all(|u| u.carc != "CO-16"));
+
+    // Scoring now uses the calibrated values: payer A its own (400 remits), payer C the
+    // payer type's (C has 20), a Medicare payer (no evidence) the declared 0.9.
+    let a_cell = cell(&r, "PAYER-A");
+    let finding_for = |payer: &'static str, kind: pb::PayerType| {
+        let mut scrub = scrub.clone();
+        async move {
+            let mut claim = zero_units(&format!("NEW-{payer}"), payer);
+            claim.payer.as_mut().unwrap().r#type = kind as i32;
+            let resp = scrub
+                .scrub_claim(pb::ScrubClaimRequest {
+                    claim: Some(claim),
+                    as_of_date: "2025-08-01".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            resp.findings
+                .into_iter()
+                .find(|f| f.rule_id == "units-positive")
+                .unwrap()
+        }
+    };
+    let calibrated = support::eventually(Duration::from_secs(20), || async {
+        finding_for("PAYER-A", pb::PayerType::Commercial)
+            .await
+            .probability_source
+            == pb::ProbabilitySource::Calibrated as i32
+    })
+    .await;
+    assert!(
+        calibrated.is_some(),
+        "the calibrated values come into force"
+    );
+    let f = finding_for("PAYER-A", pb::PayerType::Commercial).await;
+    assert!(
+        (f.denial_probability - a_cell.calibrated).abs() < 1e-9,
+        "{f:?}"
+    );
+    assert!((f.declared_probability - 0.9).abs() < 1e-9);
+    assert_eq!(
+        (f.calibration_remits, f.calibration_scope.as_str()),
+        (400, "payer")
+    );
+    let f = finding_for("PAYER-C", pb::PayerType::Commercial).await;
+    assert!(
+        (f.denial_probability - pooled.calibrated).abs() < 1e-9,
+        "{f:?}"
+    );
+    assert_eq!(
+        (f.calibration_remits, f.calibration_scope.as_str()),
+        (820, "payer_type")
+    );
+    let f = finding_for("MCR99", pb::PayerType::Medicare).await;
+    assert_eq!(f.probability_source, pb::ProbabilitySource::Declared as i32);
+    assert!((f.denial_probability - 0.9).abs() < 1e-9);
 }

@@ -38,7 +38,7 @@ pub fn calibration(
     store: &dyn OutcomeStore,
     req: &pb::GetCalibrationRequest,
 ) -> Result<pb::GetCalibrationResponse, Status> {
-    use crate::calibration::{Settings, report};
+    use crate::calibration::Settings;
     let defaults = Settings::default();
     let settings = Settings {
         prior_weight: if req.prior_weight > 0.0 && req.prior_weight.is_finite() {
@@ -54,13 +54,7 @@ pub fn calibration(
         ..defaults
     };
     let unavailable = |e: crate::outcomes::OutcomeError| Status::unavailable(e.to_string());
-    let mut flags = Vec::new();
-    store.flags(&mut |f| flags.push(f)).map_err(unavailable)?;
-    let mut adjustments = Vec::new();
-    store
-        .adjustments(&mut |a| adjustments.push(a))
-        .map_err(unavailable)?;
-    let r = report(&flags, &adjustments, settings);
+    let r = crate::calibration::from_store(store, settings).map_err(unavailable)?;
     Ok(pb::GetCalibrationResponse {
         cells: r
             .cells

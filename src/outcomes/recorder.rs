@@ -107,7 +107,8 @@ pub fn record_of(
                 rule_id: f.rule_id.clone(),
                 rule_version: f.rule_version.clone(),
                 carc: f.carc.clone(),
-                declared: f.denial_probability,
+                // The rule's own value, not a calibrated one: calibration's prior.
+                declared: f.declared_probability,
                 line,
             });
         }
