@@ -80,6 +80,11 @@ impl SqliteOutcomes {
             .map_err(|e| fail(e.to_string()))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .map_err(|e| fail(e.to_string()))?;
+        // In WAL mode NORMAL syncs at checkpoints, not at every commit: the file stays
+        // consistent; a power cut may lose the last commits (records to learn from, and
+        // remittances that can be imported again: idempotent).
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| fail(e.to_string()))?;
         migrate(&mut conn).map_err(fail)?;
         Ok(Self {
             path: path.to_path_buf(),
