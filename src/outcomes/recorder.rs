@@ -70,13 +70,19 @@ impl Recorder {
     }
 }
 
-/// The writer thread: a batch is whatever is queued (up to [`BATCH`]) when the first record of
-/// it arrives.
+/// How long the writer gathers a batch after its first record: a transaction per record
+/// would cost more CPU than the scrubs themselves under load.
+const GATHER: Duration = Duration::from_millis(100);
+
+/// The writer thread: a batch is what arrives within [`GATHER`] of its first record (up to
+/// [`BATCH`]), stored in one transaction.
 fn write(store: Arc<dyn OutcomeStore>, rx: Receiver<ScrubRecord>) {
     while let Ok(first) = rx.recv() {
+        let until = Instant::now() + GATHER;
         let mut batch = vec![first];
         while batch.len() < BATCH {
-            match rx.try_recv() {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(r) => batch.push(r),
                 Err(_) => break,
             }
