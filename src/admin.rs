@@ -17,7 +17,6 @@ pub mod history;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use tonic::metadata::MetadataMap;
 
 use crate::finding::Severity;
@@ -40,10 +39,7 @@ pub struct Admin {
     edit_lock: Mutex<()>,
 }
 
-/// RFC 3339 time, seconds precision, UTC.
-pub fn rfc3339(t: SystemTime) -> String {
-    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::outcomes::rfc3339;
 
 fn severity(s: Severity) -> i32 {
     let sev = match s {

@@ -229,6 +229,14 @@ impl OutcomesArgs {
             o => Some(o),
         }
     }
+
+    /// Opens the store for a command that needs one (`--outcomes none` is an error).
+    pub fn open(&self) -> anyhow::Result<std::sync::Arc<dyn crate::outcomes::OutcomeStore>> {
+        let location = self
+            .location()
+            .ok_or_else(|| anyhow::anyhow!("--outcomes none: there is no outcome store to use"))?;
+        Ok(crate::outcomes::open(location)?)
+    }
 }
 
 /// How denial probabilities calibrated from remittances are used in scoring.

@@ -197,7 +197,8 @@ pub fn now() -> String {
     rfc3339(std::time::SystemTime::now())
 }
 
-/// `t` as stored (RFC 3339, seconds, UTC); comparable as text.
+/// `t` in RFC 3339, seconds precision, UTC (how the store, the history and the audit write
+/// times; comparable as text).
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

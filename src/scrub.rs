@@ -180,22 +180,22 @@ impl Scrubber {
         let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
 
         let mut edits = evaluator.run_edits(&set, &view);
-        // Calibrated probabilities replace declared ones before pricing and scoring use them.
-        let provenance: Vec<Provenance> = edits
-            .findings
-            .iter_mut()
-            .map(|f| {
-                let declared = f.denial_probability;
-                let learnt = self
-                    .calibrations
-                    .as_ref()
-                    .and_then(|c| c.lookup(&f.rule_id, &claim.payer_id, claim.payer_type.as_str()));
-                if let Some((p, _, _)) = learnt {
-                    f.denial_probability = p;
-                }
-                Provenance { declared, learnt }
-            })
-            .collect();
+        // Calibrated probabilities replace declared ones before pricing and scoring use them
+        // (nothing to do, and nothing allocated, without calibrations).
+        let provenance: Option<Vec<Provenance>> = self.calibrations.as_ref().map(|c| {
+            edits
+                .findings
+                .iter_mut()
+                .map(|f| {
+                    let declared = f.denial_probability;
+                    let learnt = c.lookup(&f.rule_id, &claim.payer_id, claim.payer_type.as_str());
+                    if let Some((p, _, _)) = learnt {
+                        f.denial_probability = p;
+                    }
+                    Provenance { declared, learnt }
+                })
+                .collect()
+        });
         let (pricing, contract_failure) = price(
             evaluator,
             &set,
@@ -219,12 +219,16 @@ impl Scrubber {
             claim_id: claim.id.clone(),
             denial_risk: risk,
             risk_band: band_to_pb(band) as i32,
-            findings: edits
-                .findings
-                .into_iter()
-                .zip(provenance)
-                .map(|(f, p)| p.apply(finding_to_pb(f)))
-                .collect(),
+            findings: match provenance {
+                Some(provenance) => edits
+                    .findings
+                    .into_iter()
+                    .zip(provenance)
+                    .map(|(f, p)| p.apply(finding_to_pb(f)))
+                    .collect(),
+                // finding_to_pb marks every probability declared.
+                None => edits.findings.into_iter().map(finding_to_pb).collect(),
+            },
             ruleset_version: set.version.clone(),
             rule_failures: edits.failures.into_iter().map(failure_to_pb).collect(),
             error: None,

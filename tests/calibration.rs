@@ -12,7 +12,7 @@ use std::time::Duration;
 use claimscrub::proto::v1 as pb;
 use claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient;
 use claimscrub::proto::v1::remittances_client::RemittancesClient;
-use support::{TestServer, clean_claim, config, copy_bundled_rules};
+use support::{TestServer, clean_claim, config_with_tokens};
 
 const EDITOR: &str = "editor-token-0123456789";
 
@@ -74,14 +74,7 @@ fn remittance(
 #[tokio::test]
 async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
-    let mut c = config(&rules);
-    c.auth_tokens = Some(tokens);
-    c.audit_log = dir.path().join("audit.jsonl");
+    let mut c = config_with_tokens(dir.path(), &format!("editor bo {EDITOR}\n"));
     c.outcomes = Some(dir.path().join("outcomes.sqlite").display().to_string());
     c.calibration.refresh = Some(Duration::from_millis(200));
     let server = TestServer::start(c).await;

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{TestServer, config, copy_bundled_rules};
+use support::{TestServer, config_with_tokens};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const VIEWER: &str = "viewer-token-0123456789";
@@ -299,30 +299,14 @@ async fn browser_or_skip() -> Option<Browser> {
 /// HTTP listener; its directory, the server and the console's address.
 async fn console_server() -> (tempfile::TempDir, TestServer, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\neditor cy {EDITOR2}\n"),
-    )
-    .unwrap();
-    let mut c = config(&rules);
-    c.auth_tokens = Some(tokens);
-    c.audit_log = dir.path().join("audit.jsonl");
-    let http = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let mut c = config_with_tokens(
+        dir.path(),
+        &format!("viewer ana {VIEWER}\neditor bo {EDITOR}\neditor cy {EDITOR2}\n"),
+    );
+    let http = support::free_addr();
     c.http_listen = Some(http);
     let server = TestServer::start(c).await;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(http).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_listening(http).await;
     (dir, server, http)
 }
 

@@ -13,7 +13,7 @@ use claimscrub::proto::v1 as pb;
 use prost::Message;
 use prost_reflect::DynamicMessage;
 use serde_json::{Value, json};
-use support::{TestServer, clean_claim, config, copy_bundled_rules};
+use support::{TestServer, clean_claim, config_with_tokens, free_addr, wait_listening};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const VIEWER: &str = "viewer-token-0123456789";
@@ -137,42 +137,17 @@ fn from_json<M: Message + Default>(value: &Value, name: &str) -> M {
     M::decode(dynamic.encode_to_vec().as_slice()).unwrap()
 }
 
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-async fn wait_up(addr: SocketAddr) {
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the HTTP port does not listen");
-}
-
 /// A server with tokens (viewer, editor), scrubbing open to all, and its HTTP address.
 async fn start() -> (tempfile::TempDir, TestServer, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\n"),
-    )
-    .unwrap();
-    let mut c = config(&rules);
-    c.auth_tokens = Some(tokens);
-    c.audit_log = dir.path().join("audit.jsonl");
+    let mut c = config_with_tokens(
+        dir.path(),
+        &format!("viewer ana {VIEWER}\neditor bo {EDITOR}\n"),
+    );
     let http = free_addr();
     c.http_listen = Some(http);
     let server = TestServer::start(c).await;
-    wait_up(http).await;
+    wait_listening(http).await;
     (dir, server, http)
 }
 
@@ -566,6 +541,12 @@ async fn who_am_i_names_the_token_holder_and_role() {
     assert_eq!(me.status, 401);
 }
 
+/// A client-streaming call of ClaimScrubber: `body` is the request envelopes.
+async fn stream(http: SocketAddr, method: &str, body: &[u8]) -> Reply {
+    let path = format!("/claimscrub.v1.ClaimScrubber/{method}");
+    post(http, &path, "application/connect+json", None, body).await
+}
+
 /// The Connect envelopes of a streaming answer: (flags, JSON).
 fn envelopes(reply: &Reply) -> Vec<(u8, Value)> {
     let mut body = reply.body.clone();
@@ -598,14 +579,7 @@ async fn client_streams_go_over_http_as_connect_envelopes() {
                 .as_bytes(),
         ));
     }
-    let reply = post(
-        http,
-        "/claimscrub.v1.ClaimScrubber/ScrubClaims",
-        "application/connect+json",
-        None,
-        &body,
-    )
-    .await;
+    let reply = stream(http, "ScrubClaims", &body).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.content_type, "application/connect+json");
     let frames = envelopes(&reply);
@@ -649,14 +623,7 @@ async fn client_streams_go_over_http_as_connect_envelopes() {
         .as_bytes(),
     );
     body.extend(envelope(0, br#"{"claim": {"claimIdd": "X"}}"#));
-    let reply = post(
-        http,
-        "/claimscrub.v1.ClaimScrubber/ScrubClaims",
-        "application/connect+json",
-        None,
-        &body,
-    )
-    .await;
+    let reply = stream(http, "ScrubClaims", &body).await;
     let frames = envelopes(&reply);
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert_eq!(frames[0].1["claimId"], "BEFORE");
@@ -690,14 +657,7 @@ async fn client_streams_go_over_http_as_connect_envelopes() {
                 .as_bytes(),
         ));
     }
-    let reply = post(
-        http,
-        "/claimscrub.v1.ClaimScrubber/ScrubX12Stream",
-        "application/connect+json",
-        None,
-        &body,
-    )
-    .await;
+    let reply = stream(http, "ScrubX12Stream", &body).await;
     let frames = envelopes(&reply);
     assert_eq!(frames.len(), 3, "{frames:?}");
     let results: Vec<pb::X12ClaimResult> = frames[..2]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use claimscrub::outcomes::OutcomeStore;
 use claimscrub::proto::v1 as pb;
 use claimscrub::proto::v1::remittances_client::RemittancesClient;
-use support::{TestServer, config, copy_bundled_rules};
+use support::{TestServer, config, config_with_tokens};
 
 const EDITOR: &str = "editor-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
@@ -421,18 +421,10 @@ fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
 #[tokio::test]
 async fn ingest_remittance_over_grpc() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    copy_bundled_rules(&rules);
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("viewer ana {VIEWER}\neditor bo {EDITOR}\n"),
-    )
-    .unwrap();
-    let mut c = config(&rules);
-    c.auth_tokens = Some(tokens.clone());
-    c.audit_log = dir.path().join("audit.jsonl");
+    let mut c = config_with_tokens(
+        dir.path(),
+        &format!("viewer ana {VIEWER}\neditor bo {EDITOR}\n"),
+    );
     c.outcomes = Some(dir.path().join("outcomes.sqlite").display().to_string());
     let server = TestServer::start(c).await;
     let mut client = RemittancesClient::new(server.channel().await);
@@ -495,8 +487,8 @@ async fn ingest_remittance_over_grpc() {
     server.stop().await.unwrap();
 
     // Without an outcome store: FAILED_PRECONDITION saying so.
-    let mut c = config(&rules);
-    c.auth_tokens = Some(tokens);
+    let mut c = config(&dir.path().join("rules"));
+    c.auth_tokens = Some(dir.path().join("tokens"));
     let server = TestServer::start(c).await;
     let mut client = RemittancesClient::new(server.channel().await);
     let e = client

@@ -31,11 +31,7 @@ fn pct(p: f64) -> String {
 
 /// Runs the command.
 pub fn run(args: &CalibrationArgs) -> anyhow::Result<ExitCode> {
-    let location = args
-        .store
-        .location()
-        .ok_or_else(|| anyhow::anyhow!("--outcomes none: there is no outcome store to read"))?;
-    let store = crate::outcomes::open(location)?;
+    let store = args.store.open()?;
     let req = pb::GetCalibrationRequest {
         prior_weight: args.prior_weight,
         min_remits: args.min_remits,

@@ -52,16 +52,8 @@ pub fn run(command: &RemitsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The store named by `args`.
-fn open(args: &OutcomesArgs) -> anyhow::Result<std::sync::Arc<dyn crate::outcomes::OutcomeStore>> {
-    let location = args
-        .location()
-        .ok_or_else(|| anyhow::anyhow!("--outcomes none: there is no outcome store to use"))?;
-    Ok(crate::outcomes::open(location)?)
-}
-
 fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&args.store)?;
+    let store = args.store.open()?;
     let mut failed = 0;
     for file in &args.files {
         let size = std::fs::metadata(file)
@@ -115,7 +107,7 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn purge(args: &PurgeArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&args.store)?;
+    let store = args.store.open()?;
     let cutoff = std::time::SystemTime::now()
         - std::time::Duration::from_secs(u64::from(args.older_than_days) * 86_400);
     let cutoff = crate::admin::rfc3339(cutoff);

@@ -63,11 +63,6 @@ impl Recorder {
             }
         }
     }
-
-    /// Records dropped so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
 }
 
 /// How long the writer gathers a batch after its first record: a transaction per record

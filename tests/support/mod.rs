@@ -56,6 +56,40 @@ pub fn copy_bundled_rules(dir: &Path) {
     }
 }
 
+/// A test configuration over a copy of the bundled rules in `dir/rules`, with the token
+/// file `dir/tokens` holding `tokens` (`ROLE NAME TOKEN` lines) and the audit log
+/// `dir/audit.jsonl`.
+pub fn config_with_tokens(dir: &Path, tokens: &str) -> Config {
+    let rules = dir.join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    copy_bundled_rules(&rules);
+    std::fs::write(dir.join("tokens"), tokens).unwrap();
+    let mut c = config(&rules);
+    c.auth_tokens = Some(dir.join("tokens"));
+    c.audit_log = dir.join("audit.jsonl");
+    c
+}
+
+/// A free loopback address (for a second listener such as `http_listen`).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Waits until something listens on `addr` (at most 20 s: servers start slowly when many
+/// tests share two cores).
+pub async fn wait_listening(addr: SocketAddr) {
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {addr}");
+}
+
 impl TestServer {
     /// Loads the rules and serves on an ephemeral port.
     pub async fn start(config: Config) -> TestServer {
