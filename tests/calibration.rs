@@ -260,11 +260,13 @@ async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
                 .unwrap()
         }
     };
+    // The keeper refreshes every 200 ms, possibly between two of the ingests above: wait for
+    // a table built after the last one (C's payer-type row pools all 820 remits).
     let calibrated = support::eventually(Duration::from_secs(20), || async {
-        finding_for("PAYER-A", pb::PayerType::Commercial)
-            .await
-            .probability_source
-            == pb::ProbabilitySource::Calibrated as i32
+        let a = finding_for("PAYER-A", pb::PayerType::Commercial).await;
+        let c = finding_for("PAYER-C", pb::PayerType::Commercial).await;
+        a.probability_source == pb::ProbabilitySource::Calibrated as i32
+            && c.calibration_remits == 820
     })
     .await;
     assert!(
