@@ -72,6 +72,7 @@ fn calibration(n: usize) {
                     },
                     declared: 0.4,
                     line: 1,
+                    shadow: false,
                 }],
             })
             .collect();

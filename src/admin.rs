@@ -63,12 +63,14 @@ fn info(rule: &CompiledRule, status: Option<&FileStatus>) -> pb::RuleInfo {
         version: rule.version.clone(),
         enabled: true,
         file: rule.file.clone(),
-        load_status: if error.is_empty() {
-            "active"
-        } else {
-            "active_with_errors"
+        load_status: match (rule.shadow, error.is_empty()) {
+            (false, true) => "active",
+            (false, false) => "active_with_errors",
+            (true, true) => "shadow",
+            (true, false) => "shadow_with_errors",
         }
         .into(),
+        shadow: rule.shadow,
         last_error: error,
         last_changed_by: "file".into(),
         last_changed_at: status.map(|s| rfc3339(s.changed_at)).unwrap_or_default(),

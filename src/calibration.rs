@@ -167,6 +167,10 @@ pub struct Accuracy {
     pub family_denials: u64,
     /// Of those, on a line (or claim) the rule flagged.
     pub caught: u64,
+    /// Of `flagged`, flags made while the rule ran in shadow (not in the answer).
+    pub shadow_flagged: u64,
+    /// Of those, denied with a reason of the family: what the rule would have caught.
+    pub shadow_denied: u64,
 }
 
 impl Accuracy {
@@ -178,6 +182,12 @@ impl Accuracy {
     /// caught / family denials (0 without denials).
     pub fn recall(&self) -> f64 {
         ratio(self.caught, self.family_denials)
+    }
+
+    /// Shadow flags on lines the payer did not deny for the family: what the rule would have
+    /// wrongly flagged.
+    pub fn shadow_wrong(&self) -> u64 {
+        self.shadow_flagged - self.shadow_denied
     }
 }
 
@@ -194,6 +204,9 @@ pub struct Unpredicted {
     pub count: u64,
     /// Their total, cents.
     pub amount_cents: i64,
+    /// Of `count`, on a line (or claim) a rule in shadow flagged with a reason of the family:
+    /// what promoting it would have predicted.
+    pub shadow_caught: u64,
 }
 
 /// The calibration report.
@@ -268,11 +281,17 @@ pub fn report(flags: &[FlagRow], adjustments: &[AdjustmentRow], settings: Settin
                 denied: 0,
                 family_denials: 0,
                 caught: 0,
+                shadow_flagged: 0,
+                shadow_denied: 0,
             });
         r.flagged += 1;
         r.denied += u64::from(denied);
+        if f.flag.shadow {
+            r.shadow_flagged += 1;
+            r.shadow_denied += u64::from(denied);
+        }
     }
-    let mut unpredicted: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+    let mut unpredicted: BTreeMap<String, (u64, i64, u64)> = BTreeMap::new();
     for a in adjustments
         .iter()
         .filter(|a| is_denial(&a.group, &a.reason))
@@ -291,24 +310,32 @@ pub fn report(flags: &[FlagRow], adjustments: &[AdjustmentRow], settings: Settin
                 r.caught += u64::from(flagged_here(&r.rule_id));
             }
         }
-        let predicted = claim_flags.is_some_and(|fs| {
-            fs.iter()
-                .any(|f| on_line(a, f.flag.line) && family(&f.flag.carc).contains(&reason))
-        });
-        if !predicted {
+        // Predicted: a finding in the answer (not a shadow one) named a reason of the family.
+        let predicted_by = |shadow: bool| {
+            claim_flags.is_some_and(|fs| {
+                fs.iter().any(|f| {
+                    f.flag.shadow == shadow
+                        && on_line(a, f.flag.line)
+                        && family(&f.flag.carc).contains(&reason)
+                })
+            })
+        };
+        if !predicted_by(false) {
             let u = unpredicted
                 .entry(format!("{}-{reason}", a.group.trim()))
                 .or_default();
             u.0 += 1;
             u.1 += a.amount_cents;
+            u.2 += u64::from(predicted_by(true));
         }
     }
     let mut unpredicted: Vec<Unpredicted> = unpredicted
         .into_iter()
-        .map(|(carc, (count, amount_cents))| Unpredicted {
+        .map(|(carc, (count, amount_cents, shadow_caught))| Unpredicted {
             carc,
             count,
             amount_cents,
+            shadow_caught,
         })
         .collect();
     unpredicted.sort_by(|a, b| b.count.cmp(&a.count).then(a.carc.cmp(&b.carc)));

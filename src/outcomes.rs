@@ -99,6 +99,8 @@ pub struct Flag {
     pub declared: f64,
     /// The line (its line_number), 0 for the claim.
     pub line: u32,
+    /// The rule ran in shadow: the finding was not in the answer or the score.
+    pub shadow: bool,
 }
 
 /// A stored flag of the newest scrub of a claim that has a remittance.
@@ -174,7 +176,7 @@ pub fn open(location: &str) -> Result<Arc<dyn OutcomeStore>, OutcomeError> {
 /// The flags of the newest scrub of each claim that has a remittance (both stores).
 pub(crate) const FLAGS_SQL: &str = "
     SELECT s.claim_id, s.payer_id, s.payer_type, f.rule_id, f.rule_version, f.carc,
-           f.declared, f.line_number
+           f.declared, f.line_number, f.shadow
     FROM scrub_records s JOIN scrub_flags f ON f.record_id = s.id
     WHERE s.id IN (SELECT max(id) FROM scrub_records GROUP BY claim_id)
       AND EXISTS (SELECT 1 FROM remit_claims c WHERE c.claim_id = s.claim_id)";

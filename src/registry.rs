@@ -389,6 +389,9 @@ impl RuleRegistry {
                 text.push('\0');
                 text.push_str(t.as_deref().unwrap_or("\0unreadable"));
             }
+            if f.shadow {
+                text.push_str("\0shadow");
+            }
             content_version(&text)
         };
 

@@ -180,6 +180,21 @@ impl Scrubber {
         let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
 
         let mut edits = evaluator.run_edits(&set, &view);
+        // Shadow rules' findings and failures go apart: never scored, priced or failed on.
+        let (shadow_findings, shadow_failures) = if set.has_shadow {
+            let in_shadow = |id: &str| set.get(id).is_some_and(|r| r.shadow);
+            let (shadow, live): (Vec<_>, Vec<_>) = std::mem::take(&mut edits.findings)
+                .into_iter()
+                .partition(|f| in_shadow(&f.rule_id));
+            edits.findings = live;
+            let (failed, live): (Vec<_>, Vec<_>) = std::mem::take(&mut edits.failures)
+                .into_iter()
+                .partition(|f| in_shadow(&f.rule_id));
+            edits.failures = live;
+            (shadow, failed)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         // Calibrated probabilities replace declared ones before pricing and scoring use them
         // (nothing to do, and nothing allocated, without calibrations).
         let provenance: Option<Vec<Provenance>> = self.calibrations.as_ref().map(|c| {
@@ -204,7 +219,7 @@ impl Scrubber {
             &edits.findings,
         );
         edits.failures.extend(contract_failure);
-        for f in &edits.failures {
+        for f in edits.failures.iter().chain(&shadow_failures) {
             tracing::warn!(claim_id = %claim.id, rule_id = %f.rule_id, rule_version = %f.rule_version,
                 kind = ?f.kind, error = %f.message, "rule failed on claim");
         }
@@ -236,6 +251,8 @@ impl Scrubber {
             as_of_date: crate::tables::code::iso(as_of),
             table_versions: tables.versions.iter().map(table_version_to_pb).collect(),
             pricing: Some(pricing_to_pb(pricing)),
+            shadow_findings: shadow_findings.into_iter().map(finding_to_pb).collect(),
+            shadow_rule_failures: shadow_failures.into_iter().map(failure_to_pb).collect(),
         };
         crate::telemetry::metrics::scrub_seconds(started.elapsed().as_secs_f64());
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,

@@ -17,10 +17,15 @@ use std::io;
 
 use crate::admin::audit::Record;
 use crate::admin::history::Entry;
-use crate::rules::source::{RULE_SUFFIX, TESTS_SUFFIX};
+use crate::rules::source::{RULE_SUFFIX, SHADOW_SUFFIX, TESTS_SUFFIX};
 
 pub use fs::FsRuleStore;
 pub use postgres::PgStore;
+
+/// The name a rule file in shadow has in a directory (`NAME.rhai.shadow`).
+pub fn shadow_name(file: &str) -> String {
+    format!("{file}{SHADOW_SUFFIX}")
+}
 
 /// Suffix a disabled rule file carries in a directory (`NAME.rhai.disabled`).
 pub const DISABLED_SUFFIX: &str = ".disabled";
@@ -75,6 +80,25 @@ pub struct Retire<'a> {
     pub entry: &'a Entry,
 }
 
+/// A rule moved between active and shadow, with the history entry of the move.
+#[derive(Debug, Clone, Copy)]
+pub struct Move<'a> {
+    /// The rule file (`NAME.rhai`).
+    pub file: &'a str,
+    /// The rule id.
+    pub id: &'a str,
+    /// Its script (kept in the history).
+    pub source: &'a str,
+    /// Its tests (kept in the history).
+    pub tests: Option<&'a str>,
+    /// The version the caller saw; a shared store refuses when it is no longer so.
+    pub version: &'a str,
+    /// To shadow (`true`) or to active (`false`).
+    pub shadow: bool,
+    /// The history entry.
+    pub entry: &'a Entry,
+}
+
 /// Why a put was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PutError {
@@ -111,10 +135,20 @@ pub trait RuleStore: Send + Sync {
         }
         Ok(())
     }
-    /// Switches rule file `file` off, keeping its text.
+    /// Moves a rule between active and shadow and records it in the history. The default
+    /// records, then changes the file; a shared store does both in one transaction, checking
+    /// the version.
+    fn shift(&self, m: &Move<'_>) -> Result<(), PutError> {
+        self.record(m.id, m.source, m.tests, m.entry)?;
+        self.set_shadow(m.file, m.shadow)?;
+        Ok(())
+    }
+    /// Puts an enabled rule file in shadow (`true`) or makes it active (`false`).
+    fn set_shadow(&self, file: &str, shadow: bool) -> io::Result<()>;
+    /// Switches rule file `file` off (from active or shadow), keeping its text.
     fn disable(&self, file: &str) -> io::Result<()>;
-    /// Switches a disabled rule back on.
-    fn enable(&self, file: &str) -> io::Result<()>;
+    /// Switches a disabled rule back on, active or in shadow.
+    fn enable(&self, file: &str, shadow: bool) -> io::Result<()>;
     /// Removes rule file `file` and its test file (the history keeps every version).
     fn delete(&self, file: &str) -> io::Result<()>;
     /// Every disabled rule.

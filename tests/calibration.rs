@@ -296,3 +296,187 @@ async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
     assert_eq!(f.probability_source, pb::ProbabilitySource::Declared as i32);
     assert!((f.denial_probability - 0.9).abs() < 1e-9);
 }
+
+/// A rule in shadow runs on live claims and is recorded, but never changes a score: its
+/// findings come back apart, and the calibration report counts what it would have caught and
+/// wrongly flagged. Moved between shadow, active and disabled through the admin API.
+#[tokio::test]
+async fn a_rule_in_shadow_never_scores_and_the_report_counts_what_it_would_have_caught() {
+    use claimscrub::proto::v1::rule_admin_client::RuleAdminClient;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config_with_tokens(dir.path(), &format!("editor bo {EDITOR}\n"));
+    c.outcomes = Some(dir.path().join("outcomes.sqlite").display().to_string());
+    let server = TestServer::start(c).await;
+    let scrub = ClaimScrubberClient::new(server.channel().await);
+    let mut admin = RuleAdminClient::new(server.channel().await);
+    let mut remits = RemittancesClient::new(server.channel().await);
+    let scrub_one = |id: String| {
+        let mut scrub = scrub.clone();
+        async move {
+            scrub
+                .scrub_claim(pb::ScrubClaimRequest {
+                    claim: Some(zero_units(&id, "PAYER-S")),
+                    as_of_date: "2025-08-01".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let active = scrub_one("S-ACTIVE".into()).await;
+    assert!(
+        active
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "units-positive")
+    );
+    assert!(active.shadow_findings.is_empty());
+
+    let action = |id: &str| pb::RuleActionRequest {
+        id: id.into(),
+        comment: "try it first".into(),
+    };
+    admin
+        .shadow_rule(with_token(action("units-positive")))
+        .await
+        .unwrap();
+    assert!(dir.path().join("rules/units-positive.rhai.shadow").exists());
+    let listed = admin
+        .list_rules(with_token(pb::ListRulesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let info = listed
+        .rules
+        .iter()
+        .find(|r| r.id == "units-positive")
+        .unwrap();
+    assert!(info.shadow && info.enabled, "{info:?}");
+    assert_eq!(info.load_status, "shadow");
+    assert_ne!(listed.ruleset_version, active.ruleset_version);
+
+    // The same claim: the finding is reported apart and the score is what the other findings
+    // make it (1 − Π(1 − p)), lower than before.
+    let shadowed = scrub_one("S-0".into()).await;
+    assert!(
+        shadowed
+            .findings
+            .iter()
+            .all(|f| f.rule_id != "units-positive"),
+        "{shadowed:?}"
+    );
+    let s = &shadowed.shadow_findings;
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        (s[0].rule_id.as_str(), s[0].line_numbers.as_slice()),
+        ("units-positive", &[1][..])
+    );
+    let expected = 1.0
+        - shadowed
+            .findings
+            .iter()
+            .map(|f| 1.0 - f.denial_probability)
+            .product::<f64>();
+    assert!(
+        (shadowed.denial_risk - expected).abs() < 1e-9,
+        "{shadowed:?}"
+    );
+    assert!(shadowed.denial_risk < active.denial_risk);
+    let line = &shadowed.pricing.as_ref().unwrap().lines[0];
+    assert!(
+        line.denial_probability < 0.9,
+        "pricing ignores the shadow finding: {line:?}"
+    );
+
+    // Nine more shadowed claims; the payer denies S-0..S-5 with CO-16 and pays S-6..S-9.
+    let mut ids = vec!["S-0".to_string()];
+    for i in 1..10 {
+        scrub_one(format!("S-{i}")).await;
+        ids.push(format!("S-{i}"));
+    }
+    let recorded = support::eventually(Duration::from_secs(20), || {
+        let mut remits = remits.clone();
+        async move {
+            let r = remits
+                .get_calibration(with_token(pb::GetCalibrationRequest::default()))
+                .await
+                .unwrap()
+                .into_inner();
+            r.scrub_records >= 11
+        }
+    })
+    .await;
+    assert!(recorded.is_some(), "the scrubs were recorded");
+    remits
+        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
+            x12: remittance("PAYER-S", "SHADOW", &ids, |i| i < 6, "CO-16"),
+            source_name: "shadow.835".into(),
+        }))
+        .await
+        .unwrap();
+    let r = remits
+        .get_calibration(with_token(pb::GetCalibrationRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let acc = r
+        .rules
+        .iter()
+        .find(|a| a.rule_id == "units-positive")
+        .unwrap();
+    assert_eq!(
+        (
+            acc.shadow_flagged,
+            acc.shadow_caught,
+            acc.shadow_wrongly_flagged
+        ),
+        (10, 6, 4),
+        "{acc:?}"
+    );
+    // No active rule predicted those six denials; the shadow rule did.
+    let u = r.unpredicted.iter().find(|u| u.carc == "CO-16").unwrap();
+    assert_eq!((u.count, u.shadow_caught), (6, 6), "{u:?}");
+
+    // Promote it with the evidence; a payer contract cannot run in shadow; history says so.
+    admin
+        .activate_rule(with_token(action("units-positive")))
+        .await
+        .unwrap();
+    let back = scrub_one("S-AGAIN".into()).await;
+    assert!(back.findings.iter().any(|f| f.rule_id == "units-positive"));
+    assert!(back.shadow_findings.is_empty());
+    assert_eq!(back.ruleset_version, active.ruleset_version);
+    let e = admin
+        .activate_rule(with_token(action("units-positive")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    let e = admin
+        .shadow_rule(with_token(action("contract-acme-commercial")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+    assert!(e.message().contains("only edit rules"), "{}", e.message());
+    let h = admin
+        .get_rule_history(with_token(pb::GetRuleHistoryRequest {
+            id: "units-positive".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let actions: Vec<&str> = h.versions.iter().map(|v| v.action.as_str()).collect();
+    assert_eq!(&actions[..2], ["activate", "shadow"], "{actions:?}");
+
+    // Disabled, then straight back into shadow.
+    admin
+        .disable_rule(with_token(action("units-positive")))
+        .await
+        .unwrap();
+    admin
+        .shadow_rule(with_token(action("units-positive")))
+        .await
+        .unwrap();
+    let again = scrub_one("S-LAST".into()).await;
+    assert_eq!(again.shadow_findings.len(), 1);
+    assert!(dir.path().join("rules/units-positive.rhai.shadow").exists());
+}

@@ -157,6 +157,7 @@ fn rule_scripts_metadata_and_test_files() {
             name: "fuzz.rhai".into(),
             source: Ok(String::from_utf8_lossy(input).into_owned()),
             tests: None,
+            shadow: false,
         };
         let _ = compile_rule(evaluator.engine(), &file);
     });
@@ -170,6 +171,7 @@ fn rule_scripts_metadata_and_test_files() {
                 "fuzz.tests.json".into(),
                 Ok(String::from_utf8_lossy(input).into_owned()),
             )),
+            shadow: false,
         };
         let _ = compile_rule(evaluator.engine(), &file);
     });

@@ -619,3 +619,136 @@ async fn a_stale_disable_changes_nothing() {
     .await
     .unwrap();
 }
+
+/// A rule in shadow in the shared database: imported from `NAME.rhai.shadow`, reported apart
+/// by every replica, moved by the admin API with its version checked, kept in shadow across
+/// an edit, and exported back as `NAME.rhai.shadow`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_in_shadow_is_shared_through_the_database() {
+    let Some(pg) = postgres() else { return };
+    let src = tempfile::tempdir().unwrap();
+    support::copy_bundled_rules(src.path());
+    std::fs::rename(
+        src.path().join("units-positive.rhai"),
+        src.path().join("units-positive.rhai.shadow"),
+    )
+    .unwrap();
+    let report = import(&pg, src.path()).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    let tokens = src.path().join("tokens");
+    std::fs::write(&tokens, format!("editor bo {EDITOR}\n")).unwrap();
+    let server = replica(&pg.url, &tokens).await;
+    let mut scrub = ClaimScrubberClient::new(server.channel().await);
+    let mut admin = admin(&server).await;
+    let mut claim = clean_claim("PG-SHADOW");
+    claim.lines[0].units = 0.0;
+    let shadow_ids = |r: &pb::ScrubClaimResponse| -> Vec<String> {
+        r.shadow_findings
+            .iter()
+            .map(|f| f.rule_id.clone())
+            .collect()
+    };
+    let r = scrub
+        .scrub_claim(request(claim.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shadow_ids(&r), ["units-positive"]);
+    assert!(!support::rule_ids(&r).contains(&"units-positive".to_string()));
+
+    let action = || {
+        with_token(
+            pb::RuleActionRequest {
+                id: "units-positive".into(),
+                comment: String::new(),
+            },
+            EDITOR,
+        )
+    };
+    admin.activate_rule(action()).await.unwrap();
+    let r = scrub
+        .scrub_claim(request(claim.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(support::rule_ids(&r).contains(&"units-positive".to_string()));
+    admin.shadow_rule(action()).await.unwrap();
+    // An edit of a rule in shadow keeps it in shadow.
+    let current = admin
+        .get_rule(with_token(
+            pb::GetRuleRequest {
+                id: "units-positive".into(),
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let put = admin
+        .put_rule(with_token(
+            pb::PutRuleRequest {
+                id: "units-positive".into(),
+                source: units_rule("edited in shadow"),
+                expected_version: current.rule.unwrap().version,
+                ..Default::default()
+            },
+            EDITOR,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(put.accepted, "{put:?}");
+    let r = scrub
+        .scrub_claim(request(claim.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shadow_ids(&r), ["units-positive"]);
+    assert!(r.shadow_findings[0].message.contains("edited in shadow"));
+
+    let url = pg.url.clone();
+    tokio::task::spawn_blocking(move || {
+        use claimscrub::store::{Move, PutError, RuleStore};
+        let store = PgStore::connect(&url).unwrap();
+        let live = store.list().unwrap();
+        let f = live
+            .iter()
+            .find(|f| f.name == "units-positive.rhai")
+            .unwrap();
+        assert!(f.shadow);
+        let entry = claimscrub::admin::history::Entry {
+            version: "000000000000".into(),
+            author: "bo".into(),
+            time: "2026-12-01T00:00:00Z".into(),
+            comment: String::new(),
+            action: "activate".into(),
+        };
+        let stale = Move {
+            file: "units-positive.rhai",
+            id: "units-positive",
+            source: "x",
+            tests: None,
+            version: "000000000000",
+            shadow: false,
+            entry: &entry,
+        };
+        assert!(matches!(store.shift(&stale), Err(PutError::Stale { .. })));
+        assert!(
+            store
+                .list()
+                .unwrap()
+                .iter()
+                .any(|f| f.name == "units-positive.rhai" && f.shadow)
+        );
+        let out = tempfile::tempdir().unwrap();
+        let written = transfer::export(&store, out.path()).unwrap();
+        assert!(
+            written.contains(&"units-positive.rhai.shadow".to_string()),
+            "{written:?}"
+        );
+        assert!(out.path().join("units-positive.rhai.shadow").exists());
+        assert!(!out.path().join("units-positive.rhai").exists());
+    })
+    .await
+    .unwrap();
+}

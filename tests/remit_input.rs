@@ -320,6 +320,7 @@ fn store_behaves(store: &dyn OutcomeStore, db_text: impl Fn() -> String) {
             carc: "CO-151".into(),
             declared: 0.5,
             line,
+            shadow: line == 1,
         }],
     };
     store
@@ -338,8 +339,13 @@ fn store_behaves(store: &dyn OutcomeStore, db_text: impl Fn() -> String) {
         "the newest scrub of remitted claims: {flags:?}"
     );
     assert_eq!(
-        (flags[0].claim_id.as_str(), flags[0].flag.line),
-        ("SYN-2", 1)
+        (
+            flags[0].claim_id.as_str(),
+            flags[0].flag.line,
+            flags[0].flag.shadow
+        ),
+        ("SYN-2", 1, true),
+        "a shadow rule's flag is stored as such"
     );
     let mut adjustments = Vec::new();
     store.adjustments(&mut |a| adjustments.push(a)).unwrap();

@@ -1,5 +1,5 @@
 //! Editing rules: validate, put (with optimistic concurrency), rollback, disable, enable,
-//! delete. Every accepted change is written to the rule store — where every replica's
+//! delete, shadow and activate. Every accepted change is written to the rule store — where every replica's
 //! watcher picks it up — recorded in the history and audited. Blocking: run on a blocking
 //! thread.
 
@@ -13,8 +13,9 @@ use crate::finding::FailureKind;
 use crate::proto::v1 as pb;
 use crate::registry::CaseResults;
 use crate::registry::RuleRegistry;
+use crate::rules::meta::RuleKind;
 use crate::rules::{CompiledRule, RuleFile, RuleLoadError};
-use crate::store::{Put, PutError, Retire, tests_name};
+use crate::store::{Move, Put, PutError, Retire, tests_name};
 
 /// A proposed new version of a rule.
 pub struct Change {
@@ -39,6 +40,11 @@ pub enum Action {
     Enable,
     /// Remove the files (the history keeps every version).
     Delete,
+    /// Run it in shadow: evaluated and recorded, never scored (a disabled rule is validated
+    /// and enabled in shadow).
+    Shadow,
+    /// Make a rule in shadow (or a disabled one, validated) score claims.
+    Activate,
 }
 
 impl Action {
@@ -48,6 +54,8 @@ impl Action {
             Action::Disable => "DisableRule",
             Action::Enable => "EnableRule",
             Action::Delete => "DeleteRule",
+            Action::Shadow => "ShadowRule",
+            Action::Activate => "ActivateRule",
         }
     }
 
@@ -56,8 +64,22 @@ impl Action {
             Action::Disable => "disable",
             Action::Enable => "enable",
             Action::Delete => "delete",
+            Action::Shadow => "shadow",
+            Action::Activate => "activate",
         }
     }
+}
+
+/// Why a change was refused because the rule changed meanwhile.
+fn stale_why(id: &str, current: &str, by: &str, loaded: &str) -> String {
+    format!(
+        "rule {id:?} was changed{} to version {current} since this replica loaded version {loaded}; try again",
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(" by {by}")
+        }
+    )
 }
 
 fn diagnostic(e: &RuleLoadError) -> pb::Diagnostic {
@@ -116,6 +138,7 @@ pub(super) fn candidate(name: &str, source: &str, tests: &str) -> RuleFile {
         name: name.to_string(),
         source: Ok(source.to_string()),
         tests: (!tests.trim().is_empty()).then(|| (tests_name(name), Ok(tests.to_string()))),
+        shadow: false,
     }
 }
 
@@ -573,23 +596,7 @@ impl Admin {
                     delete: action == Action::Delete,
                     entry: &entry,
                 };
-                match self.store.retire(&retire) {
-                    Ok(()) => {}
-                    Err(PutError::Stale { current, by }) => {
-                        let why = format!(
-                            "rule {id:?} was changed{} to version {current} since this replica loaded version {}; try again",
-                            if by.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" by {by}")
-                            },
-                            rule.version
-                        );
-                        self.done(who, name, id, &format!("refused: {why}"));
-                        return Err(AdminError::precondition("STALE_VERSION", id, why));
-                    }
-                    Err(PutError::Io(e)) => return Err(self.store_error("write")(e)),
-                }
+                self.stored(who, name, id, &rule.version, self.store.retire(&retire))?;
             }
             (Action::Enable, Some(_)) => {
                 self.done(who, name, id, "already enabled");
@@ -599,7 +606,44 @@ impl Admin {
                     format!("rule {id:?} is already enabled"),
                 ));
             }
-            (Action::Enable, None) => {
+            (Action::Shadow | Action::Activate, Some(rule)) => {
+                let to_shadow = action == Action::Shadow;
+                if rule.shadow == to_shadow {
+                    let (reason, state) = if to_shadow {
+                        ("ALREADY_SHADOW", "in shadow")
+                    } else {
+                        ("ALREADY_ACTIVE", "active")
+                    };
+                    self.done(who, name, id, &format!("already {state}"));
+                    return Err(AdminError::precondition(
+                        reason,
+                        id,
+                        format!("rule {id:?} is already {state}"),
+                    ));
+                }
+                if to_shadow && rule.meta.kind != RuleKind::Edit {
+                    self.done(who, name, id, "refused: a payer contract");
+                    return Err(AdminError::precondition(
+                        "NOT_AN_EDIT",
+                        id,
+                        format!(
+                            "rule {id:?} is a payer contract (kind \"reimbursement\"); only edit rules can run in shadow"
+                        ),
+                    ));
+                }
+                let entry = entry(&rule.version);
+                let shift = Move {
+                    file: &rule.file,
+                    id,
+                    source: &rule.source,
+                    tests: rule.tests_source.as_deref(),
+                    version: &rule.version,
+                    shadow: to_shadow,
+                    entry: &entry,
+                };
+                self.stored(who, name, id, &rule.version, self.store.shift(&shift))?;
+            }
+            (Action::Enable | Action::Shadow | Action::Activate, None) => {
                 let disabled = self.store.disabled().map_err(self.store_error("read"))?;
                 let found = disabled.into_iter().find_map(|d| {
                     let rule = self
@@ -611,13 +655,14 @@ impl Admin {
                 let Some(d) = found else {
                     self.done(who, name, id, "not found");
                     return Err(AdminError::NotFound(format!(
-                        "no disabled rule has id {id:?}"
+                        "no enabled or disabled rule has id {id:?}"
                     )));
                 };
+                let shadow = action == Action::Shadow;
                 let tests = d.tests.clone().unwrap_or_default();
-                let (compiled, results) = self
-                    .registry
-                    .check_candidate(&candidate(&d.file, &d.source, &tests));
+                let mut file = candidate(&d.file, &d.source, &tests);
+                file.shadow = shadow;
+                let (compiled, results) = self.registry.check_candidate(&file);
                 let failed = results.iter().find_map(|(_, r)| r.clone().err());
                 let rule = match (compiled, failed) {
                     (Ok(rule), None) => rule,
@@ -639,7 +684,7 @@ impl Admin {
                     }
                 };
                 self.store
-                    .enable(&d.file)
+                    .enable(&d.file, shadow)
                     .map_err(self.store_error("write"))?;
                 self.store
                     .record(id, &d.source, None, &entry(&rule.version))
@@ -655,6 +700,27 @@ impl Admin {
         let ruleset_version = self.reload()?;
         self.done(who, name, id, "ok");
         Ok(pb::RuleActionResponse { ruleset_version })
+    }
+
+    /// The outcome of a version-checked store write of rule `id` (loaded at `loaded`): a
+    /// stale version is refused (and audited) naming who changed it.
+    fn stored(
+        &self,
+        who: &str,
+        rpc: &str,
+        id: &str,
+        loaded: &str,
+        result: Result<(), PutError>,
+    ) -> Result<(), AdminError> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(PutError::Stale { current, by }) => {
+                let why = stale_why(id, &current, &by, loaded);
+                self.done(who, rpc, id, &format!("refused: {why}"));
+                Err(AdminError::precondition("STALE_VERSION", id, why))
+            }
+            Err(PutError::Io(e)) => Err(self.store_error("write")(e)),
+        }
     }
 
     /// Reloads the registry from the store now (the watcher would, a moment later). The

@@ -208,6 +208,20 @@ impl RuleAdmin for AdminService {
         self.action(request, Action::Delete).await
     }
 
+    async fn shadow_rule(
+        &self,
+        request: Request<pb::RuleActionRequest>,
+    ) -> Result<Response<pb::RuleActionResponse>, Status> {
+        self.action(request, Action::Shadow).await
+    }
+
+    async fn activate_rule(
+        &self,
+        request: Request<pb::RuleActionRequest>,
+    ) -> Result<Response<pb::RuleActionResponse>, Status> {
+        self.action(request, Action::Activate).await
+    }
+
     async fn get_rule_version(
         &self,
         request: Request<pb::GetRuleVersionRequest>,

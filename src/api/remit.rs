@@ -88,6 +88,9 @@ pub fn calibration(
                 precision: a.precision(),
                 family_denials: a.family_denials,
                 recall: a.recall(),
+                shadow_flagged: a.shadow_flagged,
+                shadow_caught: a.shadow_denied,
+                shadow_wrongly_flagged: a.shadow_wrong(),
             })
             .collect(),
         unpredicted: r
@@ -97,6 +100,7 @@ pub fn calibration(
                 carc: u.carc.clone(),
                 count: u.count,
                 amount_cents: u.amount_cents,
+                shadow_caught: u.shadow_caught,
             })
             .collect(),
         scrub_records: store.scrub_count().map_err(unavailable)?,

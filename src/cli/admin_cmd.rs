@@ -138,6 +138,27 @@ pub enum AdminCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Run a rule in shadow: it is evaluated on live claims and recorded (see `claimscrub
+    /// calibration`), its findings come back apart and never count in the score.
+    Shadow {
+        /// The rule id.
+        id: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Make a rule in shadow (or a disabled one) score claims.
+    Activate {
+        /// The rule id.
+        id: String,
+        /// Why.
+        #[arg(long, short = 'm', default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 fn request<T>(msg: T, remote: &Remote) -> tonic::Request<T> {
@@ -623,8 +644,17 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
             id,
             comment,
             remote,
+        }
+        | AdminCommand::Shadow {
+            id,
+            comment,
+            remote,
+        }
+        | AdminCommand::Activate {
+            id,
+            comment,
+            remote,
         } => {
-            let enable = matches!(cmd, AdminCommand::Enable { .. });
             let mut c = connect(remote).await?;
             let req = request(
                 pb::RuleActionRequest {
@@ -633,18 +663,17 @@ async fn run_async(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
                 },
                 remote,
             );
-            let resp = if enable {
-                c.enable_rule(req).await
-            } else {
-                c.disable_rule(req).await
-            }
-            .map_err(explain)?
-            .into_inner();
-            println!(
-                "rule {id} is {} (rule set {}).",
-                if enable { "enabled" } else { "disabled" },
-                resp.ruleset_version
-            );
+            let (resp, state) = match cmd {
+                AdminCommand::Enable { .. } => (c.enable_rule(req).await, "enabled"),
+                AdminCommand::Shadow { .. } => (
+                    c.shadow_rule(req).await,
+                    "in shadow: evaluated and recorded, never scored",
+                ),
+                AdminCommand::Activate { .. } => (c.activate_rule(req).await, "active"),
+                _ => (c.disable_rule(req).await, "disabled"),
+            };
+            let resp = resp.map_err(explain)?.into_inner();
+            println!("rule {id} is {state} (rule set {}).", resp.ruleset_version);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -113,11 +113,27 @@ pub fn run(args: &CalibrationArgs) -> anyhow::Result<ExitCode> {
     }
     for u in &r.unpredicted {
         println!(
-            "  {:<10} {:>6} × ${}",
+            "  {:<10} {:>6} × ${}{}",
             u.carc,
             u.count,
-            crate::money::format_cents(u.amount_cents)
+            crate::money::format_cents(u.amount_cents),
+            if u.shadow_caught > 0 {
+                format!("  ({} flagged by a rule in shadow)", u.shadow_caught)
+            } else {
+                String::new()
+            }
         );
+    }
+    let shadow: Vec<_> = r.rules.iter().filter(|a| a.shadow_flagged > 0).collect();
+    if !shadow.is_empty() {
+        println!();
+        println!("Rules tried in shadow (their findings were not in the answers or the scores):");
+        for a in shadow {
+            println!(
+                "  {:<28} flagged {:>6}: would have caught {} denials, wrongly flagged {} paid lines",
+                a.rule_id, a.shadow_flagged, a.shadow_caught, a.shadow_wrongly_flagged
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

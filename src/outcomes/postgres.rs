@@ -21,6 +21,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         include_str!("../../migrations/outcomes/002_scrub_records.postgres.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/outcomes/003_shadow_flags.postgres.sql"),
+    ),
 ];
 
 /// Advisory lock key that serialises outcome migrations across replicas ("outcomes").
@@ -415,9 +419,9 @@ impl OutcomeStore for PgOutcomes {
                     .collect();
                 tx.execute(
                     "INSERT INTO scrub_flags (record_id, rule_id, rule_version, carc, declared,
-                        line_number)
+                        line_number, shadow)
                      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
-                                          $5::float8[], $6::int[])",
+                                          $5::float8[], $6::int[], $7::bool[])",
                     &[
                         &flags.iter().map(|f| f.0).collect::<Vec<i64>>(),
                         &flags
@@ -434,6 +438,7 @@ impl OutcomeStore for PgOutcomes {
                             .collect::<Vec<String>>(),
                         &flags.iter().map(|f| f.1.declared).collect::<Vec<f64>>(),
                         &flags.iter().map(|f| f.1.line as i32).collect::<Vec<i32>>(),
+                        &flags.iter().map(|f| f.1.shadow).collect::<Vec<bool>>(),
                     ],
                 )?;
                 tx.commit()
@@ -466,6 +471,7 @@ impl OutcomeStore for PgOutcomes {
                     carc: r.get(5),
                     declared: r.get(6),
                     line: r.get::<_, i32>(7).max(0) as u32,
+                    shadow: r.get(8),
                 },
             });
         }

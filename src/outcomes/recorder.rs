@@ -97,7 +97,8 @@ pub fn record_of(
     now: &str,
 ) -> ScrubRecord {
     let mut flags = Vec::new();
-    for f in &resp.findings {
+    let live = resp.findings.iter().map(|f| (f, false));
+    for (f, shadow) in live.chain(resp.shadow_findings.iter().map(|f| (f, true))) {
         let lines: Vec<u32> = if f.line_numbers.is_empty() {
             vec![0]
         } else {
@@ -111,6 +112,7 @@ pub fn record_of(
                 // The rule's own value, not a calibrated one: calibration's prior.
                 declared: f.declared_probability,
                 line,
+                shadow,
             });
         }
     }

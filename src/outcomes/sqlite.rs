@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/outcomes/002_scrub_records.sqlite.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/outcomes/003_shadow_flags.sqlite.sql"),
+    ),
 ];
 
 /// Outcomes in an SQLite file.
@@ -336,7 +340,7 @@ impl OutcomeStore for SqliteOutcomes {
                 )?;
                 let mut flag = tx.prepare_cached(
                     "INSERT INTO scrub_flags (record_id, rule_id, rule_version, carc, declared,
-                        line_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        line_number, shadow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?;
                 for r in records {
                     record.execute(params![
@@ -355,7 +359,8 @@ impl OutcomeStore for SqliteOutcomes {
                             f.rule_version,
                             f.carc,
                             f.declared,
-                            f.line
+                            f.line,
+                            f.shadow
                         ])?;
                     }
                 }
@@ -390,6 +395,7 @@ impl OutcomeStore for SqliteOutcomes {
                         carc: r.get(5)?,
                         declared: r.get(6)?,
                         line: r.get(7)?,
+                        shadow: r.get(8)?,
                     },
                 });
             }

@@ -32,6 +32,8 @@ pub struct CompiledRule {
     pub tests_source: Option<Arc<str>>,
     /// Metric handles (evaluation time, findings, failures).
     pub metrics: RuleMetrics,
+    /// Runs in shadow: evaluated and recorded, its findings reported apart and never scored.
+    pub shadow: bool,
 }
 
 /// Content version of a script: 12 hex digits of its SHA-256.
@@ -119,6 +121,11 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
     {
         return Err(meta_err(shape.into()));
     }
+    if file.shadow && meta.kind == RuleKind::Reimbursement {
+        return Err(meta_err(
+            "a payer contract (kind \"reimbursement\") cannot run in shadow: only edit rules can; make it active or disable it".into(),
+        ));
+    }
     let cases = match &file.tests {
         None => Vec::new(),
         Some((tests_name, text)) => {
@@ -144,6 +151,7 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
             .and_then(|(_, t)| t.as_ref().ok())
             .map(|t| Arc::from(t.as_str())),
         metrics: RuleMetrics::new(&meta.id),
+        shadow: file.shadow,
         meta,
     })
 }
@@ -158,6 +166,7 @@ mod tests {
             name: "x.rhai".into(),
             source: Ok(source),
             tests: None,
+            shadow: false,
         }
     }
 

@@ -17,11 +17,14 @@ pub struct RuleSet {
     pub version: String,
     /// Rules sorted by id.
     pub rules: Vec<Arc<CompiledRule>>,
+    /// True when at least one rule runs in shadow.
+    pub has_shadow: bool,
     index: RuleIndex,
 }
 
 impl RuleSet {
-    /// Builds a set (sorts by id, computes the version, indexes scopes).
+    /// Builds a set (sorts by id, computes the version — which also says which rules run in
+    /// shadow — and indexes scopes).
     pub fn new(mut rules: Vec<Arc<CompiledRule>>) -> Self {
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
         let mut h = Sha256::new();
@@ -29,12 +32,16 @@ impl RuleSet {
             h.update(r.meta.id.as_bytes());
             h.update(b"@");
             h.update(r.version.as_bytes());
+            if r.shadow {
+                h.update(b"@shadow");
+            }
             h.update(b"\n");
         }
         let version = hex::encode(&h.finalize()[..8]);
         let index = RuleIndex::build(rules.iter().map(|r| &r.meta.applies_to));
         Self {
             version,
+            has_shadow: rules.iter().any(|r| r.shadow),
             rules,
             index,
         }

@@ -13,6 +13,9 @@ pub struct RuleFile {
     pub source: Result<String, String>,
     /// The companion test file (`<stem>.tests.json`): its name and text (or read error).
     pub tests: Option<(String, Result<String, String>)>,
+    /// The rule runs in shadow: evaluated on live traffic and recorded, never scored
+    /// (`NAME.rhai.shadow` in a directory).
+    pub shadow: bool,
 }
 
 /// A place rule files are listed and read from.
@@ -38,6 +41,8 @@ pub const MAX_TESTS_BYTES: usize = 4 * 1024 * 1024;
 pub const RULE_SUFFIX: &str = ".rhai";
 /// Suffix of a rule's test file.
 pub const TESTS_SUFFIX: &str = ".tests.json";
+/// Suffix a rule file in shadow carries after `.rhai` in a directory (`NAME.rhai.shadow`).
+pub const SHADOW_SUFFIX: &str = ".shadow";
 
 /// True for names an editor or Kubernetes leaves behind that must never load as rules:
 /// hidden files (`.#x.rhai`, `..data`), backups (`x.rhai~`), swap and temp files.
@@ -95,40 +100,65 @@ impl RuleSource for FsSource {
     }
 
     fn list(&self) -> std::io::Result<Vec<RuleFile>> {
-        let mut names = Vec::new();
+        // (rule file name, shadow)
+        let mut names: Vec<(String, bool)> = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if is_ignored(&name) || !name.ends_with(RULE_SUFFIX) {
+            if is_ignored(&name) {
+                continue;
+            }
+            let (rule, shadow) = match name.strip_suffix(SHADOW_SUFFIX) {
+                Some(rule) => (rule.to_string(), true),
+                None => (name.clone(), false),
+            };
+            if !rule.ends_with(RULE_SUFFIX) {
                 continue;
             }
             // Follow symlinks; skip directories named *.rhai.
             if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
                 continue;
             }
-            names.push(name);
+            names.push((rule, shadow));
         }
         names.sort();
-        Ok(names
-            .into_iter()
-            .map(|name| {
-                let path = self.dir.join(&name);
-                let stem = &name[..name.len() - RULE_SUFFIX.len()];
-                let tests_name = format!("{stem}{TESTS_SUFFIX}");
-                let tests_path = self.dir.join(&tests_name);
-                let tests = tests_path.exists().then(|| {
-                    let text = read(&self.dir, &tests_path, MAX_TESTS_BYTES);
-                    (tests_name, text)
+        let mut out = Vec::with_capacity(names.len());
+        for (i, (name, shadow)) in names.iter().enumerate() {
+            let file_name = if *shadow {
+                format!("{name}{SHADOW_SUFFIX}")
+            } else {
+                name.clone()
+            };
+            // `x.rhai` and `x.rhai.shadow` both present: the active one loads; the other is
+            // listed as an error under its own name so nobody wonders which one runs.
+            if *shadow && i > 0 && names[i - 1] == (name.clone(), false) {
+                out.push(RuleFile {
+                    source: Err(format!(
+                        "{name} is also present: a rule is either active ({name}) or in shadow ({file_name}); remove one"
+                    )),
+                    name: file_name,
+                    tests: None,
+                    shadow: false,
                 });
-                RuleFile {
-                    source: read(&self.dir, &path, MAX_RULE_BYTES),
-                    name,
-                    tests,
-                }
-            })
-            .collect())
+                continue;
+            }
+            let stem = &name[..name.len() - RULE_SUFFIX.len()];
+            let tests_name = format!("{stem}{TESTS_SUFFIX}");
+            let tests_path = self.dir.join(&tests_name);
+            let tests = tests_path.exists().then(|| {
+                let text = read(&self.dir, &tests_path, MAX_TESTS_BYTES);
+                (tests_name, text)
+            });
+            out.push(RuleFile {
+                source: read(&self.dir, &self.dir.join(&file_name), MAX_RULE_BYTES),
+                name: name.clone(),
+                tests,
+                shadow: *shadow,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -136,6 +166,7 @@ impl RuleSource for FsSource {
 #[derive(Debug, Default)]
 pub struct MemorySource {
     files: Mutex<BTreeMap<String, (String, Option<String>)>>,
+    shadow: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl MemorySource {
@@ -156,6 +187,16 @@ impl MemorySource {
     pub fn remove(&self, name: &str) {
         self.files.lock().expect("memory source lock").remove(name);
     }
+
+    /// Puts rule file `name` in shadow (`true`) or makes it active (`false`).
+    pub fn set_shadow(&self, name: &str, shadow: bool) {
+        let mut set = self.shadow.lock().expect("memory source lock");
+        if shadow {
+            set.insert(name.to_string());
+        } else {
+            set.remove(name);
+        }
+    }
 }
 
 impl RuleSource for MemorySource {
@@ -164,6 +205,7 @@ impl RuleSource for MemorySource {
     }
 
     fn list(&self) -> std::io::Result<Vec<RuleFile>> {
+        let shadow = self.shadow.lock().expect("memory source lock").clone();
         Ok(self
             .files
             .lock()
@@ -175,6 +217,7 @@ impl RuleSource for MemorySource {
                 tests: tests
                     .as_ref()
                     .map(|t| (format!("{name}{TESTS_SUFFIX}"), Ok(t.clone()))),
+                shadow: shadow.contains(name),
             })
             .collect())
     }
@@ -212,6 +255,33 @@ mod tests {
         assert_eq!(names, ["a.rhai", "b.rhai"]);
         assert_eq!(files[0].tests.as_ref().unwrap().0, "a.tests.json");
         assert!(files[1].tests.is_none());
+    }
+
+    #[test]
+    fn shadow_files_load_in_shadow_and_a_twin_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.rhai.shadow"), "a").unwrap();
+        std::fs::write(dir.path().join("a.tests.json"), "[]").unwrap();
+        std::fs::write(dir.path().join("b.rhai"), "b").unwrap();
+        std::fs::write(dir.path().join("b.rhai.shadow"), "old b").unwrap();
+        std::fs::write(dir.path().join("c.rhai.disabled"), "c").unwrap();
+        let files = FsSource::new(dir.path()).list().unwrap();
+        let view: Vec<_> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.shadow, f.source.is_ok()))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("a.rhai", true, true),
+                ("b.rhai", false, true),
+                ("b.rhai.shadow", false, false)
+            ]
+        );
+        assert_eq!(files[0].tests.as_ref().unwrap().0, "a.tests.json");
+        assert_eq!(files[1].source.as_deref(), Ok("b"));
+        let why = files[2].source.clone().unwrap_err();
+        assert!(why.contains("either active (b.rhai) or in shadow"), "{why}");
     }
 
     #[test]

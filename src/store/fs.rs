@@ -1,12 +1,12 @@
 //! The rules directory as the rule store: rule files and their tests beside each other,
-//! `NAME.rhai.disabled` for a disabled rule, `.history/` for versions, and the configured
-//! audit log file.
+//! `NAME.rhai.shadow` for a rule in shadow, `NAME.rhai.disabled` for a disabled rule,
+//! `.history/` for versions, and the configured audit log file.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{DISABLED_SUFFIX, DisabledRule, Put, PutError, RuleStore, tests_name};
+use super::{DISABLED_SUFFIX, DisabledRule, Put, PutError, RuleStore, shadow_name, tests_name};
 use crate::admin::audit::{AuditLog, Record};
 use crate::admin::history::{Entry, History, write_atomic};
 use crate::rules::source::RULE_SUFFIX;
@@ -57,6 +57,20 @@ impl FsRuleStore {
     }
 }
 
+impl FsRuleStore {
+    /// Where enabled rule file `file` is now: `NAME.rhai`, or `NAME.rhai.shadow` when only
+    /// that exists.
+    fn live_path(&self, file: &str) -> io::Result<PathBuf> {
+        let path = self.path(file)?;
+        let shadow = self.dir.join(shadow_name(file));
+        Ok(if !path.exists() && shadow.exists() {
+            shadow
+        } else {
+            path
+        })
+    }
+}
+
 fn read_optional(path: &Path) -> io::Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
@@ -78,7 +92,8 @@ impl RuleStore for FsRuleStore {
         // The expected version was checked against the active set under the admin lock; the
         // file itself may hold a broken edit that never loaded, which a put must be able to
         // replace, so it is not compared here.
-        let path = self.path(put.file)?;
+        // A rule in shadow stays in shadow when edited.
+        let path = self.live_path(put.file)?;
         if let Some(tests) = put.tests {
             write_atomic(&self.dir.join(tests_name(put.file)), tests.as_bytes())?;
         }
@@ -88,18 +103,33 @@ impl RuleStore for FsRuleStore {
         Ok(())
     }
 
+    fn set_shadow(&self, file: &str, shadow: bool) -> io::Result<()> {
+        let active = self.path(file)?;
+        let in_shadow = self.dir.join(shadow_name(file));
+        if shadow {
+            std::fs::rename(active, in_shadow)
+        } else {
+            std::fs::rename(in_shadow, active)
+        }
+    }
+
     fn disable(&self, file: &str) -> io::Result<()> {
-        let path = self.path(file)?;
+        let path = self.live_path(file)?;
         std::fs::rename(&path, self.dir.join(format!("{file}{DISABLED_SUFFIX}")))
     }
 
-    fn enable(&self, file: &str) -> io::Result<()> {
-        let path = self.path(file)?;
+    fn enable(&self, file: &str, shadow: bool) -> io::Result<()> {
+        let path = if shadow {
+            self.path(file)?;
+            self.dir.join(shadow_name(file))
+        } else {
+            self.path(file)?
+        };
         std::fs::rename(self.dir.join(format!("{file}{DISABLED_SUFFIX}")), path)
     }
 
     fn delete(&self, file: &str) -> io::Result<()> {
-        std::fs::remove_file(self.path(file)?)?;
+        std::fs::remove_file(self.live_path(file)?)?;
         match std::fs::remove_file(self.dir.join(tests_name(file))) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -200,10 +230,21 @@ mod tests {
                 tests: Some("{}".into()),
             }]
         );
-        s.enable("a.rhai").unwrap();
+        s.enable("a.rhai", true).unwrap();
         assert!(s.disabled().unwrap().is_empty());
+        assert!(dir.path().join("a.rhai.shadow").exists());
+        // An edit of a rule in shadow stays in shadow.
+        s.put(&put("a.rhai", "let rule = 2;", None, None)).unwrap();
+        assert!(!dir.path().join("a.rhai").exists());
+        s.set_shadow("a.rhai", false).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.rhai")).unwrap(),
+            "let rule = 2;"
+        );
+        s.set_shadow("a.rhai", true).unwrap();
         s.delete("a.rhai").unwrap();
         assert!(!dir.path().join("a.rhai").exists());
+        assert!(!dir.path().join("a.rhai.shadow").exists());
         assert_eq!(s.read_tests("a.rhai").unwrap(), None);
     }
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
 
-use super::{DisabledRule, Put, PutError, Retire, RuleStore, tests_name};
+use super::{DisabledRule, Move, Put, PutError, Retire, RuleStore, tests_name};
 use crate::admin::audit::Record;
 use crate::admin::history::Entry;
 use crate::rules::{RuleFile, RuleSource};
@@ -33,7 +33,10 @@ use crate::rules::{RuleFile, RuleSource};
 pub const CHANNEL: &str = "claimscrub_rules";
 
 /// Schema migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/001_init.sql")),
+    (2, include_str!("../../migrations/002_shadow.sql")),
+];
 
 /// Advisory lock key that serialises migrations across replicas ("claimscr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x636c_6169_6d73_6372;
@@ -292,26 +295,44 @@ impl PgStore {
         stale.map_or(Ok(()), Err)
     }
 
-    /// Sets `enabled` on a rule file; an error when no row changed.
-    fn set_enabled(&self, file: &str, enabled: bool) -> io::Result<()> {
+    /// Sets `enabled` (and `shadow`) on a rule file; an error when no row changed.
+    fn set_enabled(&self, file: &str, enabled: bool, shadow: bool) -> io::Result<()> {
+        self.update_one(
+            file,
+            "UPDATE rules SET enabled = $2, shadow = $3, updated_at = now()
+             WHERE file = $1 AND enabled <> $2",
+            &[&enabled, &shadow],
+            if enabled { "enable" } else { "disable" },
+            || {
+                format!(
+                    "no {} rule file {file:?}",
+                    if enabled { "disabled" } else { "enabled" }
+                )
+            },
+        )
+    }
+
+    /// Runs `sql` (with `$1` = `file`, then `params`) and notifies `event`, in one
+    /// transaction; `NotFound` with `missing()` when no row changed.
+    fn update_one(
+        &self,
+        file: &str,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        event: &str,
+        missing: impl FnOnce() -> String,
+    ) -> io::Result<()> {
         let changed = self.with(|c| {
             let mut tx = c.transaction()?;
-            let n = tx.execute(
-                "UPDATE rules SET enabled = $2, updated_at = now() WHERE file = $1 AND enabled <> $2",
-                &[&file, &enabled],
-            )?;
-            notify(&mut tx, file, if enabled { "enable" } else { "disable" })?;
+            let mut all: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&file];
+            all.extend_from_slice(params);
+            let n = tx.execute(sql, &all)?;
+            notify(&mut tx, file, event)?;
             tx.commit()?;
             Ok(n)
         })?;
         if changed == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "no {} rule file {file:?}",
-                    if enabled { "disabled" } else { "enabled" }
-                ),
-            ));
+            return Err(io::Error::new(io::ErrorKind::NotFound, missing()));
         }
         Ok(())
     }
@@ -390,7 +411,7 @@ impl RuleSource for PgStore {
     fn list(&self) -> io::Result<Vec<RuleFile>> {
         let rows = self.with(|c| {
             c.query(
-                "SELECT file, source, tests FROM rules WHERE enabled ORDER BY file",
+                "SELECT file, source, tests, shadow FROM rules WHERE enabled ORDER BY file",
                 &[],
             )
         })?;
@@ -403,6 +424,7 @@ impl RuleSource for PgStore {
                     tests: tests.map(|t| (tests_name(&file), Ok(t))),
                     source: Ok(row.get(1)),
                     name: file,
+                    shadow: row.get(3),
                 }
             })
             .collect())
@@ -431,6 +453,7 @@ impl RuleStore for PgStore {
                  ON CONFLICT (file) DO UPDATE SET source = EXCLUDED.source,
                      tests = CASE WHEN $6 THEN EXCLUDED.tests ELSE rules.tests END,
                      version = EXCLUDED.version,
+                     shadow = rules.enabled AND rules.shadow,
                      enabled = true, updated_by = EXCLUDED.updated_by, updated_at = now()",
                 &[
                     &put.file,
@@ -453,7 +476,8 @@ impl RuleStore for PgStore {
                 tx.execute("DELETE FROM rules WHERE file = $1", &[&r.file])?;
             } else {
                 tx.execute(
-                    "UPDATE rules SET enabled = false, updated_by = $2, updated_at = now() WHERE file = $1",
+                    "UPDATE rules SET enabled = false, shadow = false, updated_by = $2,
+                         updated_at = now() WHERE file = $1",
                     &[&r.file, &r.entry.author],
                 )?;
             }
@@ -461,12 +485,43 @@ impl RuleStore for PgStore {
         })
     }
 
-    fn disable(&self, file: &str) -> io::Result<()> {
-        self.set_enabled(file, false)
+    fn shift(&self, m: &Move<'_>) -> Result<(), PutError> {
+        self.change_file(m.file, Some(m.version), |tx| {
+            insert_version(tx, m.id, m.source, m.tests, m.entry)?;
+            tx.execute(
+                "UPDATE rules SET shadow = $2, updated_by = $3, updated_at = now() WHERE file = $1",
+                &[&m.file, &m.shadow, &m.entry.author],
+            )?;
+            notify(tx, m.file, &m.entry.action)
+        })
     }
 
-    fn enable(&self, file: &str) -> io::Result<()> {
-        self.set_enabled(file, true)
+    fn set_shadow(&self, file: &str, shadow: bool) -> io::Result<()> {
+        self.update_one(
+            file,
+            "UPDATE rules SET shadow = $2, updated_at = now()
+             WHERE file = $1 AND enabled AND shadow <> $2",
+            &[&shadow],
+            if shadow { "shadow" } else { "activate" },
+            || {
+                format!(
+                    "no enabled rule file {file:?} {}",
+                    if shadow {
+                        "outside shadow"
+                    } else {
+                        "in shadow"
+                    }
+                )
+            },
+        )
+    }
+
+    fn disable(&self, file: &str) -> io::Result<()> {
+        self.set_enabled(file, false, false)
+    }
+
+    fn enable(&self, file: &str, shadow: bool) -> io::Result<()> {
+        self.set_enabled(file, true, shadow)
     }
 
     fn delete(&self, file: &str) -> io::Result<()> {

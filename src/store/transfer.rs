@@ -49,8 +49,11 @@ pub fn import(
             continue;
         };
         let current = live.iter().find(|l| l.name == file.name);
+        let stored_shadow = current.is_some_and(|c| c.shadow);
         if current.is_some_and(|c| {
-            c.source.as_ref().ok() == Some(source) && text_of(c.tests.as_ref()) == tests
+            c.source.as_ref().ok() == Some(source)
+                && text_of(c.tests.as_ref()) == tests
+                && c.shadow == file.shadow
         }) {
             report.unchanged.push(file.name.clone());
             continue;
@@ -90,7 +93,13 @@ pub fn import(
             expected: Some(&expected),
             entry: &entry,
         };
-        match store.put(&put) {
+        // A put keeps the stored state; `NAME.rhai.shadow` in the directory says shadow.
+        match store.put(&put).and_then(|()| {
+            if stored_shadow != file.shadow {
+                store.set_shadow(&file.name, file.shadow)?;
+            }
+            Ok(())
+        }) {
             Ok(()) => report
                 .imported
                 .push((file.name.clone(), rule.meta.id.clone(), rule.version.clone())),
@@ -114,17 +123,22 @@ fn text_of(tests: Option<&(String, Result<String, String>)>) -> Option<String> {
 }
 
 /// Writes every enabled rule of `source` (script and test file, byte for byte) into `dir`,
-/// which must exist. Returns the files written.
+/// which must exist; a rule in shadow as `NAME.rhai.shadow`. Returns the files written.
 pub fn export(source: &dyn RuleSource, dir: &Path) -> io::Result<Vec<String>> {
     let mut written = Vec::new();
     for file in source.list()? {
         let script = file.source.map_err(io::Error::other)?;
-        write_atomic(&dir.join(&file.name), script.as_bytes())?;
+        let name = if file.shadow {
+            super::shadow_name(&file.name)
+        } else {
+            file.name.clone()
+        };
+        write_atomic(&dir.join(&name), script.as_bytes())?;
         if let Some((_, tests)) = file.tests {
             let tests = tests.map_err(io::Error::other)?;
             write_atomic(&dir.join(tests_name(&file.name)), tests.as_bytes())?;
         }
-        written.push(file.name);
+        written.push(name);
     }
     Ok(written)
 }

@@ -297,6 +297,8 @@ async function action(method, verb) {
 }
 $("disable").addEventListener("click", () => action("DisableRule", "Disabled"));
 $("enable").addEventListener("click", () => action("EnableRule", "Enabled"));
+$("shadow").addEventListener("click", () => action("ShadowRule", "Now in shadow: evaluated and recorded, never scored"));
+$("make-active").addEventListener("click", () => action("ActivateRule", "Now active: its findings score claims"));
 $("delete").addEventListener("click", () => {
   if (confirm(`Delete ${state.loaded.id}? Its versions stay in the history.`)) action("DeleteRule", "Deleted");
 });
@@ -433,10 +435,15 @@ function claimResult(resp, claim) {
           l.reason ? el("p", { class: "warn" }, l.reason) : "",
           l.feeSchedule ? el("p", { class: "hint" }, `${l.feeSchedule}${l.feeScheduleVersion ? ` (${l.feeScheduleVersion})` : ""}`) : ""]]);
     })))) : "";
+  const sh = resp.shadowFindings || [];
+  const shadow = sh.length ? el("details", { class: "shadow-findings" },
+    el("summary", {}, `Rules in shadow would have said (${sh.length}; not scored)`),
+    el("ul", {}, sh.map((x) => el("li", {},
+      `${x.ruleId}: ${x.message}${(x.lineNumbers || []).length ? ` (lines ${x.lineNumbers.join(", ")})` : ""}`)))) : "";
   return el("div", { class: "claim-result" },
     el("h3", {}, `Claim ${resp.claimId}: denial risk ${Math.round((resp.denialRisk || 0) * 100)}% (${(resp.riskBand || "").replace("RISK_BAND_", "")})`),
     p && p.noContractNote ? el("p", { class: "warn" }, p.noContractNote) : "",
-    findings, lines);
+    findings, shadow, lines);
 }
 
 $("scrub").addEventListener("click", async () => {
