@@ -74,6 +74,8 @@ fn calibration(n: usize) {
                     line: 1,
                     shadow: false,
                 }],
+                patient_key: None,
+                provider: String::new(),
             })
             .collect();
         store.record_scrubs(&records).expect("recorded");

@@ -366,6 +366,11 @@ pub struct ServeArgs {
     pub outcomes: OutcomesArgs,
     #[command(flatten)]
     pub calibration: CalibrationFlags,
+    /// File holding the secret (at least 32 bytes) that keys patient identities for history
+    /// edits (an HMAC of member id and birth date). Without it (or
+    /// `CLAIMSCRUB_HISTORY_SECRET`), history edits are off and responses say so.
+    #[arg(long, env = "CLAIMSCRUB_HISTORY_SECRET_FILE", value_name = "FILE")]
+    pub history_secret_file: Option<PathBuf>,
     /// Address of the Prometheus metrics HTTP listener (`/metrics`); `none` disables it.
     #[arg(
         long,
@@ -437,6 +442,8 @@ pub struct Config {
     pub outcomes: Option<String>,
     /// Calibrated probabilities in scoring.
     pub calibration: CalibrationConfig,
+    /// Keys patients for history edits; `None`: history edits are off.
+    pub history_keyer: Option<std::sync::Arc<crate::history::PatientKeyer>>,
 }
 
 /// TLS files for the server.
@@ -517,8 +524,30 @@ impl ServeArgs {
             http_listen: self.http_listen,
             outcomes: self.outcomes.location().map(str::to_string),
             calibration: self.calibration.config()?,
+            history_keyer: history_keyer(self.history_secret_file.as_deref())?,
         })
     }
+}
+
+/// Environment variable holding the history secret itself (the file flag wins).
+pub const ENV_HISTORY_SECRET: &str = "CLAIMSCRUB_HISTORY_SECRET";
+
+/// The patient keyer from the secret file, else `CLAIMSCRUB_HISTORY_SECRET`; `None` when
+/// neither is set.
+fn history_keyer(
+    file: Option<&Path>,
+) -> Result<Option<std::sync::Arc<crate::history::PatientKeyer>>, ConfigError> {
+    let secret = match file {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| ConfigError(format!("--history-secret-file {}: {e}", path.display())))?,
+        None => match std::env::var(ENV_HISTORY_SECRET) {
+            Ok(v) if !v.trim().is_empty() => v.into_bytes(),
+            _ => return Ok(None),
+        },
+    };
+    crate::history::PatientKeyer::new(&secret)
+        .map(|k| Some(std::sync::Arc::new(k)))
+        .map_err(ConfigError)
 }
 
 impl Config {
@@ -554,6 +583,7 @@ impl Config {
                 refresh: Some(Duration::from_secs(300)),
                 settings: crate::calibration::Settings::default(),
             },
+            history_keyer: None,
         }
     }
 }

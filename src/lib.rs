@@ -70,6 +70,7 @@ pub mod edits;
 pub mod engine;
 pub mod fhir;
 pub mod finding;
+pub mod history;
 pub mod http;
 pub mod money;
 pub mod outcomes;

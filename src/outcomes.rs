@@ -84,6 +84,10 @@ pub struct ScrubRecord {
     pub denial_risk: f64,
     /// One per finding and line it names (line 0: a claim-level finding).
     pub flags: Vec<Flag>,
+    /// The patient key, when history is on and the claim identifies its patient.
+    pub patient_key: Option<String>,
+    /// Rendering (else billing) provider NPI.
+    pub provider: String,
 }
 
 /// One rule's finding on one line (or the claim, line 0).
@@ -159,6 +163,116 @@ pub trait OutcomeStore: Send + Sync {
     /// The adjustments of every remitted claim that has a scrub record (denominators of
     /// recall, and the denials no rule predicted).
     fn adjustments(&self, each: &mut dyn FnMut(AdjustmentRow)) -> Result<(), OutcomeError>;
+    /// Stores claims reported as submitted; a claim id reported again replaces its lines.
+    fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError>;
+    /// Patient `key`'s services dated `since` or later: paid lines of remitted claims linked
+    /// to the patient (by a scrub or a submission), then submitted lines; at most `limit`.
+    fn patient_history(
+        &self,
+        key: &str,
+        since: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<PriorService>, OutcomeError>;
+}
+
+/// One prior service of the patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorService {
+    /// Date of service.
+    pub date: chrono::NaiveDate,
+    /// Procedure code.
+    pub code: String,
+    /// Modifiers.
+    pub modifiers: Vec<String>,
+    /// Units.
+    pub units: f64,
+    /// Rendering (else billing) provider NPI, when known.
+    pub provider: String,
+    /// The claim it was on.
+    pub claim_id: String,
+    /// True when a remittance paid it; false when only reported as submitted.
+    pub paid: bool,
+}
+
+/// A claim the billing system reports as submitted to the payer (its lines become history).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmittedClaim {
+    /// The claim id (the 837's CLM01).
+    pub claim_id: String,
+    /// The patient key.
+    pub patient_key: String,
+    /// Rendering (else billing) provider NPI.
+    pub provider: String,
+    /// When it was reported (RFC 3339).
+    pub submitted_at: String,
+    /// Its lines.
+    pub lines: Vec<SubmittedLine>,
+}
+
+/// One submitted line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmittedLine {
+    /// Its line number.
+    pub line_number: u32,
+    /// Date of service.
+    pub date: chrono::NaiveDate,
+    /// Procedure code.
+    pub code: String,
+    /// Modifiers.
+    pub modifiers: Vec<String>,
+    /// Units.
+    pub units: f64,
+}
+
+/// The patient's services (both stores; `$1` the patient key, `$2` the first date as text,
+/// `$3` the limit). Paid: remitted lines with a payment on claims linked to the patient by a
+/// scrub record or a submission; submitted: the reported lines.
+pub(crate) const HISTORY_SQL: &str = "
+    WITH mine AS (
+        SELECT claim_id, max(provider) AS provider FROM (
+            SELECT claim_id, provider FROM submitted_claims WHERE patient_key = $1
+            UNION ALL
+            SELECT claim_id, provider FROM scrub_records WHERE patient_key = $1) m
+        GROUP BY claim_id)
+    SELECT * FROM (
+        SELECT coalesce(nullif(l.service_date, ''), c.statement_from) AS d, l.code,
+               l.modifiers, l.units, mine.provider, c.claim_id, 1 AS paid
+        FROM mine
+        JOIN remit_claims c ON c.claim_id = mine.claim_id
+        JOIN remit_lines l ON l.claim_row = c.id
+        WHERE l.paid_cents > 0
+        UNION ALL
+        SELECT s.service_date, s.code, s.modifiers, s.units, sc.provider, sc.claim_id, 0
+        FROM submitted_claims sc JOIN submitted_services s ON s.claim_id = sc.claim_id
+        WHERE sc.patient_key = $1) h
+    WHERE d >= $2
+    ORDER BY d DESC
+    LIMIT $3";
+
+/// A history row as read (date text, code, modifiers, units, provider, claim, paid), or
+/// `None` for a row whose date does not parse.
+pub(crate) fn prior_service(
+    date: &str,
+    code: String,
+    modifiers: &str,
+    units: f64,
+    provider: String,
+    claim_id: String,
+    paid: bool,
+) -> Option<PriorService> {
+    Some(PriorService {
+        date: chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?,
+        code,
+        modifiers: modifiers
+            .split([':', ','])
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .collect(),
+        units,
+        provider,
+        claim_id,
+        paid,
+    })
 }
 
 /// Opens the outcome store at `location`: a `postgres://` URL, or the path of an SQLite file

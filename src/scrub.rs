@@ -11,6 +11,8 @@ use crate::claim::{self, ValidationError};
 use crate::engine::pool::PoolError;
 use crate::engine::{EvalPool, Evaluator, ScriptClaim};
 use crate::finding::{FailureKind, Finding, RuleFailure, Severity};
+use crate::history::{Lookup, PatientKeyer};
+use crate::outcomes::OutcomeStore;
 use crate::pricing::{self, ClaimPrice, PricingSettings};
 use crate::proto::v1 as pb;
 use crate::registry::RuleRegistry;
@@ -64,6 +66,16 @@ pub struct Scrubber {
     settings: ScrubSettings,
     observer: Option<Arc<dyn Observer>>,
     calibrations: Option<Arc<dyn Calibrations>>,
+    history: Option<History>,
+}
+
+/// Patient history for history edits: the keyer and the store the lookups read.
+#[derive(Clone)]
+pub struct History {
+    /// Computes patient keys from member id and birth date.
+    pub keyer: Arc<PatientKeyer>,
+    /// Where prior services are read.
+    pub store: Arc<dyn OutcomeStore>,
 }
 
 /// Denial probabilities learnt from remittances, looked up per finding.
@@ -81,8 +93,14 @@ pub trait Calibrations: Send + Sync {
 /// Told of every claim scrubbed (after its answer is made; it must not block): the outcome
 /// store's recorder.
 pub trait Observer: Send + Sync {
-    /// `claim` was scrubbed with answer `resp`.
-    fn scrubbed(&self, claim: &claim::Claim, resp: &pb::ScrubClaimResponse);
+    /// `claim` (of the patient with `patient_key`, when history is on) was scrubbed with
+    /// answer `resp`.
+    fn scrubbed(
+        &self,
+        claim: &claim::Claim,
+        patient_key: Option<&str>,
+        resp: &pb::ScrubClaimResponse,
+    );
 }
 
 impl Scrubber {
@@ -96,6 +114,7 @@ impl Scrubber {
             settings,
             observer: None,
             calibrations: None,
+            history: None,
         }
     }
 
@@ -105,12 +124,13 @@ impl Scrubber {
         req: pb::ScrubClaimRequest,
     ) -> Result<pb::ScrubClaimResponse, ScrubError> {
         let (claim, as_of) = self.prepare(&req)?;
+        let patient = self.patient_key(&req, &claim);
         let this = self.clone();
         self.pool
             .run(move || {
-                let resp = this.evaluate(claim.clone(), as_of);
+                let resp = this.evaluate(claim.clone(), as_of, patient.as_ref());
                 if let Some(o) = &this.observer {
-                    o.scrubbed(&claim, &resp);
+                    o.scrubbed(&claim, patient.as_ref().ok().map(String::as_str), &resp);
                 }
                 resp
             })
@@ -123,6 +143,34 @@ impl Scrubber {
     pub fn calibrated_by(mut self, calibrations: Arc<dyn Calibrations>) -> Self {
         self.calibrations = Some(calibrations);
         self
+    }
+
+    /// The same scrubber, with history edits on: claims that identify their patient (member
+    /// id and birth date) can look up the patient's prior services in `history.store`.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// The patient key of a request, or why history is unavailable for it.
+    fn patient_key(
+        &self,
+        req: &pb::ScrubClaimRequest,
+        claim: &claim::Claim,
+    ) -> Result<String, String> {
+        let Some(h) = &self.history else {
+            return Err("history edits are off: no patient-key secret is configured".into());
+        };
+        let member = req
+            .claim
+            .as_ref()
+            .and_then(|c| c.patient.as_ref())
+            .map_or("", |p| p.member_id.trim());
+        match (member, claim.birth_date) {
+            ("", _) => Err("the claim has no patient.member_id".into()),
+            (_, None) => Err("the claim has no patient.birth_date".into()),
+            (m, Some(dob)) => Ok(h.keyer.key(m, dob)),
+        }
     }
 
     /// The same scrubber, telling `observer` of every claim scrubbed through
@@ -138,7 +186,10 @@ impl Scrubber {
         req: &pb::ScrubClaimRequest,
     ) -> Result<pb::ScrubClaimResponse, ScrubError> {
         let (claim, as_of) = self.prepare(req)?;
-        Ok(self.pool.run_blocking(|| self.evaluate(claim, as_of)))
+        let patient = self.patient_key(req, &claim);
+        Ok(self
+            .pool
+            .run_blocking(|| self.evaluate(claim, as_of, patient.as_ref())))
     }
 
     fn prepare(
@@ -172,12 +223,24 @@ impl Scrubber {
 
     /// The pipeline after validation, top to bottom: edit rules → contract terms → price →
     /// score → respond.
-    fn evaluate(&self, claim: Arc<claim::Claim>, as_of: NaiveDate) -> pb::ScrubClaimResponse {
+    fn evaluate(
+        &self,
+        claim: Arc<claim::Claim>,
+        as_of: NaiveDate,
+        patient: Result<&String, &String>,
+    ) -> pb::ScrubClaimResponse {
         let started = Instant::now();
         let set = self.registry.snapshot();
         let tables = self.tables.snapshot();
         let evaluator = &self.evaluator;
-        let view = ScriptClaim::new(claim.clone(), as_of, tables.clone());
+        let lookup = match (patient, &self.history) {
+            (Ok(key), Some(h)) => {
+                Lookup::store(h.store.clone(), key.clone(), claim.first_service_date())
+            }
+            (Err(why), _) => Lookup::off(why.clone()),
+            (Ok(_), None) => Lookup::default(),
+        };
+        let view = ScriptClaim::with_history(claim.clone(), as_of, tables.clone(), lookup);
 
         let mut edits = evaluator.run_edits(&set, &view);
         // Shadow rules' findings and failures go apart: never scored, priced or failed on.
@@ -253,6 +316,7 @@ impl Scrubber {
             pricing: Some(pricing_to_pb(pricing)),
             shadow_findings: shadow_findings.into_iter().map(finding_to_pb).collect(),
             shadow_rule_failures: shadow_failures.into_iter().map(failure_to_pb).collect(),
+            history_unavailable: view.history().unavailable().unwrap_or_default().to_string(),
         };
         crate::telemetry::metrics::scrub_seconds(started.elapsed().as_secs_f64());
         tracing::debug!(claim_id = %claim.id, ruleset_version = %set.version,

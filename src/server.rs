@@ -360,6 +360,13 @@ pub async fn serve(
                 .scrubber
                 .clone()
                 .observed_by(crate::outcomes::recorder::Recorder::start(store.clone()));
+            let scrubber = match &app.config.history_keyer {
+                Some(keyer) => scrubber.with_history(crate::scrub::History {
+                    keyer: keyer.clone(),
+                    store: store.clone(),
+                }),
+                None => scrubber,
+            };
             match app.config.calibration.refresh {
                 Some(every) => {
                     let live = Arc::new(crate::calibration::Live::default());
@@ -434,7 +441,11 @@ pub async fn serve(
     };
     let scrubber_server = ClaimScrubberServer::with_interceptor(service, scrub_auth);
     let admin_server = RuleAdminServer::new(AdminService::new(app.admin.clone()));
-    let remit_server = RemittancesServer::new(RemitService::new(app.admin.clone(), outcomes));
+    let mut remit_service = RemitService::new(app.admin.clone(), outcomes);
+    if let Some(keyer) = &app.config.history_keyer {
+        remit_service = remit_service.with_history(keyer.clone(), app.config.scrub.limits);
+    }
+    let remit_server = RemittancesServer::new(remit_service);
     // The JSON/HTTP face calls the same two services (interceptor and all) in process.
     let http = match app.config.http_listen {
         Some(addr) => {

@@ -90,6 +90,7 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
         patient: Some(pb::Patient {
             birth_date: "1950-01-01".into(),
             sex: pb::Sex::Female as i32,
+            member_id: String::new(),
         }),
         billing_provider: Some(pb::Provider {
             npi: "1234567893".into(),

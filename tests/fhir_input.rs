@@ -127,6 +127,7 @@ fn med_00050_as_proto() -> pb::Claim {
         patient: Some(pb::Patient {
             birth_date: "1954-06-11".into(),
             sex: pb::Sex::Female as i32,
+            member_id: String::new(),
         }),
         billing_provider: Some(pb::Provider::default()),
         frequency_code: "1".into(),

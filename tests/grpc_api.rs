@@ -25,9 +25,9 @@ async fn clean_claim_scores_low_with_no_findings() {
     assert_eq!(resp.denial_risk, 0.0);
     assert_eq!(resp.risk_band, pb::RiskBand::Low as i32);
     assert_eq!(resp.ruleset_version, server.registry.snapshot().version);
-    // Every bundled edit rule except the three medical-necessity policies, whose procedure
-    // codes are not on this claim (they are skipped by the applicability index); payer
-    // contracts price claims and are not counted.
+    // Every bundled edit rule except the three medical-necessity policies and the two
+    // screening-frequency rules, whose procedure codes are not on this claim (they are
+    // skipped by the applicability index); payer contracts price claims and are not counted.
     let edits = server
         .registry
         .snapshot()
@@ -35,7 +35,7 @@ async fn clean_claim_scores_low_with_no_findings() {
         .iter()
         .filter(|r| r.meta.kind == claimscrub::rules::RuleKind::Edit)
         .count();
-    assert_eq!(resp.rules_evaluated as usize, edits - 3);
+    assert_eq!(resp.rules_evaluated as usize, edits - 5);
     assert_eq!(resp.table_versions.len(), 14);
     // The bundled NCCI, MUE, AOC, MCE, HCPCS and PFS tables are samples and say so; the
     // ICD-10-CM code sets, the GPCI file and the example fee table are complete.

@@ -37,6 +37,7 @@ fn claim(id: &str, payer: &str, kind: pb::PayerType, lines: Vec<pb::ServiceLine>
         patient: Some(pb::Patient {
             birth_date: "1950-03-01".into(),
             sex: pb::Sex::Female as i32,
+            member_id: String::new(),
         }),
         billing_provider: Some(pb::Provider {
             npi: "1234567893".into(),

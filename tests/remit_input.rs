@@ -322,6 +322,8 @@ fn store_behaves(store: &dyn OutcomeStore, db_text: impl Fn() -> String) {
             line,
             shadow: line == 1,
         }],
+        patient_key: None,
+        provider: String::new(),
     };
     store
         .record_scrubs(&[

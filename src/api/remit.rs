@@ -8,6 +8,8 @@ use tonic::{Request, Response, Status};
 use super::status::{admin_status, x12_field_status};
 use crate::admin::Admin;
 use crate::admin::auth::Role;
+use crate::claim;
+use crate::history::{PatientKeyer, SubmittedClaim, SubmittedLine};
 use crate::outcomes::OutcomeStore;
 use crate::proto::v1::{self as pb, remittances_server::Remittances};
 
@@ -24,13 +26,92 @@ pub enum Outcomes {
 pub struct RemitService {
     admin: Arc<Admin>,
     outcomes: Outcomes,
+    history: Option<(Arc<PatientKeyer>, claim::Limits)>,
 }
 
 impl RemitService {
     /// Serves ingestion into `outcomes`, authenticating with `admin`'s tokens.
     pub fn new(admin: Arc<Admin>, outcomes: Outcomes) -> Self {
-        Self { admin, outcomes }
+        Self {
+            admin,
+            outcomes,
+            history: None,
+        }
     }
+
+    /// The same service, recording submitted claims keyed by `keyer` (claims checked with
+    /// `limits`).
+    pub fn with_history(mut self, keyer: Arc<PatientKeyer>, limits: claim::Limits) -> Self {
+        self.history = Some((keyer, limits));
+        self
+    }
+}
+
+/// Most claims one RecordSubmittedClaims call takes.
+pub const MAX_SUBMITTED_CLAIMS: usize = 1_000;
+
+/// Checks and keys `req`'s claims and stores the good ones in `store`.
+pub fn record_submitted(
+    store: &dyn OutcomeStore,
+    keyer: &PatientKeyer,
+    limits: claim::Limits,
+    req: &pb::RecordSubmittedClaimsRequest,
+) -> Result<pb::RecordSubmittedClaimsResponse, Status> {
+    if req.claims.len() > MAX_SUBMITTED_CLAIMS {
+        return Err(Status::invalid_argument(format!(
+            "claims: {} claims; at most {MAX_SUBMITTED_CLAIMS} per call",
+            req.claims.len()
+        )));
+    }
+    let now = crate::outcomes::now();
+    let mut keep = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, wire) in req.claims.iter().enumerate() {
+        let reject = |field: &str, problem: String| pb::RejectedClaim {
+            index: i as u32,
+            claim_id: wire.claim_id.clone(),
+            field: format!("claims[{i}].{field}"),
+            problem,
+        };
+        let member = wire.patient.as_ref().map_or("", |p| p.member_id.trim());
+        let checked = claim::validate::validate(wire, limits);
+        match checked {
+            Err(e) => {
+                let v = &e.violations[0];
+                rejected.push(reject(&v.field, v.description.clone()));
+            }
+            Ok(_) if member.is_empty() => {
+                rejected.push(reject("patient.member_id", "is required here".into()));
+            }
+            Ok(c) => match c.birth_date {
+                None => rejected.push(reject("patient.birth_date", "is required here".into())),
+                Some(dob) => keep.push(SubmittedClaim {
+                    claim_id: c.id.clone(),
+                    patient_key: keyer.key(member, dob),
+                    provider: crate::history::provider_of(&c).to_string(),
+                    submitted_at: now.clone(),
+                    lines: c
+                        .lines
+                        .iter()
+                        .map(|l| SubmittedLine {
+                            line_number: l.number,
+                            date: l.service_date,
+                            code: l.procedure_code.clone(),
+                            modifiers: l.modifiers.clone(),
+                            units: l.units,
+                        })
+                        .collect(),
+                }),
+            },
+        }
+    }
+    store
+        .record_submitted(&keep)
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    Ok(pb::RecordSubmittedClaimsResponse {
+        recorded: keep.len() as u32,
+        rejected,
+    })
 }
 
 /// The calibration report of `store` as the API answers it.
@@ -213,6 +294,35 @@ impl Remittances for RemitService {
                 let outcome = format!(
                     "stored {}, already stored {}",
                     resp.stored, resp.already_stored
+                );
+                Ok((resp, outcome))
+            },
+        )
+        .await
+    }
+
+    async fn record_submitted_claims(
+        &self,
+        request: Request<pb::RecordSubmittedClaimsRequest>,
+    ) -> Result<Response<pb::RecordSubmittedClaimsResponse>, Status> {
+        let Some((keyer, limits)) = self.history.clone() else {
+            return Err(Status::failed_precondition(
+                "history edits are off here: the server has no patient-key secret (--history-secret-file or CLAIMSCRUB_HISTORY_SECRET)",
+            ));
+        };
+        let (metadata, _, req) = request.into_parts();
+        let subject = format!("{} claims", req.claims.len());
+        self.run(
+            metadata,
+            Role::Editor,
+            "RecordSubmittedClaims",
+            subject,
+            move |store| {
+                let resp = record_submitted(store, &keyer, limits, &req)?;
+                let outcome = format!(
+                    "recorded {}, rejected {}",
+                    resp.recorded,
+                    resp.rejected.len()
                 );
                 Ok((resp, outcome))
             },

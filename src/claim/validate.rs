@@ -250,6 +250,13 @@ pub fn validate(claim: &pb::Claim, limits: Limits) -> Result<Claim, ValidationEr
         None => (None, Sex::Unknown),
         Some(p) => {
             let b = c.date("patient.birth_date", &p.birth_date, false);
+            // Only bounded here: the scrubber turns it into the patient key and drops it.
+            if p.member_id.len() > 80 {
+                c.fail(
+                    "patient.member_id",
+                    format!("is {} bytes; at most 80", p.member_id.len()),
+                );
+            }
             let s = match pb::Sex::try_from(p.sex) {
                 Ok(pb::Sex::Female) => Sex::Female,
                 Ok(pb::Sex::Male) => Sex::Male,

@@ -12,6 +12,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 
 use crate::claim::Claim;
 use crate::claim::codes::{code_matches, npi_check_digit_ok};
+use crate::history::{Lookup, MAX_YEARS, months_between};
 use crate::tables::Tables;
 use crate::tables::code::iso;
 
@@ -46,6 +47,7 @@ pub struct ClaimView {
     lines: Array,
     diagnoses: Array,
     diagnosis_codes: Array,
+    history: Lookup,
 }
 
 /// A service line handle (`for line in claim.lines`).
@@ -137,8 +139,19 @@ fn date_str(d: Option<NaiveDate>) -> ImmutableString {
 }
 
 impl ScriptClaim {
-    /// Prepares `claim` for scripts, with `today` as the as-of date.
+    /// Prepares `claim` for scripts, with `today` as the as-of date (no patient history).
     pub fn new(claim: Arc<Claim>, today: NaiveDate, tables: Arc<Tables>) -> Self {
+        Self::with_history(claim, today, tables, Lookup::default())
+    }
+
+    /// Prepares `claim` for scripts, with the patient's history read through `history` when
+    /// a rule asks (`claim.history(codes, days)`).
+    pub fn with_history(
+        claim: Arc<Claim>,
+        today: NaiveDate,
+        tables: Arc<Tables>,
+        history: Lookup,
+    ) -> Self {
         let diagnosis_codes: Array = claim
             .diagnoses
             .iter()
@@ -219,8 +232,14 @@ impl ScriptClaim {
             diagnosis_codes,
             claim,
             tables,
+            history,
         };
         Self(Arc::new(view))
+    }
+
+    /// The claim's history lookup (whether a rule asked, and whether it was available).
+    pub fn history(&self) -> &Lookup {
+        &self.0.history
     }
 
     /// The script handle of the line at `index` (claim order).
@@ -296,6 +315,78 @@ const WHERE_FIELDS: &[&str] = &[
     "code",
     "rendering_npi",
 ];
+
+/// `claim.history(codes, days)`: the patient's prior services whose code matches one of
+/// `codes` (patterns as in `code_in`), dated from `days` days before the claim's first date of
+/// service to its last, on other claims; paid ones (from remittances) and ones reported as
+/// submitted. Empty when history is unavailable (the response then says why).
+fn history(c: &mut ScriptClaim, codes: Array, days: i64) -> Fallible<Array> {
+    let max = 366 * i64::from(MAX_YEARS);
+    if !(0..=max).contains(&days) {
+        return Err(runtime_error(format!(
+            "history: days must be from 0 to {max} ({MAX_YEARS} years); got {days}"
+        )));
+    }
+    let patterns: Vec<ImmutableString> = codes
+        .into_iter()
+        .map(|p| {
+            p.into_immutable_string()
+                .map_err(|t| runtime_error(format!("history: codes must be text, not {t}")))
+        })
+        .collect::<Fallible<_>>()?;
+    let claim = &c.0.claim;
+    let Ok(services) = c.0.history.services() else {
+        return Ok(Array::new());
+    };
+    let first = claim.first_service_date();
+    let from = first - chrono::Days::new(days as u64);
+    let last = claim.last_service_date();
+    let wanted = |code: &str| patterns.iter().any(|p| code_matches(code, p));
+    let mut out = Array::new();
+    for h in services {
+        if h.date < from || h.date > last || h.claim_id == claim.id || !wanted(&h.code) {
+            continue;
+        }
+        // A submitted line the payer has since paid is listed once, as paid.
+        if !h.paid
+            && services
+                .iter()
+                .any(|p| p.paid && p.claim_id == h.claim_id && p.date == h.date && p.code == h.code)
+        {
+            continue;
+        }
+        let mut m = Map::new();
+        m.insert("date".into(), Dynamic::from(s(&iso(h.date))));
+        m.insert("code".into(), Dynamic::from(s(&h.code)));
+        m.insert(
+            "modifiers".into(),
+            Dynamic::from(
+                h.modifiers
+                    .iter()
+                    .map(|x| Dynamic::from(s(x)))
+                    .collect::<Array>(),
+            ),
+        );
+        m.insert("units".into(), Dynamic::from(h.units));
+        m.insert("provider".into(), Dynamic::from(s(&h.provider)));
+        m.insert("claim_id".into(), Dynamic::from(s(&h.claim_id)));
+        m.insert("paid".into(), Dynamic::from(h.paid));
+        m.insert(
+            "status".into(),
+            Dynamic::from(s(if h.paid { "paid" } else { "submitted" })),
+        );
+        m.insert(
+            "months_before".into(),
+            Dynamic::from(months_between(h.date, first)),
+        );
+        m.insert(
+            "days_before".into(),
+            Dynamic::from((first - h.date).num_days()),
+        );
+        out.push(Dynamic::from(m));
+    }
+    Ok(out)
+}
 
 /// `claim.lines_where(field, op, value)`: the lines whose `field` compares to `value` with `op`
 /// (`<`, `<=`, `>`, `>=`, `==`, `!=`), filtered natively so that a rule checking one field of
@@ -573,6 +664,7 @@ pub fn register(engine: &mut Engine) {
             duplicate_groups(&c.0.claim)
         })
         .register_fn("lines_where", lines_where)
+        .register_fn("history", history)
         .register_fn("lines_by", lines_by)
         .register_fn("line", |c: &mut ScriptClaim, number: i64| -> Dynamic {
             c.0.claim

@@ -325,6 +325,7 @@ pub fn read(claim: &model::Claim, resource: &str, resolver: &Resolver) -> ReadCl
                 "male" => pb::Sex::Male,
                 _ => pb::Sex::Unknown,
             }) as i32,
+            member_id: String::new(),
         });
     }
     fields.push(("patient", "Claim.patient".into()));
@@ -340,6 +341,9 @@ pub fn read(claim: &model::Claim, resource: &str, resolver: &Resolver) -> ReadCl
         let ins = &claim.insurance[k];
         if let Some(cov) = resolver.read::<model::Coverage>(&ins.coverage) {
             payer.r#type = payer_type(&cov.coverage_type);
+            if let Some(p) = c.patient.as_mut() {
+                p.member_id = cov.subscriber_id.trim().to_string();
+            }
             if let Some(p) = cov.payor.first() {
                 payer.payer_id = p
                     .identifier

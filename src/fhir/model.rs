@@ -206,6 +206,8 @@ pub struct Coverage {
     pub coverage_type: Option<CodeableConcept>,
     /// The payer(s).
     pub payor: Vec<Reference>,
+    /// The subscriber's member id (only for the patient key; never kept in the clear).
+    pub subscriber_id: String,
 }
 
 /// An `Organization`, `Practitioner` or `PractitionerRole`: its identifiers (the NPI).

@@ -6,8 +6,9 @@ use postgres::Client;
 
 use super::{
     AdjustmentRow, Counts, Flag, FlagRow, Ingested, OutcomeError, OutcomeStore, ScrubRecord,
-    StoredClaim, join_codes, join_modifiers,
+    StoredClaim, join_codes, join_modifiers, prior_service,
 };
+use super::{PriorService, SubmittedClaim};
 use crate::remit::Remittance;
 use crate::store::postgres::Db;
 
@@ -24,6 +25,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         3,
         include_str!("../../migrations/outcomes/003_shadow_flags.postgres.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/outcomes/004_history.postgres.sql"),
     ),
 ];
 
@@ -375,6 +380,10 @@ impl OutcomeStore for PgOutcomes {
                     "DELETE FROM scrub_records WHERE scrubbed_at < $1",
                     &[&cutoff],
                 )?;
+                tx.execute(
+                    "DELETE FROM submitted_claims WHERE submitted_at < $1",
+                    &[&cutoff],
+                )?;
                 tx.commit()?;
                 Ok(n)
             })
@@ -399,9 +408,10 @@ impl OutcomeStore for PgOutcomes {
                 };
                 tx.execute(
                     "INSERT INTO scrub_records (id, claim_id, payer_id, payer_type, scrubbed_at,
-                        ruleset_version, denial_risk)
+                        ruleset_version, denial_risk, patient_key, provider)
                      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
-                                          $5::text[], $6::text[], $7::float8[])",
+                                          $5::text[], $6::text[], $7::float8[], $8::text[],
+                                          $9::text[])",
                     &[
                         &ids,
                         &text(&|r| r.claim_id.clone()),
@@ -410,6 +420,11 @@ impl OutcomeStore for PgOutcomes {
                         &text(&|r| r.scrubbed_at.clone()),
                         &text(&|r| r.ruleset_version.clone()),
                         &records.iter().map(|r| r.denial_risk).collect::<Vec<f64>>(),
+                        &records
+                            .iter()
+                            .map(|r| r.patient_key.clone())
+                            .collect::<Vec<Option<String>>>(),
+                        &text(&|r| r.provider.clone()),
                     ],
                 )?;
                 let flags: Vec<(i64, &Flag)> = records
@@ -497,5 +512,87 @@ impl OutcomeStore for PgOutcomes {
             });
         }
         Ok(())
+    }
+
+    fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError> {
+        self.db
+            .with(|c| {
+                let mut tx = c.transaction()?;
+                for claim in claims {
+                    // The claim row is replaced, and its lines with it (ON DELETE CASCADE).
+                    tx.execute(
+                        "DELETE FROM submitted_claims WHERE claim_id = $1",
+                        &[&claim.claim_id],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO submitted_claims (claim_id, patient_key, provider,
+                            submitted_at) VALUES ($1, $2, $3, $4)",
+                        &[
+                            &claim.claim_id,
+                            &claim.patient_key,
+                            &claim.provider,
+                            &claim.submitted_at,
+                        ],
+                    )?;
+                    let lines = &claim.lines;
+                    tx.execute(
+                        "INSERT INTO submitted_services (claim_id, line_number, service_date,
+                            code, modifiers, units)
+                         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[],
+                                                  $6::float8[])",
+                        &[
+                            &claim.claim_id,
+                            &lines
+                                .iter()
+                                .map(|l| l.line_number as i32)
+                                .collect::<Vec<i32>>(),
+                            &lines
+                                .iter()
+                                .map(|l| crate::tables::code::iso(l.date))
+                                .collect::<Vec<String>>(),
+                            &lines
+                                .iter()
+                                .map(|l| l.code.clone())
+                                .collect::<Vec<String>>(),
+                            &lines
+                                .iter()
+                                .map(|l| join_modifiers(&l.modifiers))
+                                .collect::<Vec<String>>(),
+                            &lines.iter().map(|l| l.units).collect::<Vec<f64>>(),
+                        ],
+                    )?;
+                }
+                tx.commit()
+            })
+            .map_err(|e| self.fail(e))
+    }
+
+    fn patient_history(
+        &self,
+        key: &str,
+        since: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<PriorService>, OutcomeError> {
+        let since = crate::tables::code::iso(since);
+        let rows = self
+            .db
+            .with(|c| c.query(super::HISTORY_SQL, &[&key, &since, &(limit as i64)]))
+            .map_err(|e| self.fail(e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let date: String = r.get(0);
+                let modifiers: String = r.get(2);
+                prior_service(
+                    &date,
+                    r.get(1),
+                    &modifiers,
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get::<_, i32>(6) != 0,
+                )
+            })
+            .collect())
     }
 }

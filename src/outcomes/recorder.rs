@@ -93,6 +93,7 @@ fn write(store: Arc<dyn OutcomeStore>, rx: Receiver<ScrubRecord>) {
 /// The record of one scrub: one flag per finding and line it names.
 pub fn record_of(
     claim: &crate::claim::Claim,
+    patient_key: Option<&str>,
     resp: &pb::ScrubClaimResponse,
     now: &str,
 ) -> ScrubRecord {
@@ -124,11 +125,18 @@ pub fn record_of(
         ruleset_version: resp.ruleset_version.clone(),
         denial_risk: resp.denial_risk,
         flags,
+        patient_key: patient_key.map(str::to_string),
+        provider: crate::history::provider_of(claim).to_string(),
     }
 }
 
 impl Observer for Recorder {
-    fn scrubbed(&self, claim: &crate::claim::Claim, resp: &pb::ScrubClaimResponse) {
-        self.record(record_of(claim, resp, &super::now()));
+    fn scrubbed(
+        &self,
+        claim: &crate::claim::Claim,
+        patient_key: Option<&str>,
+        resp: &pb::ScrubClaimResponse,
+    ) {
+        self.record(record_of(claim, patient_key, resp, &super::now()));
     }
 }

@@ -8,8 +8,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     AdjustmentRow, Counts, Flag, FlagRow, Ingested, OutcomeError, OutcomeStore, ScrubRecord,
-    StoredClaim, join_codes, join_modifiers, now,
+    StoredClaim, join_codes, join_modifiers, now, prior_service,
 };
+use super::{PriorService, SubmittedClaim};
 use crate::remit::Remittance;
 
 /// The schema, one script per version.
@@ -25,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../migrations/outcomes/003_shadow_flags.sqlite.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/outcomes/004_history.sqlite.sql"),
     ),
 ];
 
@@ -325,6 +330,11 @@ impl OutcomeStore for SqliteOutcomes {
             .map_err(|e| self.fail(e))?;
         tx.execute("DELETE FROM scrub_records WHERE scrubbed_at < ?1", [cutoff])
             .map_err(|e| self.fail(e))?;
+        tx.execute(
+            "DELETE FROM submitted_claims WHERE submitted_at < ?1",
+            [cutoff],
+        )
+        .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))?;
         Ok(n as u64)
     }
@@ -336,7 +346,8 @@ impl OutcomeStore for SqliteOutcomes {
             {
                 let mut record = tx.prepare_cached(
                     "INSERT INTO scrub_records (claim_id, payer_id, payer_type, scrubbed_at,
-                        ruleset_version, denial_risk) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        ruleset_version, denial_risk, patient_key, provider)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 let mut flag = tx.prepare_cached(
                     "INSERT INTO scrub_flags (record_id, rule_id, rule_version, carc, declared,
@@ -349,7 +360,9 @@ impl OutcomeStore for SqliteOutcomes {
                         r.payer_type,
                         r.scrubbed_at,
                         r.ruleset_version,
-                        r.denial_risk
+                        r.denial_risk,
+                        r.patient_key,
+                        r.provider
                     ])?;
                     let id = tx.last_insert_rowid();
                     for f in &r.flags {
@@ -423,6 +436,77 @@ impl OutcomeStore for SqliteOutcomes {
                 });
             }
             Ok(())
+        };
+        run().map_err(|e| self.fail(e))
+    }
+
+    fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError> {
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                // The claim row is replaced, and its lines with it (ON DELETE CASCADE).
+                let mut claim = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO submitted_claims (claim_id, patient_key, provider,
+                        submitted_at) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                let mut line = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO submitted_services (claim_id, line_number,
+                        service_date, code, modifiers, units) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for c in claims {
+                    tx.execute(
+                        "DELETE FROM submitted_claims WHERE claim_id = ?1",
+                        [&c.claim_id],
+                    )?;
+                    claim.execute(params![
+                        c.claim_id,
+                        c.patient_key,
+                        c.provider,
+                        c.submitted_at
+                    ])?;
+                    for l in &c.lines {
+                        line.execute(params![
+                            c.claim_id,
+                            l.line_number,
+                            crate::tables::code::iso(l.date),
+                            l.code,
+                            join_modifiers(&l.modifiers),
+                            l.units
+                        ])?;
+                    }
+                }
+            }
+            tx.commit()
+        };
+        run(&mut conn).map_err(|e| self.fail(e))
+    }
+
+    fn patient_history(
+        &self,
+        key: &str,
+        since: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<PriorService>, OutcomeError> {
+        let conn = self.conn();
+        let run = || -> rusqlite::Result<Vec<PriorService>> {
+            let mut q = conn.prepare_cached(super::HISTORY_SQL)?;
+            let mut rows = q.query(params![key, crate::tables::code::iso(since), limit as i64])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let date: String = r.get(0)?;
+                let modifiers: String = r.get(2)?;
+                out.extend(prior_service(
+                    &date,
+                    r.get(1)?,
+                    &modifiers,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get::<_, i64>(6)? != 0,
+                ));
+            }
+            Ok(out)
         };
         run().map_err(|e| self.fail(e))
     }

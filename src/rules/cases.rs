@@ -42,6 +42,36 @@ pub struct TestCase {
     pub expect: Vec<Expected>,
     /// Expected line prices (reimbursement rules).
     pub prices: Vec<ExpectedPrice>,
+    /// The patient's prior services the case gives history edits (`None`: history is
+    /// unavailable in this case, as on a server without history).
+    pub history: Option<Vec<crate::history::PriorService>>,
+}
+
+/// One prior service in a test case's `history`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    date: String,
+    code: String,
+    #[serde(default)]
+    modifiers: Vec<String>,
+    #[serde(default = "one")]
+    units: f64,
+    #[serde(default)]
+    provider: String,
+    #[serde(default = "prior_claim")]
+    claim_id: String,
+    /// "paid" (default) or "submitted".
+    #[serde(default)]
+    status: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn prior_claim() -> String {
+    "PRIOR".into()
 }
 
 /// One expected line price; every given field must match.
@@ -87,6 +117,8 @@ struct RawCase {
     expect: Vec<Expected>,
     #[serde(default)]
     prices: Vec<ExpectedPrice>,
+    #[serde(default)]
+    history: Option<Vec<RawService>>,
 }
 
 /// A test file's usual shape, `{"cases": [...]}`; a bare array of cases is read too.
@@ -150,12 +182,44 @@ pub fn parse_cases(text: &str) -> Result<Vec<TestCase>, String> {
                     return Err(format!("case {:?}: unknown severity {s:?}", c.name));
                 }
             }
+            let history = match c.history {
+                None => None,
+                Some(list) => Some(
+                    list.into_iter()
+                        .map(|h| {
+                            let date = NaiveDate::parse_from_str(&h.date, "%Y-%m-%d").map_err(
+                                |_| format!("case {:?}: history date {:?} is not a YYYY-MM-DD date", c.name, h.date),
+                            )?;
+                            let paid = match h.status.as_deref() {
+                                None | Some("paid") => true,
+                                Some("submitted") => false,
+                                Some(other) => {
+                                    return Err(format!(
+                                        "case {:?}: history status {other:?} is not \"paid\" or \"submitted\"",
+                                        c.name
+                                    ));
+                                }
+                            };
+                            Ok(crate::history::PriorService {
+                                date,
+                                code: h.code,
+                                modifiers: h.modifiers,
+                                units: h.units,
+                                provider: h.provider,
+                                claim_id: h.claim_id,
+                                paid,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, String>>()?,
+                ),
+            };
             Ok(TestCase {
                 name: c.name,
                 as_of,
                 claim: Arc::new(claim),
                 expect: c.expect,
                 prices: c.prices,
+                history,
             })
         })
         .collect()

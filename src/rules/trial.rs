@@ -11,6 +11,7 @@ use super::{CompiledRule, RuleKind};
 use crate::claim::Claim;
 use crate::engine::{Evaluator, ScriptClaim};
 use crate::finding::{Finding, RuleFailure};
+use crate::history::Lookup;
 use crate::pricing::{self, PricingSettings};
 use crate::tables::Tables;
 
@@ -23,12 +24,24 @@ pub fn run_on(
     as_of: NaiveDate,
     tables: &Arc<Tables>,
 ) -> Result<Vec<Finding>, RuleFailure> {
+    run_with_history(evaluator, rule, claim, as_of, tables, Lookup::default())
+}
+
+/// [`run_on`] with the patient history `history`.
+fn run_with_history(
+    evaluator: &Evaluator,
+    rule: &CompiledRule,
+    claim: &Arc<Claim>,
+    as_of: NaiveDate,
+    tables: &Arc<Tables>,
+    history: Lookup,
+) -> Result<Vec<Finding>, RuleFailure> {
     if rule.meta.kind != RuleKind::Edit || !rule.meta.applies(claim) {
         return Ok(Vec::new());
     }
     evaluator.run_rule(
         rule,
-        &ScriptClaim::new(claim.clone(), as_of, tables.clone()),
+        &ScriptClaim::with_history(claim.clone(), as_of, tables.clone(), history),
     )
 }
 
@@ -44,7 +57,17 @@ pub fn run_cases(
         .map(|case| {
             let outcome = match rule.meta.kind {
                 RuleKind::Reimbursement => price_case(evaluator, rule, case, tables),
-                RuleKind::Edit => match run_on(evaluator, rule, &case.claim, case.as_of, tables) {
+                RuleKind::Edit => match run_with_history(
+                    evaluator,
+                    rule,
+                    &case.claim,
+                    case.as_of,
+                    tables,
+                    case.history.clone().map_or_else(
+                        || Lookup::off("this test case gives no \"history\""),
+                        Lookup::fixed,
+                    ),
+                ) {
                     Ok(findings) => cases::check_case(case, &findings).map_err(|e| {
                         // A case that fails because the rule never ran says why it did not.
                         match rule.meta.why_not(&case.claim) {

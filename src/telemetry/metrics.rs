@@ -251,6 +251,11 @@ pub fn scrub_seconds(secs: f64) {
     histogram!("claimscrub_scrub_duration_seconds").record(secs);
 }
 
+/// Records how long one patient-history lookup took.
+pub fn history_lookup_seconds(secs: f64) {
+    histogram!("claimscrub_history_lookup_duration_seconds").record(secs);
+}
+
 static ACTIVE_RULESET: Mutex<Option<String>> = Mutex::new(None);
 
 /// Records a rules reload and the active rule set.

@@ -79,6 +79,8 @@ struct Context {
     birth_date: String,
     sex: i32,
     submission_date: String,
+    /// 2010BA NM109 when NM108 is MI: only for the patient key (never kept in the clear).
+    member_id: String,
 }
 
 fn date(text: &str) -> Option<String> {
@@ -254,6 +256,7 @@ impl Reader {
                     }
                     "22" => {
                         self.ctx.birth_date.clear();
+                        self.ctx.member_id.clear();
                         self.ctx.sex = 0;
                         "2000B"
                     }
@@ -281,7 +284,12 @@ impl Reader {
                             self.ctx.billing_npi = npi.to_string();
                             self.ctx.billing_spot = Some(spot("2010AA", "NM1"));
                         }
-                        "IL" => self.sub_loop = "2010BA",
+                        "IL" => {
+                            self.sub_loop = "2010BA";
+                            if seg.el(8) == "MI" {
+                                self.ctx.member_id = seg.el(9).trim().to_string();
+                            }
+                        }
                         "QC" => self.sub_loop = "2010CA",
                         "PR" => {
                             self.ctx.payer_id = seg.el(9).to_string();
@@ -333,6 +341,7 @@ impl Reader {
                     patient: Some(pb::Patient {
                         birth_date: self.ctx.birth_date.clone(),
                         sex: self.ctx.sex,
+                        member_id: self.ctx.member_id.clone(),
                     }),
                     billing_provider: Some(pb::Provider {
                         npi: self.ctx.billing_npi.clone(),

@@ -158,6 +158,7 @@ pub fn clean_claim(id: &str) -> pb::Claim {
         patient: Some(pb::Patient {
             birth_date: "1950-03-01".into(),
             sex: pb::Sex::Female as i32,
+            member_id: String::new(),
         }),
         billing_provider: Some(pb::Provider {
             npi: "1234567893".into(),

@@ -1,0 +1,257 @@
+//! History edits against a real server: claims reported as submitted and 835s that paid
+//! earlier claims are the patient's history; the annual wellness visit rule fires on a second
+//! G0439 within 12 months and not after, the duplicate-claim rule on a service already paid;
+//! without a secret (or a member id) the response says history was unavailable. The patient
+//! is stored only as a keyed hash: no member id in the database or the audit log. The same
+//! flow runs on the embedded store and on a real PostgreSQL.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use claimscrub::history::PatientKeyer;
+use claimscrub::proto::v1 as pb;
+use claimscrub::proto::v1::claim_scrubber_client::ClaimScrubberClient;
+use claimscrub::proto::v1::remittances_client::RemittancesClient;
+use support::{TestServer, clean_claim, config_with_tokens, line};
+
+const EDITOR: &str = "editor-token-0123456789";
+const SECRET: &[u8] = b"a-test-secret-of-at-least-32-bytes-long";
+const MEMBER: &str = "1EG4TE5MK73";
+
+fn with_token<T>(msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {EDITOR}").parse().unwrap());
+    r
+}
+
+/// A Medicare claim of the test patient with one line of `code` on `date`.
+fn visit(id: &str, code: &str, date: &str) -> pb::Claim {
+    let mut c = clean_claim(id);
+    c.patient.as_mut().unwrap().member_id = MEMBER.into();
+    c.lines = vec![line(1, code, date)];
+    c
+}
+
+fn scrub_request(c: pb::Claim) -> pb::ScrubClaimRequest {
+    pb::ScrubClaimRequest {
+        claim: Some(c),
+        as_of_date: "2026-02-01".into(),
+    }
+}
+
+fn ids(r: &pb::ScrubClaimResponse) -> Vec<&str> {
+    r.findings.iter().map(|f| f.rule_id.as_str()).collect()
+}
+
+async fn history_flow(outcomes: String, db_text: impl Fn() -> String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config_with_tokens(dir.path(), &format!("editor bo {EDITOR}\n"));
+    c.outcomes = Some(outcomes);
+    c.history_keyer = Some(Arc::new(PatientKeyer::new(SECRET).unwrap()));
+    c.audit_log = dir.path().join("audit.jsonl");
+    let server = TestServer::start(c).await;
+    let mut scrub = ClaimScrubberClient::new(server.channel().await);
+    let mut remits = RemittancesClient::new(server.channel().await);
+
+    // The billing system reports a G0439 sent on 2025-01-15.
+    let r = remits
+        .record_submitted_claims(with_token(pb::RecordSubmittedClaimsRequest {
+            claims: vec![
+                visit("AWV-1", "G0439", "2025-01-15"),
+                clean_claim("NO-MEMBER"),
+            ],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.recorded, 1, "{r:?}");
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(r.rejected[0].field, "claims[1].patient.member_id");
+
+    // A second G0439 in June 2025: too soon. In January 2026 (12 months on): fine.
+    let soon = scrub
+        .scrub_claim(scrub_request(visit("AWV-2", "G0439", "2025-06-10")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ids(&soon).contains(&"awv-frequency"), "{soon:?}");
+    assert_eq!(soon.history_unavailable, "");
+    let f = soon
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "awv-frequency")
+        .unwrap();
+    assert_eq!(f.details["prior_date"], "2025-01-15");
+    assert_eq!(f.details["prior_status"], "submitted");
+    let later = scrub
+        .scrub_claim(scrub_request(visit("AWV-3", "G0439", "2026-01-02")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ids(&later).contains(&"awv-frequency"), "{later:?}");
+    // Another patient (another member id) has no such history.
+    let mut other = visit("AWV-4", "G0439", "2025-06-10");
+    other.patient.as_mut().unwrap().member_id = "9ZZ9ZZ9ZZ99".into();
+    let other = scrub
+        .scrub_claim(scrub_request(other))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ids(&other).contains(&"awv-frequency"));
+    // No member id: the rule says nothing and the response says why.
+    let mut anon = visit("AWV-5", "G0439", "2025-06-10");
+    anon.patient.as_mut().unwrap().member_id.clear();
+    let anon = scrub
+        .scrub_claim(scrub_request(anon))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ids(&anon).contains(&"awv-frequency"));
+    assert!(anon.history_unavailable.contains("member_id"), "{anon:?}");
+
+    // A claim scrubbed (and so linked to the patient) and then paid by the payer: sending the
+    // same service again is a duplicate (CARC 18).
+    let first = visit("DUP-1", "99213", "2025-07-15");
+    scrub.scrub_claim(scrub_request(first)).await.unwrap();
+    let recorded = support::eventually(Duration::from_secs(20), || {
+        let mut remits = remits.clone();
+        async move {
+            remits
+                .get_calibration(with_token(pb::GetCalibrationRequest::default()))
+                .await
+                .unwrap()
+                .into_inner()
+                .scrub_records
+                >= 5
+        }
+    })
+    .await;
+    assert!(recorded.is_some(), "the scrubs were recorded");
+    let era = "ST*835*0001~BPR*I*80*C*NON************20250801~TRN*1*HIST1*1MCR01~N1*PR*MEDICARE~\
+               REF*2U*MCR01~LX*1~CLP*DUP-1*1*100*80*0*MB*P1~SVC*HC:99213*100*80**1~\
+               DTM*472*20250715~CAS*CO*45*20~REF*6R*1~SE*12*0001~";
+    remits
+        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
+            x12: era.as_bytes().to_vec(),
+            source_name: "history.835".into(),
+        }))
+        .await
+        .unwrap();
+    let again = scrub
+        .scrub_claim(scrub_request(visit("DUP-2", "99213", "2025-07-15")))
+        .await
+        .unwrap()
+        .into_inner();
+    let dup = again
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "duplicate-claim")
+        .unwrap_or_else(|| panic!("{again:?}"));
+    assert_eq!(dup.carc, "CO-18");
+    assert_eq!(dup.details["prior_claim"], "DUP-1");
+    assert_eq!(dup.details["prior_status"], "paid");
+
+    // The patient is a keyed hash: the member id is nowhere, and the key is not a plain hash
+    // anybody could recompute without the secret.
+    let text = db_text();
+    let key = PatientKeyer::new(SECRET)
+        .unwrap()
+        .key(MEMBER, chrono::NaiveDate::from_ymd_opt(1950, 3, 1).unwrap());
+    assert!(text.contains(&key), "the store keys the patient");
+    assert!(!text.contains(MEMBER), "no member id in the store");
+    let plain = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        format!("{MEMBER}1950-03-01").as_bytes(),
+    ));
+    assert!(!text.contains(&plain));
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("RecordSubmittedClaims"));
+    assert!(!audit.contains(MEMBER), "no member id in the audit log");
+}
+
+#[tokio::test]
+async fn history_edits_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outcomes.sqlite");
+    let path = db.clone();
+    history_flow(db.display().to_string(), move || {
+        // Every file of the database (WAL included), as bytes.
+        let mut all = Vec::new();
+        for ext in ["", "-wal", "-shm"] {
+            let p = format!("{}{ext}", path.display());
+            all.extend(std::fs::read(p).unwrap_or_default());
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_edits_on_postgresql() {
+    let Some(pg) = support::pg::TestPg::start_or_skip() else {
+        return;
+    };
+    let url = pg.url.clone();
+    let dump = url.clone();
+    history_flow(url, move || {
+        let url = dump.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut text = String::new();
+            for table in [
+                "scrub_records",
+                "submitted_claims",
+                "submitted_services",
+                "remit_claims",
+            ] {
+                for row in c
+                    .query(&format!("SELECT t::text FROM {table} t"), &[])
+                    .unwrap()
+                {
+                    text.push_str(row.get::<_, &str>(0));
+                    text.push('\n');
+                }
+            }
+            text
+        })
+        .join()
+        .unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_secret_history_is_off_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config_with_tokens(dir.path(), &format!("editor bo {EDITOR}\n"));
+    c.outcomes = Some(dir.path().join("o.sqlite").display().to_string());
+    let server = TestServer::start(c).await;
+    let mut scrub = ClaimScrubberClient::new(server.channel().await);
+    let mut remits = RemittancesClient::new(server.channel().await);
+    let e = remits
+        .record_submitted_claims(with_token(pb::RecordSubmittedClaimsRequest {
+            claims: vec![visit("AWV-1", "G0439", "2025-01-15")],
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+    assert!(e.message().contains("history"), "{}", e.message());
+    let r = scrub
+        .scrub_claim(scrub_request(visit("AWV-2", "G0439", "2025-06-10")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        r.history_unavailable.contains("no patient-key secret"),
+        "{r:?}"
+    );
+    // The duplicate-claim rule applies to every claim, so every answer says so.
+    let r = scrub
+        .scrub_claim(scrub_request(clean_claim("PLAIN")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.history_unavailable.is_empty());
+}
