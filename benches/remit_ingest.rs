@@ -5,7 +5,13 @@
 //! With `--calibration N`, also the calibration report over N stored outcomes: N remitted
 //! claims (835s of 20,000) and N scrub records with one flag each, in a fresh SQLite store.
 //!
-//! `cargo bench --bench remit_ingest [-- 20000] [--calibration 1000000]`
+//! With `--history P`, the cost a patient-history lookup adds to a scrub: a fresh SQLite
+//! store holding P patients' histories (12 submitted claims of two lines each over three
+//! years per patient), then the same 4,000 claims (of random patients, with member ids)
+//! scrubbed one at a time with history off and on, interleaved, with the bundled rules and
+//! tables; p50/p99 of each and of the difference.
+//!
+//! `cargo bench --bench remit_ingest [-- 20000] [--calibration 1000000] [--history 100000]`
 
 use std::time::Instant;
 
@@ -96,8 +102,165 @@ fn calibration(n: usize) {
     );
 }
 
+/// The cost of history lookups in a scrub, over a store of `patients` patients.
+fn history(patients: usize) {
+    use claimscrub::history::{PatientKeyer, SubmittedClaim, SubmittedLine};
+    use claimscrub::proto::v1 as pb;
+    use std::path::Path;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("history.sqlite");
+    let store = claimscrub::outcomes::open(path.to_str().expect("UTF-8 path")).expect("store");
+    let keyer = std::sync::Arc::new(PatientKeyer::new(&[42u8; 32]).expect("secret"));
+    let dob = chrono::NaiveDate::from_ymd_opt(1950, 3, 1).expect("date");
+    let start = Instant::now();
+    let mut batch = Vec::new();
+    for p in 0..patients {
+        let key = keyer.key(&format!("M{p:09}"), dob);
+        for c in 0..12u32 {
+            let date = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("date")
+                + chrono::Days::new(u64::from(c) * 90 + (p % 60) as u64);
+            batch.push(SubmittedClaim {
+                claim_id: format!("H{p}-{c}"),
+                patient_key: key.clone(),
+                provider: "1234567893".into(),
+                submitted_at: claimscrub::outcomes::now(),
+                lines: vec![
+                    SubmittedLine {
+                        line_number: 1,
+                        date,
+                        code: "99213".into(),
+                        modifiers: Vec::new(),
+                        units: 1.0,
+                    },
+                    SubmittedLine {
+                        line_number: 2,
+                        date,
+                        code: if c % 4 == 0 { "G0439" } else { "36415" }.into(),
+                        modifiers: Vec::new(),
+                        units: 1.0,
+                    },
+                ],
+            });
+        }
+        if batch.len() >= 12_000 {
+            store.record_submitted(&batch).expect("stored");
+            batch.clear();
+        }
+    }
+    store.record_submitted(&batch).expect("stored");
+    println!(
+        "history of {patients} patients ({} claims) stored in {:.1} s",
+        patients * 12,
+        start.elapsed().as_secs_f64()
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runtime = claimscrub::runtime::Runtime::build(claimscrub::runtime::RuntimeSpec::for_dir(
+        &root.join("rules"),
+        Some(&root.join("data/tables.toml")),
+    ))
+    .expect("runtime");
+    runtime.registry.load_initial().expect("rules load");
+    let settings = claimscrub::config::Config::with_rules(root.join("rules")).scrub;
+    let off = claimscrub::scrub::Scrubber::new(&runtime, settings);
+    let on = off
+        .clone()
+        .with_history(claimscrub::scrub::History { keyer, store });
+    let request = |i: usize| {
+        let p = (i * 7919) % patients;
+        pb::ScrubClaimRequest {
+            claim: Some(pb::Claim {
+                claim_id: format!("NEW-{i}"),
+                claim_type: pb::ClaimType::Professional as i32,
+                payer: Some(pb::Payer {
+                    payer_id: "MCR01".into(),
+                    r#type: pb::PayerType::Medicare as i32,
+                }),
+                patient: Some(pb::Patient {
+                    birth_date: "1950-03-01".into(),
+                    sex: pb::Sex::Female as i32,
+                    member_id: format!("M{p:09}"),
+                }),
+                billing_provider: Some(pb::Provider {
+                    npi: "1234567893".into(),
+                    taxonomy: String::new(),
+                }),
+                place_of_service: "11".into(),
+                diagnoses: vec![pb::Diagnosis {
+                    code: "Z00.00".into(),
+                    ..Default::default()
+                }],
+                lines: ["99213", "G0439"]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, code)| pb::ServiceLine {
+                        line_number: n as u32 + 1,
+                        procedure_code: (*code).into(),
+                        units: 1.0,
+                        charge_cents: 15_000,
+                        service_date: "2025-11-03".into(),
+                        diagnosis_pointers: vec![1],
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            as_of_date: "2025-12-01".into(),
+        }
+    };
+    let (mut t_off, mut t_on) = (Vec::new(), Vec::new());
+    let mut fired = 0;
+    for i in 0..4_200 {
+        let req = request(i);
+        let s = Instant::now();
+        off.scrub_blocking(&req).expect("scrubbed");
+        let a = s.elapsed().as_secs_f64() * 1e6;
+        let s = Instant::now();
+        let resp = on.scrub_blocking(&req).expect("scrubbed");
+        let b = s.elapsed().as_secs_f64() * 1e6;
+        assert!(
+            resp.history_unavailable.is_empty(),
+            "{}",
+            resp.history_unavailable
+        );
+        if i >= 200 {
+            // the first 200 warm caches
+            t_off.push(a);
+            t_on.push(b);
+            fired += usize::from(resp.findings.iter().any(|f| f.rule_id == "awv-frequency"));
+        }
+    }
+    let pct = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 - 1.0) * q) as usize]
+    };
+    let mut diff: Vec<f64> = t_on.iter().zip(&t_off).map(|(b, a)| b - a).collect();
+    println!(
+        "scrub, history off: p50 {:.0} µs, p99 {:.0} µs",
+        pct(&mut t_off, 0.5),
+        pct(&mut t_off, 0.99)
+    );
+    println!(
+        "scrub, history on:  p50 {:.0} µs, p99 {:.0} µs (awv-frequency fired on {fired} of 4000)",
+        pct(&mut t_on, 0.5),
+        pct(&mut t_on, 0.99)
+    );
+    println!(
+        "added by the lookup: p50 {:.0} µs, p99 {:.0} µs",
+        pct(&mut diff, 0.5),
+        pct(&mut diff, 0.99)
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--history") {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        history(n);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--calibration") {
         let n = args
             .get(i + 1)

@@ -9,6 +9,8 @@
 //! (CO contractual obligation, OA other adjustment, PI payer initiated, PR patient
 //! responsibility, CR correction; x12.org/codes/claim-adjustment-reason-codes).
 
+pub mod diagram;
+
 use std::collections::{BTreeMap, HashMap};
 
 use arc_swap::ArcSwap;
@@ -209,6 +211,65 @@ pub struct Unpredicted {
     pub shadow_caught: u64,
 }
 
+/// One score band of the reliability diagram: claims whose denial risk at their newest scrub
+/// fell in `[low, high)` (the last band includes 1), and how many the payer denied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Lower bound of the band.
+    pub low: f64,
+    /// Upper bound of the band.
+    pub high: f64,
+    /// Remitted claims in the band.
+    pub claims: u64,
+    /// Mean predicted denial risk of those claims.
+    pub predicted: f64,
+    /// Of those, claims with at least one denial adjustment (any line or the claim).
+    pub denied: u64,
+}
+
+impl Band {
+    /// denied / claims (0 without claims).
+    pub fn observed(&self) -> f64 {
+        ratio(self.denied, self.claims)
+    }
+}
+
+/// Score bands of the reliability diagram: ten, 0.1 wide.
+pub const BANDS: usize = 10;
+
+/// Predicted against observed denial rates by band of denial risk: `risks` are each remitted
+/// claim's risk at its newest scrub, `adjustments` its remittances' adjustments.
+pub fn reliability(risks: &[(String, f64)], adjustments: &[AdjustmentRow]) -> Vec<Band> {
+    let denied: std::collections::HashSet<&str> = adjustments
+        .iter()
+        .filter(|a| is_denial(&a.group, &a.reason))
+        .map(|a| a.claim_id.as_str())
+        .collect();
+    let mut bands: Vec<(u64, f64, u64)> = vec![(0, 0.0, 0); BANDS];
+    for (claim, risk) in risks {
+        let risk = risk.clamp(0.0, 1.0);
+        let i = ((risk * BANDS as f64) as usize).min(BANDS - 1);
+        bands[i].0 += 1;
+        bands[i].1 += risk;
+        bands[i].2 += u64::from(denied.contains(claim.as_str()));
+    }
+    bands
+        .into_iter()
+        .enumerate()
+        .map(|(i, (claims, sum, denied))| Band {
+            low: i as f64 / BANDS as f64,
+            high: (i + 1) as f64 / BANDS as f64,
+            claims,
+            predicted: if claims == 0 {
+                0.0
+            } else {
+                sum / claims as f64
+            },
+            denied,
+        })
+        .collect()
+}
+
 /// The calibration report.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
@@ -220,6 +281,8 @@ pub struct Report {
     pub unpredicted: Vec<Unpredicted>,
     /// Remitted claims that had been scrubbed.
     pub claims: u64,
+    /// Predicted against observed denial rates by band of denial risk.
+    pub reliability: Vec<Band>,
 }
 
 /// True when adjustment `a` concerns line `line` (its line_number; 0 = the whole claim): a
@@ -382,6 +445,7 @@ pub fn report(flags: &[FlagRow], adjustments: &[AdjustmentRow], settings: Settin
         rules: rules.into_values().collect(),
         unpredicted,
         claims: by_claim.len().max(flags_by_claim.len()) as u64,
+        reliability: Vec::new(),
     }
 }
 
@@ -391,7 +455,11 @@ pub fn from_store(store: &dyn OutcomeStore, settings: Settings) -> Result<Report
     store.flags(&mut |f| flags.push(f))?;
     let mut adjustments = Vec::new();
     store.adjustments(&mut |a| adjustments.push(a))?;
-    Ok(report(&flags, &adjustments, settings))
+    let mut risks = Vec::new();
+    store.claim_risks(&mut |claim, risk| risks.push((claim, risk)))?;
+    let mut r = report(&flags, &adjustments, settings);
+    r.reliability = reliability(&risks, &adjustments);
+    Ok(r)
 }
 
 /// The calibrated probabilities in force: the report's cells with enough evidence, by rule
@@ -490,5 +558,31 @@ mod tests {
             lots.high - lots.low < some.high - some.low,
             "narrower with evidence"
         );
+    }
+
+    #[test]
+    fn reliability_bands_count_claims_by_their_risk() {
+        let adj = |claim: &str, group: &str, reason: &str| AdjustmentRow {
+            claim_id: claim.into(),
+            group: group.into(),
+            reason: reason.into(),
+            ..Default::default()
+        };
+        let risks = vec![
+            ("A".to_string(), 0.05),
+            ("B".to_string(), 0.15),
+            ("C".to_string(), 0.95),
+            ("D".to_string(), 1.0),
+        ];
+        // C denied (CO-50); D only had the contractual reduction (CO-45: not a denial).
+        let adjustments = vec![adj("C", "CO", "50"), adj("D", "CO", "45")];
+        let bands = reliability(&risks, &adjustments);
+        assert_eq!(bands.len(), BANDS);
+        assert_eq!((bands[0].claims, bands[0].denied), (1, 0));
+        assert_eq!((bands[1].claims, bands[1].denied), (1, 0));
+        assert_eq!((bands[9].claims, bands[9].denied), (2, 1));
+        assert!((bands[9].predicted - 0.975).abs() < 1e-9);
+        assert!((bands[9].observed() - 0.5).abs() < 1e-9);
+        assert_eq!(bands[5].claims, 0);
     }
 }

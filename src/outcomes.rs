@@ -163,6 +163,9 @@ pub trait OutcomeStore: Send + Sync {
     /// The adjustments of every remitted claim that has a scrub record (denominators of
     /// recall, and the denials no rule predicted).
     fn adjustments(&self, each: &mut dyn FnMut(AdjustmentRow)) -> Result<(), OutcomeError>;
+    /// The denial risk of the newest scrub of every remitted claim (the reliability
+    /// diagram's predictions).
+    fn claim_risks(&self, each: &mut dyn FnMut(String, f64)) -> Result<(), OutcomeError>;
     /// Stores claims reported as submitted; a claim id reported again replaces its lines.
     fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError>;
     /// Patient `key`'s services dated `since` or later: paid lines of remitted claims linked
@@ -292,6 +295,12 @@ pub(crate) const FLAGS_SQL: &str = "
     SELECT s.claim_id, s.payer_id, s.payer_type, f.rule_id, f.rule_version, f.carc,
            f.declared, f.line_number, f.shadow
     FROM scrub_records s JOIN scrub_flags f ON f.record_id = s.id
+    WHERE s.id IN (SELECT max(id) FROM scrub_records GROUP BY claim_id)
+      AND EXISTS (SELECT 1 FROM remit_claims c WHERE c.claim_id = s.claim_id)";
+
+/// The newest scrub's denial risk of every remitted claim (both stores).
+pub(crate) const RISKS_SQL: &str = "
+    SELECT s.claim_id, s.denial_risk FROM scrub_records s
     WHERE s.id IN (SELECT max(id) FROM scrub_records GROUP BY claim_id)
       AND EXISTS (SELECT 1 FROM remit_claims c WHERE c.claim_id = s.claim_id)";
 

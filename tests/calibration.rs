@@ -237,6 +237,13 @@ async fn calibrated_probabilities_find_each_payers_true_denial_rate() {
     let u = r.unpredicted.iter().find(|u| u.carc == "CO-97").unwrap();
     assert_eq!((u.count, u.amount_cents), (10, 100_000));
     assert!(r.unpredicted.iter().all(|u| u.carc != "CO-16"));
+    // The reliability diagram's data: the flagged claims scored ~0.9 (declared) and 450 of
+    // 820 were denied; the ten clean claims scored 0 and all were denied (CO-97).
+    let flagged_band = r.reliability.iter().find(|b| b.claims == 820).unwrap();
+    assert_eq!(flagged_band.denied, 450, "{:?}", r.reliability);
+    assert!(flagged_band.predicted > 0.85, "{flagged_band:?}");
+    assert_eq!((r.reliability[0].claims, r.reliability[0].denied), (10, 10));
+    assert_eq!(r.reliability.len(), 10);
 
     // Scoring now uses the calibrated values: payer A its own (400 remits), payer C the
     // payer type's (C has 20), a Medicare payer (no evidence) the declared 0.9.

@@ -408,6 +408,17 @@ fn calibration_reports_an_empty_store_plainly() {
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["priorWeight"], 20.0);
+    let png = dir.path().join("reliability.png");
+    let (ok, out) = claimscrub(&[
+        "calibration",
+        "--png",
+        png.to_str().unwrap(),
+        "--outcomes",
+        store.to_str().unwrap(),
+    ]);
+    assert!(ok && out.contains("reliability diagram written"), "{out}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
     let (ok, out) = claimscrub(&["calibration", "--outcomes", "none"]);
     assert!(!ok && out.contains("no outcome store"), "{out}");
 }

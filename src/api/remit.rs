@@ -188,6 +188,18 @@ pub fn calibration(
         remitted_claims: r.claims,
         prior_weight: settings.prior_weight,
         min_remits: settings.min_remits as u32,
+        reliability: r
+            .reliability
+            .iter()
+            .map(|b| pb::ReliabilityBand {
+                low: b.low,
+                high: b.high,
+                claims: b.claims,
+                predicted: b.predicted,
+                denied: b.denied,
+                observed: b.observed(),
+            })
+            .collect(),
     })
 }
 

@@ -23,6 +23,10 @@ pub struct CalibrationArgs {
     /// Print the report as JSON (the API's shape) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the reliability diagram (predicted against observed denial rate by band of
+    /// denial risk) to this PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<std::path::PathBuf>,
 }
 
 fn pct(p: f64) -> String {
@@ -38,6 +42,27 @@ pub fn run(args: &CalibrationArgs) -> anyhow::Result<ExitCode> {
     };
     let r = crate::api::remit::calibration(store.as_ref(), &req)
         .map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+    if let Some(path) = &args.png {
+        let bands: Vec<crate::calibration::Band> = r
+            .reliability
+            .iter()
+            .map(|b| crate::calibration::Band {
+                low: b.low,
+                high: b.high,
+                claims: b.claims,
+                predicted: b.predicted,
+                denied: b.denied,
+            })
+            .collect();
+        let title = format!(
+            "Denial risk against denials: {} remitted claims",
+            r.remitted_claims
+        );
+        let bytes = crate::calibration::diagram::png(&bands, &title).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        eprintln!("reliability diagram written to {}", path.display());
+    }
     if args.json {
         let desc = crate::claim::json::descriptors()
             .get_message_by_name("claimscrub.v1.GetCalibrationResponse")
@@ -122,6 +147,21 @@ pub fn run(args: &CalibrationArgs) -> anyhow::Result<ExitCode> {
             } else {
                 String::new()
             }
+        );
+    }
+    println!();
+    println!("Denial risk against denials (the reliability diagram's data):");
+    println!(
+        "  {:<11} {:>7} {:>10} {:>9}",
+        "band", "claims", "predicted", "denied"
+    );
+    for b in r.reliability.iter().filter(|b| b.claims > 0) {
+        println!(
+            "  {:<11} {:>7} {:>10} {:>9}",
+            format!("{:.0}–{:.0}%", b.low * 100.0, b.high * 100.0),
+            b.claims,
+            pct(b.predicted),
+            pct(b.observed)
         );
     }
     let shadow: Vec<_> = r.rules.iter().filter(|a| a.shadow_flagged > 0).collect();

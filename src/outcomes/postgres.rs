@@ -514,6 +514,17 @@ impl OutcomeStore for PgOutcomes {
         Ok(())
     }
 
+    fn claim_risks(&self, each: &mut dyn FnMut(String, f64)) -> Result<(), OutcomeError> {
+        let rows = self
+            .db
+            .with(|c| c.query(super::RISKS_SQL, &[]))
+            .map_err(|e| self.fail(e))?;
+        for r in rows {
+            each(r.get(0), r.get(1));
+        }
+        Ok(())
+    }
+
     fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError> {
         self.db
             .with(|c| {

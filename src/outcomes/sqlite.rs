@@ -440,6 +440,19 @@ impl OutcomeStore for SqliteOutcomes {
         run().map_err(|e| self.fail(e))
     }
 
+    fn claim_risks(&self, each: &mut dyn FnMut(String, f64)) -> Result<(), OutcomeError> {
+        let conn = self.conn();
+        let mut run = || -> rusqlite::Result<()> {
+            let mut q = conn.prepare(super::RISKS_SQL)?;
+            let mut rows = q.query([])?;
+            while let Some(r) = rows.next()? {
+                each(r.get(0)?, r.get(1)?);
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.fail(e))
+    }
+
     fn record_submitted(&self, claims: &[SubmittedClaim]) -> Result<(), OutcomeError> {
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
