@@ -153,6 +153,22 @@ fn history(patients: usize) {
         patients * 12,
         start.elapsed().as_secs_f64()
     );
+    // The store lookup alone, for the same patients the scrubs below look up.
+    let mut raw = Vec::new();
+    let since = chrono::NaiveDate::from_ymd_opt(2010, 11, 3).expect("date");
+    for i in 0..4_000 {
+        let key = keyer.key(&format!("M{:09}", (i * 7919) % patients), dob);
+        let s = Instant::now();
+        let rows = store.patient_history(&key, since, 5_000).expect("lookup");
+        raw.push(s.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(rows.len(), 24);
+    }
+    raw.sort_by(f64::total_cmp);
+    println!(
+        "store lookup alone: p50 {:.0} µs, p99 {:.0} µs (24 services each)",
+        raw[raw.len() / 2],
+        raw[raw.len() * 99 / 100]
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = claimscrub::runtime::Runtime::build(claimscrub::runtime::RuntimeSpec::for_dir(
         &root.join("rules"),

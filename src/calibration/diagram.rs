@@ -140,7 +140,10 @@ mod tests {
         let bytes = png(&bands, "Denial risk against denials: 50 remitted claims").unwrap();
         // Kept for a person to look at, like the console's screenshots.
         let _ = std::fs::write(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/target/reliability-example.png"),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/target/reliability-example.png"
+            ),
             &bytes,
         );
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
