@@ -255,3 +255,100 @@ async fn without_a_secret_history_is_off_and_says_so() {
         .into_inner();
     assert!(!r.history_unavailable.is_empty());
 }
+
+/// The real binary with debug logging: member ids sent in submitted and scrubbed claims —
+/// valid, invalid, too long — never reach its log lines or the audit log.
+#[tokio::test]
+async fn no_member_id_reaches_the_logs() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokens"), format!("editor bo {EDITOR}\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--metrics-listen", "none"])
+        .arg("--outcomes")
+        .arg(dir.path().join("o.sqlite"))
+        .arg("--auth-tokens")
+        .arg(dir.path().join("tokens"))
+        .arg("--audit-log")
+        .arg(dir.path().join("audit.jsonl"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "debug")
+        .env(
+            "CLAIMSCRUB_HISTORY_SECRET",
+            std::str::from_utf8(SECRET).unwrap(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server logs its address");
+        seen.push(line.clone());
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["message"] == "claimscrub serving" {
+            break v["addr"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .to_string();
+        }
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut scrub = ClaimScrubberClient::new(channel.clone());
+    let mut remits = RemittancesClient::new(channel);
+    let mut bad_date = visit("LOG-2", "G0439", "2025-01-15");
+    bad_date.patient.as_mut().unwrap().birth_date = "not a date".into();
+    let r = remits
+        .record_submitted_claims(with_token(pb::RecordSubmittedClaimsRequest {
+            claims: vec![visit("LOG-1", "G0439", "2025-01-15"), bad_date],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((r.recorded, r.rejected.len()), (1, 1));
+    let found = scrub
+        .scrub_claim(scrub_request(visit("LOG-3", "G0439", "2025-06-10")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ids(&found).contains(&"awv-frequency"), "{found:?}");
+    let mut long = visit("LOG-4", "G0439", "2025-06-10");
+    long.patient.as_mut().unwrap().member_id = MEMBER.repeat(10);
+    let e = scrub.scrub_claim(scrub_request(long)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("patient.member_id"), "{}", e.message());
+    assert!(
+        !e.message().contains(MEMBER),
+        "the error does not echo the id"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    assert!(
+        seen.iter().any(|l| l.contains("LOG-3")),
+        "the logs name claims by id (debug level): {seen:?}"
+    );
+    for line in &seen {
+        assert!(!line.contains(MEMBER), "a member id in the log: {line}");
+    }
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(!audit.contains(MEMBER));
+}
