@@ -228,8 +228,8 @@ pub struct SubmittedLine {
 }
 
 /// The patient's services (both stores; `$1` the patient key, `$2` the first date as text,
-/// `$3` the limit). Paid: remitted lines with a payment on claims linked to the patient by a
-/// scrub record or a submission; submitted: the reported lines.
+/// `$3` the limit). Paid: remitted lines with a payment, not since reversed, on claims linked
+/// to the patient by a scrub record or a submission; submitted: the reported lines.
 pub(crate) const HISTORY_SQL: &str = "
     WITH mine AS (
         SELECT claim_id, max(provider) AS provider FROM (
@@ -244,6 +244,11 @@ pub(crate) const HISTORY_SQL: &str = "
         JOIN remit_claims c ON c.claim_id = mine.claim_id
         JOIN remit_lines l ON l.claim_row = c.id
         WHERE l.paid_cents > 0
+          -- A payment the payer later reversed (CLP02 = 22 with the same payer claim
+          -- number, CLP07) is no longer a paid service.
+          AND NOT EXISTS (SELECT 1 FROM remit_claims r
+                          WHERE r.claim_id = c.claim_id AND r.status = '22'
+                            AND r.payer_claim_number = c.payer_claim_number AND r.id <> c.id)
         UNION ALL
         SELECT s.service_date, s.code, s.modifiers, s.units, sc.provider, sc.claim_id, 0
         FROM submitted_claims sc JOIN submitted_services s ON s.claim_id = sc.claim_id

@@ -153,6 +153,25 @@ async fn history_flow(outcomes: String, db_text: impl Fn() -> String) {
     assert_eq!(dup.carc, "CO-18");
     assert_eq!(dup.details["prior_claim"], "DUP-1");
     assert_eq!(dup.details["prior_status"], "paid");
+    // The payer reverses that payment (CLP02 22, same payer claim number): it is no longer
+    // a paid service, so the same line is no longer a duplicate.
+    let reversal = "ST*835*0002~BPR*I*0*C*NON************20250901~TRN*1*HIST2*1MCR01~\
+                    N1*PR*MEDICARE~REF*2U*MCR01~LX*1~CLP*DUP-1*22*-100*-80*0*MB*P1~\
+                    SVC*HC:99213*-100*-80**-1~DTM*472*20250715~CAS*CO*45*-20~REF*6R*1~\
+                    SE*12*0002~";
+    remits
+        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
+            x12: reversal.as_bytes().to_vec(),
+            source_name: "reversal.835".into(),
+        }))
+        .await
+        .unwrap();
+    let after = scrub
+        .scrub_claim(scrub_request(visit("DUP-3", "99213", "2025-07-15")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!ids(&after).contains(&"duplicate-claim"), "{after:?}");
 
     // The patient is a keyed hash: the member id is nowhere, and the key is not a plain hash
     // anybody could recompute without the secret.
