@@ -9,7 +9,7 @@
 //!
 //! Prior services come from the outcome store: lines the payer paid (835s, linked to the
 //! patient through the claim id of a scrub or a reported submission) and lines the billing
-//! system reported as submitted (`ClaimHistory/RecordSubmittedClaims`).
+//! system reported as submitted (`Remittances/RecordSubmittedClaims`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -55,6 +55,21 @@ impl PatientKeyer {
         Ok(Self {
             mac: Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?,
         })
+    }
+
+    /// The key of the patient of `wire` (its member id) born on `birth_date` (the validated
+    /// claim's), or the field that is missing.
+    pub fn key_of(
+        &self,
+        wire: &crate::proto::v1::Claim,
+        birth_date: Option<NaiveDate>,
+    ) -> Result<String, &'static str> {
+        let member = wire.patient.as_ref().map_or("", |p| p.member_id.trim());
+        match (member, birth_date) {
+            ("", _) => Err("patient.member_id"),
+            (_, None) => Err("patient.birth_date"),
+            (m, Some(dob)) => Ok(self.key(m, dob)),
+        }
     }
 
     /// The key of the patient with `member_id` born on `birth_date`: 64 hex digits. The
@@ -121,28 +136,53 @@ impl Lookup {
         }
     }
 
-    /// The patient's prior services (read on first use), or why there are none to read.
+    /// The patient's prior services (read on first use; a submitted line the payer has since
+    /// paid is listed once, as paid), or why there are none to read.
     pub fn services(&self) -> Result<&[PriorService], &str> {
         self.loaded
-            .get_or_init(|| match &self.kind {
-                Kind::Off(why) => Err(why.clone()),
-                Kind::Fixed(s) => Ok(s.clone()),
-                Kind::Store { store, key, since } => {
-                    let started = std::time::Instant::now();
-                    let result = store
-                        .patient_history(key, *since, MAX_SERVICES)
-                        .map_err(|e| {
-                            tracing::warn!(error = %e, "patient history unavailable");
-                            "the outcome store could not be read".to_string()
-                        });
-                    crate::telemetry::metrics::history_lookup_seconds(
-                        started.elapsed().as_secs_f64(),
-                    );
-                    result
-                }
+            .get_or_init(|| {
+                let services = self.read()?;
+                let twin: Vec<bool> = {
+                    let paid: std::collections::HashSet<_> = services
+                        .iter()
+                        .filter(|p| p.paid)
+                        .map(|p| (p.claim_id.as_str(), p.date, p.code.as_str()))
+                        .collect();
+                    services
+                        .iter()
+                        .map(|h| {
+                            !h.paid
+                                && paid.contains(&(h.claim_id.as_str(), h.date, h.code.as_str()))
+                        })
+                        .collect()
+                };
+                Ok(services
+                    .into_iter()
+                    .zip(twin)
+                    .filter_map(|(h, twin)| (!twin).then_some(h))
+                    .collect())
             })
             .as_deref()
             .map_err(String::as_str)
+    }
+
+    /// Reads the services from where this lookup gets them.
+    fn read(&self) -> Result<Vec<PriorService>, String> {
+        match &self.kind {
+            Kind::Off(why) => Err(why.clone()),
+            Kind::Fixed(s) => Ok(s.clone()),
+            Kind::Store { store, key, since } => {
+                let started = std::time::Instant::now();
+                let result = store
+                    .patient_history(key, *since, MAX_SERVICES)
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "patient history unavailable");
+                        "the outcome store could not be read".to_string()
+                    });
+                crate::telemetry::metrics::history_lookup_seconds(started.elapsed().as_secs_f64());
+                result
+            }
+        }
     }
 
     /// Why history was unavailable, when a rule asked for it and there was none to read.

@@ -124,13 +124,13 @@ impl Scrubber {
         req: pb::ScrubClaimRequest,
     ) -> Result<pb::ScrubClaimResponse, ScrubError> {
         let (claim, as_of) = self.prepare(&req)?;
-        let patient = self.patient_key(&req, &claim);
+        let (patient, history) = self.patient(&req, &claim);
         let this = self.clone();
         self.pool
             .run(move || {
-                let resp = this.evaluate(claim.clone(), as_of, patient.as_ref());
+                let resp = this.evaluate(claim.clone(), as_of, history);
                 if let Some(o) = &this.observer {
-                    o.scrubbed(&claim, patient.as_ref().ok().map(String::as_str), &resp);
+                    o.scrubbed(&claim, patient.as_deref(), &resp);
                 }
                 resp
             })
@@ -152,24 +152,22 @@ impl Scrubber {
         self
     }
 
-    /// The patient key of a request, or why history is unavailable for it.
-    fn patient_key(
+    /// The patient key of a request (when history is on and the claim identifies its
+    /// patient) and where its history is read, or why it is unavailable.
+    fn patient(
         &self,
         req: &pb::ScrubClaimRequest,
         claim: &claim::Claim,
-    ) -> Result<String, String> {
-        let Some(h) = &self.history else {
-            return Err("history edits are off: no patient-key secret is configured".into());
+    ) -> (Option<String>, Lookup) {
+        let (Some(h), Some(wire)) = (&self.history, &req.claim) else {
+            return (None, Lookup::default());
         };
-        let member = req
-            .claim
-            .as_ref()
-            .and_then(|c| c.patient.as_ref())
-            .map_or("", |p| p.member_id.trim());
-        match (member, claim.birth_date) {
-            ("", _) => Err("the claim has no patient.member_id".into()),
-            (_, None) => Err("the claim has no patient.birth_date".into()),
-            (m, Some(dob)) => Ok(h.keyer.key(m, dob)),
+        match h.keyer.key_of(wire, claim.birth_date) {
+            Ok(key) => (
+                Some(key.clone()),
+                Lookup::store(h.store.clone(), key, claim.first_service_date()),
+            ),
+            Err(field) => (None, Lookup::off(format!("the claim has no {field}"))),
         }
     }
 
@@ -186,10 +184,10 @@ impl Scrubber {
         req: &pb::ScrubClaimRequest,
     ) -> Result<pb::ScrubClaimResponse, ScrubError> {
         let (claim, as_of) = self.prepare(req)?;
-        let patient = self.patient_key(req, &claim);
+        let (_, history) = self.patient(req, &claim);
         Ok(self
             .pool
-            .run_blocking(|| self.evaluate(claim, as_of, patient.as_ref())))
+            .run_blocking(|| self.evaluate(claim, as_of, history)))
     }
 
     fn prepare(
@@ -227,20 +225,13 @@ impl Scrubber {
         &self,
         claim: Arc<claim::Claim>,
         as_of: NaiveDate,
-        patient: Result<&String, &String>,
+        history: Lookup,
     ) -> pb::ScrubClaimResponse {
         let started = Instant::now();
         let set = self.registry.snapshot();
         let tables = self.tables.snapshot();
         let evaluator = &self.evaluator;
-        let lookup = match (patient, &self.history) {
-            (Ok(key), Some(h)) => {
-                Lookup::store(h.store.clone(), key.clone(), claim.first_service_date())
-            }
-            (Err(why), _) => Lookup::off(why.clone()),
-            (Ok(_), None) => Lookup::default(),
-        };
-        let view = ScriptClaim::with_history(claim.clone(), as_of, tables.clone(), lookup);
+        let view = ScriptClaim::with_history(claim.clone(), as_of, tables.clone(), history);
 
         let mut edits = evaluator.run_edits(&set, &view);
         // Shadow rules' findings and failures go apart: never scored, priced or failed on.

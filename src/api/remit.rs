@@ -73,21 +73,16 @@ pub fn record_submitted(
             field: format!("claims[{i}].{field}"),
             problem,
         };
-        let member = wire.patient.as_ref().map_or("", |p| p.member_id.trim());
-        let checked = claim::validate::validate(wire, limits);
-        match checked {
+        match claim::validate::validate(wire, limits) {
             Err(e) => {
                 let v = &e.violations[0];
                 rejected.push(reject(&v.field, v.description.clone()));
             }
-            Ok(_) if member.is_empty() => {
-                rejected.push(reject("patient.member_id", "is required here".into()));
-            }
-            Ok(c) => match c.birth_date {
-                None => rejected.push(reject("patient.birth_date", "is required here".into())),
-                Some(dob) => keep.push(SubmittedClaim {
+            Ok(c) => match keyer.key_of(wire, c.birth_date) {
+                Err(field) => rejected.push(reject(field, "is required here".into())),
+                Ok(patient_key) => keep.push(SubmittedClaim {
                     claim_id: c.id.clone(),
-                    patient_key: keyer.key(member, dob),
+                    patient_key,
                     provider: crate::history::provider_of(&c).to_string(),
                     submitted_at: now.clone(),
                     lines: c

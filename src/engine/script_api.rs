@@ -347,14 +347,6 @@ fn history(c: &mut ScriptClaim, codes: Array, days: i64) -> Fallible<Array> {
         if h.date < from || h.date > last || h.claim_id == claim.id || !wanted(&h.code) {
             continue;
         }
-        // A submitted line the payer has since paid is listed once, as paid.
-        if !h.paid
-            && services
-                .iter()
-                .any(|p| p.paid && p.claim_id == h.claim_id && p.date == h.date && p.code == h.code)
-        {
-            continue;
-        }
         let mut m = Map::new();
         m.insert("date".into(), Dynamic::from(s(&iso(h.date))));
         m.insert("code".into(), Dynamic::from(s(&h.code)));

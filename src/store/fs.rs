@@ -119,11 +119,11 @@ impl RuleStore for FsRuleStore {
     }
 
     fn enable(&self, file: &str, shadow: bool) -> io::Result<()> {
+        let active = self.path(file)?;
         let path = if shadow {
-            self.path(file)?;
             self.dir.join(shadow_name(file))
         } else {
-            self.path(file)?
+            active
         };
         std::fs::rename(self.dir.join(format!("{file}{DISABLED_SUFFIX}")), path)
     }
