@@ -15,7 +15,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
 use claimscrub::claim::{self, Claim};
 use claimscrub::proto::v1 as pb;
 use claimscrub::runtime::{Runtime, RuntimeSpec};
@@ -90,7 +89,7 @@ fn bench(c: &mut Criterion) {
     let set = runtime.registry.snapshot();
     let tables = runtime.tables.snapshot();
     let eval = runtime.evaluator.clone();
-    let as_of = NaiveDate::from_ymd_opt(2024, 8, 1).unwrap();
+    let as_of = synth::as_of();
     let mix = claim_mix(1_000);
 
     // Latency distribution over the mix, measured once (criterion reports means).

@@ -10,13 +10,14 @@ pub mod pool;
 pub mod sandbox;
 pub mod script_api;
 pub mod table_api;
+pub mod warm;
 
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope};
+use rhai::{Dynamic, Engine, EvalAltResult};
 
 use crate::claim::Claim;
 use crate::finding::{FailureKind, Finding, RuleFailure};
@@ -26,6 +27,9 @@ use crate::tables::Tables;
 pub use pool::EvalPool;
 pub use sandbox::EngineLimits;
 pub use script_api::ScriptClaim;
+pub use warm::WarmCaches;
+
+use warm::CallSite;
 
 /// Name of the function every edit rule defines: `fn check(claim)` returns findings.
 pub const CHECK_FN: &str = "check";
@@ -92,6 +96,10 @@ pub struct Evaluation {
 pub struct Evaluator {
     engine: Arc<Engine>,
     timeout: Duration,
+    /// `check(claim)`, compiled once.
+    check: Arc<CallSite>,
+    /// `price(claim, line, medicare)`, compiled once.
+    price: Arc<CallSite>,
 }
 
 impl Evaluator {
@@ -100,6 +108,12 @@ impl Evaluator {
         let mut engine = sandbox::build_engine(limits);
         engine.on_progress(progress);
         Self {
+            check: Arc::new(CallSite::new(&engine, CHECK_FN, &["claim"])),
+            price: Arc::new(CallSite::new(
+                &engine,
+                PRICE_FN,
+                &["claim", "line", "medicare"],
+            )),
             engine: Arc::new(engine),
             timeout: limits.rule_timeout,
         }
@@ -111,24 +125,18 @@ impl Evaluator {
     }
 
     /// The one way a script function is called: with `claim` current for the table helpers,
-    /// within the rule time budget, without re-running the script's top level.
+    /// within the rule time budget, without re-running the script's top level, keeping the
+    /// rule's function-resolution caches ([`warm`]).
     fn call(
         &self,
         rule: &CompiledRule,
         claim: &ScriptClaim,
-        function: &str,
-        args: impl rhai::FuncArgs,
+        site: &CallSite,
+        args: impl IntoIterator<Item = Dynamic>,
     ) -> Result<Dynamic, RuleFailure> {
         let _current = table_api::CurrentClaim::enter(claim);
         let _deadline = Deadline::start(self.timeout);
-        self.engine
-            .call_fn_with_options::<Dynamic>(
-                CallFnOptions::new().eval_ast(false).rewind_scope(true),
-                &mut Scope::new(),
-                &rule.ast,
-                function,
-                args,
-            )
+        site.call(&self.engine, &rule.ast, &rule.warm, args)
             .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
     }
 
@@ -138,7 +146,7 @@ impl Evaluator {
         rule: &CompiledRule,
         claim: &ScriptClaim,
     ) -> Result<Vec<Finding>, RuleFailure> {
-        let value = self.call(rule, claim, CHECK_FN, (claim.clone(),))?;
+        let value = self.call(rule, claim, &self.check, [Dynamic::from(claim.clone())])?;
         collect::findings(rule, claim, value).map_err(|m| rule_failure(rule, FailureKind::Error, m))
     }
 

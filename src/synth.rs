@@ -4,7 +4,22 @@
 //! 30% of them carrying a pair that fires an edit.
 //! Never used to score real claims.
 
+use chrono::NaiveDate;
+
 use crate::proto::v1 as pb;
+
+/// Date of the last encounter of every synthetic claim; earlier encounters are on earlier
+/// days. In ICD-10-CM FY2025 (from 2024-10-01) even for a 200-line claim's first encounter, so
+/// the diagnoses are checked against a loaded code set as real claims are.
+pub fn last_service_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 12, 16).expect("valid date")
+}
+
+/// The date the synthetic claims are scrubbed "as of": a couple of weeks after the last
+/// encounter, within every timely-filing limit.
+pub fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, 2).expect("valid date")
+}
 
 /// Office visits: at most one per encounter (NCCI pairs E/M codes with each other).
 pub const EM: &[&str] = &["99213", "99214", "99212", "99204"];
@@ -78,7 +93,7 @@ pub fn claim(rng: &mut Rng, id: usize, lines: usize, firing: bool) -> pb::Claim 
         codes[0] = (a, 0);
         codes[1] = (b, 0);
     }
-    let base = chrono::NaiveDate::from_ymd_opt(2024, 7, 15).expect("valid date");
+    let base = last_service_date();
     let n_dx = dx.len() as u32;
     pb::Claim {
         claim_id: format!("SYN-{id}"),

@@ -255,7 +255,7 @@ fn to_fhir(c: &pb::Claim) -> Value {
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
         "use": "claim",
         "patient": {"reference": "#p"},
-        "created": if c.submission_date.is_empty() { "2024-08-01".to_string() } else { c.submission_date.clone() },
+        "created": if c.submission_date.is_empty() { "2025-01-02".to_string() } else { c.submission_date.clone() },
         "provider": {"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": c.billing_provider.clone().unwrap_or_default().npi}},
         "priority": {"coding": [{"code": "normal"}]},
         "insurance": [{"sequence": 1, "focal": true, "coverage": {"reference": "#cov"}}],
@@ -275,7 +275,7 @@ async fn the_same_claims_as_proto_837_and_fhir_get_the_same_findings() {
     let server = TestServer::start(c).await;
     let mut client = server.client().await;
     let claims = claimscrub::synth::mix(30, 3);
-    let as_of = "2024-08-01";
+    let as_of = "2025-01-02";
     let bundle = json!({
         "resourceType": "Bundle",
         "type": "collection",
@@ -361,7 +361,7 @@ async fn a_bundle_locates_findings_by_fhir_path_and_reports_a_broken_claim_on_it
     let resp = client
         .scrub_fhir_claim(pb::ScrubFhirClaimRequest {
             resource: bundle.to_string(),
-            as_of_date: "2024-08-01".into(),
+            as_of_date: "2025-01-02".into(),
             operation_outcome: true,
         })
         .await

@@ -77,7 +77,7 @@ fn claims(runtime: &Runtime) -> Vec<(Arc<Claim>, NaiveDate)> {
         max_lines: 1000,
         max_string_len: 64,
     };
-    let as_of = NaiveDate::from_ymd_opt(2024, 8, 1).unwrap();
+    let as_of = synth::as_of();
     let mut out: Vec<(Arc<Claim>, NaiveDate)> = synth::mix(1_000, 0x5eed_cafe)
         .into_iter()
         .map(|c| {

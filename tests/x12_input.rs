@@ -306,7 +306,7 @@ async fn claims_written_as_837_read_back_the_same_and_scrub_the_same() {
     let x12 = client
         .scrub_x12(pb::ScrubX12Request {
             interchange: claimscrub::x12::write::interchange_837p(&claims[..40]).into_bytes(),
-            as_of_date: "2024-08-01".into(),
+            as_of_date: "2025-01-02".into(),
         })
         .await
         .unwrap()
@@ -316,7 +316,7 @@ async fn claims_written_as_837_read_back_the_same_and_scrub_the_same() {
         let direct = client
             .scrub_claim(pb::ScrubClaimRequest {
                 claim: Some(c.clone()),
-                as_of_date: "2024-08-01".into(),
+                as_of_date: "2025-01-02".into(),
             })
             .await
             .unwrap()
@@ -354,7 +354,7 @@ async fn a_large_837_streamed_in_pieces_scrubs_like_the_unary_call() {
             .map(|(i, p)| pb::ScrubX12Chunk {
                 data: p.to_vec(),
                 as_of_date: if i == 0 {
-                    "2024-08-01".into()
+                    "2025-01-02".into()
                 } else {
                     String::new()
                 },
@@ -373,7 +373,7 @@ async fn a_large_837_streamed_in_pieces_scrubs_like_the_unary_call() {
     let unary = client
         .scrub_x12(pb::ScrubX12Request {
             interchange: text.clone().into_bytes(),
-            as_of_date: "2024-08-01".into(),
+            as_of_date: "2025-01-02".into(),
         })
         .await
         .unwrap()

@@ -82,7 +82,7 @@ fn take(shared: &Shared, limit: Option<u64>) -> Option<u64> {
 fn make_request(claims: &[pb::Claim], n: u64) -> pb::ScrubClaimRequest {
     pb::ScrubClaimRequest {
         claim: Some(claims[(n % claims.len() as u64) as usize].clone()),
-        as_of_date: "2024-08-01".into(),
+        as_of_date: crate::synth::as_of().to_string(),
     }
 }
 

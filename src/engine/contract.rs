@@ -15,7 +15,7 @@
 
 use rhai::{Dynamic, Engine, ImmutableString, Map};
 
-use super::{Evaluator, PRICE_FN, ScriptClaim};
+use super::{Evaluator, ScriptClaim};
 use crate::finding::{FailureKind, RuleFailure};
 use crate::money::{format_cents, percent};
 use crate::pricing::{Contract, LinePrice, Term};
@@ -142,12 +142,12 @@ impl Evaluator {
             .iter()
             .enumerate()
             .map(|(i, price)| {
-                let args = (
-                    claim.clone(),
+                let args = [
+                    Dynamic::from(claim.clone()),
                     claim.line_value(i),
                     Dynamic::from_map(medicare_map(price)),
-                );
-                let value = self.call(rule, claim, PRICE_FN, args)?;
+                ];
+                let value = self.call(rule, claim, &self.price, args)?;
                 term_of(value).map_err(|m| {
                     super::rule_failure(
                         rule,
