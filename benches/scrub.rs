@@ -58,6 +58,24 @@ fn mean_micros(claims: &[Arc<Claim>], mut f: impl FnMut(&Arc<Claim>)) -> f64 {
     t.elapsed().as_secs_f64() * 1e6 / claims.len() as f64
 }
 
+/// The bundled Acme contract written as a `price` function, as it was before contracts could
+/// declare their terms: the cost of the script escape hatch.
+const ACME_SCRIPTED: &str = r#"let rule = #{ id: "contract-acme-commercial", kind: "reimbursement", name: "Acme (scripted)", category: "payer-contract", effective: "2025-01-01", end: "2025-12-31", applies_to: #{ payer_ids: ["ACME"] } };
+fn price(claim, line, medicare) {
+    if line.code == "90471" {
+        return #{ amount: for_units(2500, line), trace: "carve-out: 90471 at a flat $25.00 per unit" };
+    }
+    let scheduled = fee_schedule("acme-commercial-2025", line);
+    if scheduled != () {
+        return #{ amount: scheduled, trace: `Acme fee schedule amount for ${line.code}` };
+    }
+    if !medicare.priced {
+        return #{ unpriced: `not on Acme's fee schedule and Medicare's methodology cannot price it (${medicare.reason}); manual review` };
+    }
+    #{ amount: percent_of(medicare.fee, 115), trace: `115% of the Medicare PFS amount ${money(medicare.fee)}` }
+}
+"#;
+
 /// The benchmark's claim mix (claimscrub::synth::mix).
 fn claim_mix(n: usize) -> Vec<Arc<Claim>> {
     synth::mix(n, 0x5eed_cafe)
@@ -241,10 +259,38 @@ fn bench(c: &mut Criterion) {
         assert!(p.1.is_none() && p.0.contract.is_some());
         std::hint::black_box(p);
     });
+    // The same contract written as a `price` function (the escape hatch), in the same set.
+    let scripted = {
+        let source = Arc::new(claimscrub::rules::MemorySource::new());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(root.join("rules")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if let Some(stem) = name.strip_suffix(".rhai") {
+                let text = if stem == "contract-acme-commercial" {
+                    ACME_SCRIPTED.to_string()
+                } else {
+                    std::fs::read_to_string(&path).unwrap()
+                };
+                source.put(stem, &text, None);
+            }
+        }
+        let reg = runtime.registry_for(source);
+        reg.load_initial().expect("rules load");
+        reg.snapshot()
+    };
+    let acme_script_us = mean_micros(&acme_mix, |c| {
+        let p = claimscrub::scrub::price(&eval, &scripted, &script(c), &settings, &[]);
+        assert!(p.1.is_none() && p.0.contract.is_some());
+        std::hint::black_box(p);
+    });
     println!(
-        "pricing on {pfs_day} ({all_lines} lines, {priced_lines} priced): scrub {scrub_us:.1} µs/claim; Medicare PFS pricing {medicare_us:.1} µs ({:.0}% of the scrub); with the Acme contract rule {acme_us:.1} µs ({:.0}%)",
+        "pricing on {pfs_day} ({all_lines} lines, {priced_lines} priced): scrub {scrub_us:.1} µs/claim; Medicare PFS pricing {medicare_us:.1} µs ({:.0}% of the scrub); with the Acme contract's declared terms {acme_us:.1} µs ({:.0}%: the contract adds {:.0}%); with the same contract as a `price` function {acme_script_us:.1} µs ({:.0}%: adds {:.0}%)",
         100.0 * medicare_us / scrub_us,
-        100.0 * acme_us / scrub_us
+        100.0 * acme_us / scrub_us,
+        100.0 * (acme_us - medicare_us) / scrub_us,
+        100.0 * acme_script_us / scrub_us,
+        100.0 * (acme_script_us - medicare_us) / scrub_us,
     );
 
     // The rules of `source` over the same tables: how many loaded, and the mix's mean µs/claim.

@@ -33,8 +33,8 @@ use warm::CallSite;
 
 /// Name of the function every edit rule defines: `fn check(claim)` returns findings.
 pub const CHECK_FN: &str = "check";
-/// Name of the function every reimbursement rule defines: `fn price(claim, line, medicare)`
-/// returns a line's contract term.
+/// Name of the function a reimbursement rule without declared `terms` defines:
+/// `fn price(claim, line, medicare)` returns a line's contract term.
 pub const PRICE_FN: &str = "price";
 
 thread_local! {

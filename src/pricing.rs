@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod medicare;
+pub mod terms;
 
 pub use contract::{Contract, Term};
 

@@ -2,8 +2,8 @@
 //! the applicability index and a rule set snapshot.
 //!
 //! A rule is one `.rhai` file: a `let rule = #{ ... };` metadata map and a `fn check(claim)`
-//! that returns findings (an edit) or `fn price(claim, line, medicare)` that returns a line's
-//! contract price (a reimbursement rule, `kind: "reimbursement"`). Optional test cases sit beside it in `<name>.tests.json`.
+//! that returns findings (an edit), or for a payer contract (`kind: "reimbursement"`) declared
+//! `terms` or a `fn price(claim, line, medicare)` that returns a line's contract price. Optional test cases sit beside it in `<name>.tests.json`.
 //! `rules/README.md` is the authors' guide.
 
 pub mod cases;
@@ -13,6 +13,7 @@ pub mod index;
 pub mod meta;
 pub mod set;
 pub mod source;
+pub mod terms;
 pub mod trial;
 
 pub use cases::TestCase;

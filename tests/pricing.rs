@@ -247,14 +247,13 @@ async fn payer_contracts_are_hot_edited_and_a_broken_one_never_replaces_a_workin
             )
             .replace("contract amount 125.36", "contract amount 130.81"),
     );
+    assert!(
+        original.contains("percent_of_medicare: 115"),
+        "the bundled contract declares its terms"
+    );
     write_atomic(
         &path,
-        &original
-            .replace(
-                "percent_of(medicare.fee, 115)",
-                "percent_of(medicare.fee, 120)",
-            )
-            .replace("`115% of", "`120% of"),
+        &original.replace("percent_of_medicare: 115", "percent_of_medicare: 120"),
     );
     let took = eventually(Duration::from_secs(10), || async {
         price_now().await.0 == Some(13_081)
@@ -262,25 +261,26 @@ async fn payer_contracts_are_hot_edited_and_a_broken_one_never_replaces_a_workin
     .await;
     assert!(took.is_some(), "the edited contract prices new claims");
 
-    // A contract that does not compile is refused; the 120% version keeps pricing.
-    write_atomic(
-        &path,
-        &original.replace(
-            "fn price(claim, line, medicare) {",
-            "fn price(claim, line, medicare {",
-        ),
-    );
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(price_now().await.0, Some(13_081));
+    // A contract that does not compile, or whose terms are misspelt, is refused; the 120%
+    // version keeps pricing.
+    for broken in [
+        original.replace("terms: [", "terms: [("),
+        original.replace("percent_of_medicare: 115", "percent_of_medicar: 115"),
+    ] {
+        write_atomic(&path, &broken);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(price_now().await.0, Some(13_081));
+    }
 
     // A contract that runs but returns dollars as a decimal fails on the claim: the line is
     // unpriced with the reason, and the failure is reported (never a silent wrong amount).
     write_atomic(&tests_path, r#"{ "cases": [] }"#);
+    let header_end = original.find("    terms: [").unwrap();
     write_atomic(
         &path,
-        &original.replace(
-            "#{ amount: percent_of(medicare.fee, 115), trace: `115% of the Medicare PFS amount ${money(medicare.fee)}` }",
-            "medicare.fee / 100.0 * 1.2",
+        &format!(
+            "{}}};\nfn price(claim, line, medicare) {{ medicare.fee / 100.0 * 1.2 }}\n",
+            &original[..header_end]
         ),
     );
     eventually(Duration::from_secs(10), || async {

@@ -20,8 +20,6 @@ use crate::finding::{FailureKind, RuleFailure};
 use crate::money::{format_cents, percent};
 use crate::pricing::{Contract, LinePrice, Term};
 use crate::rules::CompiledRule;
-use crate::tables::code::{day, pack_proc};
-use crate::tables::pfs::pack_modifier;
 
 fn medicare_map(p: &LinePrice) -> Map {
     let cents = |c: Option<i64>| c.map_or(Dynamic::UNIT, Dynamic::from_int);
@@ -138,6 +136,24 @@ impl Evaluator {
         claim: &ScriptClaim,
         medicare: &[LinePrice],
     ) -> Result<Vec<Term>, RuleFailure> {
+        if let Some(terms) = &rule.meta.terms {
+            let lines = &claim.claim().lines;
+            return medicare
+                .iter()
+                .zip(lines)
+                .map(|(price, line)| {
+                    crate::pricing::terms::term_for(terms, claim.tables(), line, price).map_err(
+                        |m| {
+                            super::rule_failure(
+                                rule,
+                                FailureKind::Error,
+                                format!("line {}: {m}", price.line_number),
+                            )
+                        },
+                    )
+                })
+                .collect();
+        }
         medicare
             .iter()
             .enumerate()
@@ -177,39 +193,12 @@ fn fee_schedule(name: &str, line: Dynamic) -> Result<Dynamic, Box<rhai::EvalAltR
         return Err("fee_schedule(name, line): the second argument must be a claim line".into());
     };
     super::table_api::with_current(|c| {
-        let tables = c.tables();
-        let Some(fees) = tables.fees.get(name) else {
-            let loaded: Vec<&str> = tables.fees.keys().map(String::as_str).collect();
-            return Err(format!(
-                "no fee schedule named {name:?} is loaded (loaded: {})",
-                if loaded.is_empty() {
-                    "none".to_string()
-                } else {
-                    loaded.join(", ")
-                }
-            )
-            .into());
-        };
         let Some(l) = c.claim().lines.get(line.index()) else {
             return Ok(Dynamic::UNIT);
         };
-        let Some(code) = pack_proc(&l.procedure_code) else {
-            return Ok(Dynamic::UNIT);
-        };
-        let mods: Vec<u16> = l
-            .modifiers
-            .iter()
-            .filter_map(|m| pack_modifier(m))
-            .collect();
-        Ok(fees
-            .table
-            .get(code, &mods, day(l.service_date))
-            .map_or(Dynamic::UNIT, |f| {
-                Dynamic::from_int(crate::money::times_units(
-                    f.cents,
-                    crate::money::milli_units(l.units),
-                ))
-            }))
+        crate::pricing::terms::fee_amount(c.tables(), name, l)
+            .map(|cents| cents.map_or(Dynamic::UNIT, Dynamic::from_int))
+            .map_err(Into::into)
     })
     .unwrap_or_else(|| Err("fee_schedule() can only be used while pricing a claim".into()))
 }

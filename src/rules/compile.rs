@@ -114,14 +114,20 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
         RuleKind::Reimbursement => (
             PRICE_FN,
             3,
-            "a reimbursement rule needs a `fn price(claim, line, medicare) { ... }` that returns the line's contract price",
+            "a reimbursement rule needs `terms: [...]` in its header or a `fn price(claim, line, medicare) { ... }` that returns the line's contract price",
         ),
     };
-    if !ast
+    let defined = ast
         .iter_functions()
-        .any(|f| f.name == wanted && f.params.len() == arity)
-    {
-        return Err(meta_err(shape.into()));
+        .any(|f| f.name == wanted && f.params.len() == arity);
+    match (&meta.terms, defined) {
+        (None, false) => return Err(meta_err(shape.into())),
+        (Some(_), true) => {
+            return Err(meta_err(
+                "this contract declares `terms` and also has a `fn price`: keep one (terms for the usual shapes, `fn price` for anything else)".into(),
+            ));
+        }
+        _ => {}
     }
     if file.shadow && meta.kind == RuleKind::Reimbursement {
         return Err(meta_err(
@@ -188,6 +194,24 @@ mod tests {
             e.to_string().contains("running the rule header failed"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_contract_declares_terms_or_writes_price_not_both_and_edits_have_no_terms() {
+        let evaluator = Evaluator::new(&EngineLimits::default());
+        let header = r#"let rule = #{ id: "c", kind: "reimbursement", name: "c", category: "payer-contract", terms: [#{ percent_of_medicare: 110 }] };"#;
+        let ok = compile_rule(evaluator.engine(), &file(header.into())).unwrap();
+        assert_eq!(ok.meta.terms.as_ref().map(Vec::len), Some(1));
+        let both = format!("{header}\nfn price(claim, line, medicare) {{ () }}");
+        let e = compile_rule(evaluator.engine(), &file(both)).unwrap_err();
+        assert!(e.to_string().contains("keep one"), "{e}");
+        let neither = r#"let rule = #{ id: "c", kind: "reimbursement", name: "c", category: "payer-contract" };"#;
+        let e = compile_rule(evaluator.engine(), &file(neither.into())).unwrap_err();
+        assert!(e.to_string().contains("needs `terms: [...]`"), "{e}");
+        let edit = r#"let rule = #{ id: "e", name: "e", category: "x", severity: "error", carc: "CO-16", denial_probability: 0.5, terms: [#{ per_unit: 1 }] };
+fn check(claim) { [] }"#;
+        let e = compile_rule(evaluator.engine(), &file(edit.into())).unwrap_err();
+        assert!(e.to_string().contains("belong to payer contracts"), "{e}");
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub enum RuleKind {
     /// An edit: `fn check(claim)` returns findings.
     #[default]
     Edit,
-    /// A payer contract: `fn price(claim, line, medicare)` returns the contract price of a line.
+    /// A payer contract: declared `terms`, or `fn price(claim, line, medicare)` returning the
+    /// contract price of a line.
     Reimbursement,
 }
 
@@ -50,6 +51,9 @@ pub struct RuleMeta {
     pub end: Option<NaiveDate>,
     /// Claims the rule can apply to; a claim outside this scope never runs the rule.
     pub applies_to: AppliesTo,
+    /// A payer contract's terms declared as data (`terms: [...]`), applied natively instead
+    /// of calling a `price` function; `None` when not declared.
+    pub terms: Option<Vec<crate::pricing::terms::DeclaredTerm>>,
 }
 
 /// A rule's declared scope. Every list given must match (AND); within a list any entry
@@ -194,6 +198,7 @@ const KEYS: &[&str] = &[
     "applies_to",
     "description",
     "references",
+    "terms",
 ];
 const SCOPE_KEYS: &[&str] = &[
     "procedures",
@@ -370,6 +375,15 @@ pub fn parse_meta(map: &Map) -> Result<RuleMeta, String> {
         None => AppliesTo::default(),
         Some(v) => parse_scope(v)?,
     };
+    let terms = match map.get("terms") {
+        None => None,
+        Some(_) if edit => {
+            return Err(
+                "`terms` belong to payer contracts (kind \"reimbursement\"); an edit rule reports findings from `fn check`".into(),
+            );
+        }
+        Some(v) => Some(super::terms::parse_terms(v)?),
+    };
     Ok(RuleMeta {
         kind,
         name: {
@@ -384,6 +398,7 @@ pub fn parse_meta(map: &Map) -> Result<RuleMeta, String> {
         effective,
         end,
         applies_to,
+        terms,
     })
 }
 
