@@ -110,6 +110,52 @@ fn bench(c: &mut Criterion) {
     let as_of = synth::as_of();
     let mix = claim_mix(1_000);
 
+    // CLAIMSCRUB_BENCH_THREADS=1,2: claims/s with that many threads scrubbing the mix at once
+    // (each thread its own copy of the mix order), for the core-scaling curve; run the binary
+    // under `taskset -c 0` or `taskset -c 0,1` to give it one or two cores. Stops after it.
+    if let Ok(list) = std::env::var("CLAIMSCRUB_BENCH_THREADS") {
+        // CLAIMSCRUB_BENCH_NATIVE=1 runs the native baseline instead: what the machine's cores
+        // give code that shares nothing but the tables.
+        let native_only = std::env::var_os("CLAIMSCRUB_BENCH_NATIVE").is_some();
+        for threads in list
+            .split(',')
+            .filter_map(|t| t.trim().parse::<usize>().ok())
+        {
+            let secs = 4.0;
+            let started = Instant::now();
+            let done: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (set, tables, eval, mix) = (&set, &tables, &eval, &mix);
+                        scope.spawn(move || {
+                            let mut n = 0usize;
+                            while started.elapsed().as_secs_f64() < secs {
+                                let claim = &mix[(n * 7 + t * 131) % mix.len()];
+                                if native_only {
+                                    std::hint::black_box(native::scrub(claim, tables, as_of));
+                                } else {
+                                    std::hint::black_box(eval.scrub(
+                                        set,
+                                        tables.clone(),
+                                        claim.clone(),
+                                        as_of,
+                                    ));
+                                }
+                                n += 1;
+                            }
+                            n
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).sum()
+            });
+            let rate = done as f64 / started.elapsed().as_secs_f64();
+            let what = if native_only { "native" } else { "scripted" };
+            println!("{what}, threads {threads}: {rate:.0} claims/s");
+        }
+        return;
+    }
+
     // Latency distribution over the mix, measured once (criterion reports means).
     let mut micros: Vec<f64> = mix
         .iter()

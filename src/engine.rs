@@ -27,7 +27,7 @@ use crate::tables::Tables;
 pub use pool::EvalPool;
 pub use sandbox::EngineLimits;
 pub use script_api::ScriptClaim;
-pub use warm::WarmCaches;
+pub use warm::PerThread;
 
 use warm::CallSite;
 
@@ -126,7 +126,7 @@ impl Evaluator {
 
     /// The one way a script function is called: with `claim` current for the table helpers,
     /// within the rule time budget, without re-running the script's top level, keeping the
-    /// rule's function-resolution caches ([`warm`]).
+    /// rule's copy and function-resolution caches on this thread ([`warm`]).
     fn call(
         &self,
         rule: &CompiledRule,
@@ -136,8 +136,14 @@ impl Evaluator {
     ) -> Result<Dynamic, RuleFailure> {
         let _current = table_api::CurrentClaim::enter(claim);
         let _deadline = Deadline::start(self.timeout);
-        site.call(&self.engine, &rule.ast, &rule.warm, args)
-            .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
+        site.call(
+            &self.engine,
+            &rule.ast,
+            &rule.source,
+            &rule.per_thread,
+            args,
+        )
+        .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
     }
 
     /// Runs one edit rule's `check` on a prepared claim: its findings.

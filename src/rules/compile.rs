@@ -9,7 +9,7 @@ use super::cases::{TestCase, parse_cases};
 use super::error::RuleLoadError;
 use super::meta::{RuleKind, RuleMeta, parse_meta};
 use super::source::{MAX_RULE_BYTES, MAX_TESTS_BYTES, RuleFile};
-use crate::engine::{CHECK_FN, PRICE_FN, WarmCaches, describe_error};
+use crate::engine::{CHECK_FN, PRICE_FN, PerThread, describe_error};
 use crate::telemetry::metrics::RuleMetrics;
 
 /// A compiled rule: metadata, content version and the functions-only AST, shared by every
@@ -34,8 +34,8 @@ pub struct CompiledRule {
     pub metrics: RuleMetrics,
     /// Runs in shadow: evaluated and recorded, its findings reported apart and never scored.
     pub shadow: bool,
-    /// Rhai's function-resolution caches for this rule, kept across its calls.
-    pub warm: WarmCaches,
+    /// The rule's copy and Rhai's function-resolution caches on each thread that runs it.
+    pub per_thread: PerThread,
 }
 
 /// Content version of a script: 12 hex digits of its SHA-256.
@@ -160,7 +160,7 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
             .map(|t| Arc::from(t.as_str())),
         metrics: RuleMetrics::new(&meta.id),
         shadow: file.shadow,
-        warm: WarmCaches::default(),
+        per_thread: PerThread::default(),
         meta,
     })
 }
