@@ -48,7 +48,12 @@ struct Deadline;
 
 impl Deadline {
     fn start(budget: Duration) -> Self {
-        DEADLINE.with(|d| d.set(Some(Instant::now() + budget)));
+        Self::start_at(Instant::now(), budget)
+    }
+
+    /// The deadline `budget` after `started` (a clock reading the caller already has).
+    fn start_at(started: Instant, budget: Duration) -> Self {
+        DEADLINE.with(|d| d.set(Some(started + budget)));
         Deadline
     }
 }
@@ -133,9 +138,10 @@ impl Evaluator {
         claim: &ScriptClaim,
         site: &CallSite,
         args: impl IntoIterator<Item = Dynamic>,
+        started: Instant,
     ) -> Result<Dynamic, RuleFailure> {
         let _current = table_api::CurrentClaim::enter(claim);
-        let _deadline = Deadline::start(self.timeout);
+        let _deadline = Deadline::start_at(started, self.timeout);
         site.call(
             &self.engine,
             &rule.ast,
@@ -152,7 +158,18 @@ impl Evaluator {
         rule: &CompiledRule,
         claim: &ScriptClaim,
     ) -> Result<Vec<Finding>, RuleFailure> {
-        let value = self.call(rule, claim, &self.check, [Dynamic::from(claim.clone())])?;
+        self.run_rule_from(rule, claim, Instant::now())
+    }
+
+    /// [`Self::run_rule`] with its time budget counted from `started`.
+    fn run_rule_from(
+        &self,
+        rule: &CompiledRule,
+        claim: &ScriptClaim,
+        started: Instant,
+    ) -> Result<Vec<Finding>, RuleFailure> {
+        let args = [Dynamic::from(claim.clone())];
+        let value = self.call(rule, claim, &self.check, args, started)?;
         collect::findings(rule, claim, value).map_err(|m| rule_failure(rule, FailureKind::Error, m))
     }
 
@@ -173,7 +190,7 @@ impl Evaluator {
         for rule in set.candidates(script_claim.claim()) {
             out.rules_evaluated += 1;
             let started = Instant::now();
-            let outcome = self.run_rule(rule, script_claim);
+            let outcome = self.run_rule_from(rule, script_claim, started);
             rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
             match outcome {
                 Ok(mut f) => {

@@ -13,6 +13,8 @@
 //!
 //! Pricing then applies the lower of charge and contract amount.
 
+use std::time::Instant;
+
 use rhai::{Dynamic, Engine, ImmutableString, Map};
 
 use super::{Evaluator, ScriptClaim};
@@ -112,7 +114,7 @@ impl Evaluator {
         claim: &ScriptClaim,
         medicare: &[LinePrice],
     ) -> (Contract, Option<RuleFailure>) {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let outcome = self.run_contract(rule, claim, medicare);
         rule.metrics.eval_seconds(started.elapsed().as_secs_f64());
         let (terms, failure) = match outcome {
@@ -163,7 +165,7 @@ impl Evaluator {
                     claim.line_value(i),
                     Dynamic::from_map(medicare_map(price)),
                 ];
-                let value = self.call(rule, claim, &self.price, args)?;
+                let value = self.call(rule, claim, &self.price, args, Instant::now())?;
                 term_of(value).map_err(|m| {
                     super::rule_failure(
                         rule,

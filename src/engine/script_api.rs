@@ -669,6 +669,7 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<ScriptLine>("Line")
         .register_get("number", |l: &mut ScriptLine| l.0.number)
+        .register_get("index", |l: &mut ScriptLine| l.0.index as i64)
         .register_get("code", |l: &mut ScriptLine| l.0.code.clone())
         .register_get("modifiers", |l: &mut ScriptLine| l.0.modifiers.clone())
         .register_get("units", |l: &mut ScriptLine| l.0.units)
