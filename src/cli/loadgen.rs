@@ -59,6 +59,37 @@ pub struct LoadgenArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the request bodies as gRPC frames into this directory and exit, for an
+    /// independent HTTP/2 load generator: `scrub.bin` (one ScrubClaim request with a typical
+    /// claim of the mix) and `health.bin` (a health check). See docs/BENCHMARKS.md for h2load.
+    #[arg(long)]
+    pub write_frames: Option<PathBuf>,
+}
+
+/// A message as one gRPC frame: no compression, 4-byte big-endian length, the bytes.
+fn grpc_frame(message: &impl prost::Message) -> Vec<u8> {
+    let body = message.encode_to_vec();
+    let mut frame = Vec::with_capacity(body.len() + 5);
+    frame.push(0);
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Writes `scrub.bin` and `health.bin` into `dir` (see [`LoadgenArgs::write_frames`]).
+fn write_frames(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let claims = crate::synth::mix(1_000, 0x5eed);
+    // The first claim with the mix's median number of lines (6).
+    let typical = (0..claims.len() as u64)
+        .find(|n| claims[*n as usize].lines.len() == 6)
+        .unwrap_or(0);
+    std::fs::write(dir.join("scrub.bin"), grpc_frame(&make_request(&claims, typical)))?;
+    let health = HealthCheckRequest {
+        service: String::new(),
+    };
+    std::fs::write(dir.join("health.bin"), grpc_frame(&health))?;
+    Ok(())
 }
 
 struct Shared {
@@ -181,6 +212,11 @@ async fn worker(
 
 /// Runs the load and prints the report.
 pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.write_frames {
+        write_frames(dir)?;
+        println!("wrote {0}/scrub.bin and {0}/health.bin", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
