@@ -422,3 +422,21 @@ fn calibration_reports_an_empty_store_plainly() {
     let (ok, out) = claimscrub(&["calibration", "--outcomes", "none"]);
     assert!(!ok && out.contains("no outcome store"), "{out}");
 }
+
+#[test]
+fn loadgen_writes_grpc_frames_an_independent_load_generator_can_send() {
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = claimscrub(&["loadgen", "--write-frames", dir.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let frame = std::fs::read(dir.path().join("scrub.bin")).unwrap();
+    // gRPC framing: uncompressed flag, 4-byte big-endian length, then the message.
+    assert_eq!(frame[0], 0);
+    let len = u32::from_be_bytes(frame[1..5].try_into().unwrap()) as usize;
+    assert_eq!(len, frame.len() - 5);
+    let request = claimscrub::proto::v1::ScrubClaimRequest::decode(&frame[5..]).unwrap();
+    assert_eq!(request.claim.unwrap().lines.len(), 6);
+    assert_eq!(request.as_of_date, claimscrub::synth::as_of().to_string());
+    let health = std::fs::read(dir.path().join("health.bin")).unwrap();
+    assert_eq!(health, [0, 0, 0, 0, 0]);
+}

@@ -84,7 +84,10 @@ fn write_frames(dir: &std::path::Path) -> anyhow::Result<()> {
     let typical = (0..claims.len() as u64)
         .find(|n| claims[*n as usize].lines.len() == 6)
         .unwrap_or(0);
-    std::fs::write(dir.join("scrub.bin"), grpc_frame(&make_request(&claims, typical)))?;
+    std::fs::write(
+        dir.join("scrub.bin"),
+        grpc_frame(&make_request(&claims, typical)),
+    )?;
     let health = HealthCheckRequest {
         service: String::new(),
     };
