@@ -140,6 +140,12 @@ impl Evaluator {
         args: impl IntoIterator<Item = Dynamic>,
         started: Instant,
     ) -> Result<Dynamic, RuleFailure> {
+        // A thread's first call of a rule compiles its copy of the rule: not on the budget.
+        let started = if rule.per_thread.prepare(&self.engine, &rule.source) {
+            Instant::now()
+        } else {
+            started
+        };
         let _current = table_api::CurrentClaim::enter(claim);
         let _deadline = Deadline::start_at(started, self.timeout);
         site.call(

@@ -47,7 +47,30 @@ impl std::fmt::Debug for PerThread {
     }
 }
 
+/// Most function resolutions one rule keeps per thread. A rule that builds function names
+/// from claim data (`Fn("x" + line.code)`) could otherwise grow its cache with every claim,
+/// since Rhai also caches "not found"; past this the cache starts over.
+const MAX_CACHED: usize = 4_096;
+
 impl PerThread {
+    /// Makes sure this thread has its copy of the rule, compiling it from `source` on first
+    /// use; true when it compiled now (the caller then starts the rule's time budget after
+    /// it, so a compile never eats into a claim's budget).
+    pub fn prepare(&self, engine: &Engine, source: &str) -> bool {
+        let mut compiled = false;
+        self.0.get_or(|| {
+            compiled = true;
+            RefCell::new(ThreadCopy {
+                ast: engine
+                    .compile(source)
+                    .ok()
+                    .map(|a| a.clone_functions_only()),
+                caches: primed(),
+            })
+        });
+        compiled
+    }
+
     /// Runs `f` with this thread's copy of the rule (compiled from `source` on first use;
     /// `shared` if that fails) and its caches. A call of the same rule already running on
     /// this thread (rules cannot do that today, but it must not panic) gets `shared` and
@@ -71,7 +94,12 @@ impl PerThread {
         match cell.try_borrow_mut() {
             Ok(mut copy) => {
                 let ThreadCopy { ast, caches } = &mut *copy;
-                f(ast.as_ref().unwrap_or(shared), caches)
+                let out = f(ast.as_ref().unwrap_or(shared), caches);
+                let cache = caches.fn_resolution_cache_mut();
+                if cache.dict.len() > MAX_CACHED {
+                    cache.clear();
+                }
+                out
             }
             Err(_) => f(shared, &mut primed()),
         }
@@ -134,6 +162,15 @@ impl CallSite {
             global.lib.push(ast.shared_lib().clone());
             #[allow(deprecated)] // the only public entry that takes the caches (Rhai 1.27)
             engine.eval_statements_raw(&mut global, caches, &mut scope, call.statements())
+        })
+        .map_err(|mut e| {
+            // Rhai stamps limit and timeout errors with the position of the call, which here
+            // is the one-line call script: line 1 of nothing the author wrote. `call_fn` left
+            // them without a position; so do we.
+            if e.is_system_exception() {
+                e.set_position(rhai::Position::NONE);
+            }
+            e
         })
     }
 }
@@ -220,6 +257,23 @@ mod tests {
             }
             assert_eq!(inner.position().line(), Some(3), "{err}");
         }
+    }
+
+    #[test]
+    fn limit_errors_carry_no_position_of_the_call_script() {
+        let mut e = engine();
+        e.set_max_operations(1_000);
+        let site = CallSite::new(&e, "f", &["x"]);
+        let src = "fn f(x) {\n  let n = 0;\n  loop { n += 1; }\n}";
+        let ast = e.compile(src).unwrap();
+        let err = site
+            .call(&e, &ast, src, &PerThread::default(), [Dynamic::from(1_i64)])
+            .unwrap_err();
+        assert!(
+            matches!(*err, EvalAltResult::ErrorTooManyOperations(..)),
+            "{err}"
+        );
+        assert!(err.position().is_none(), "{err}");
     }
 
     #[test]

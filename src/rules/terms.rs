@@ -143,6 +143,11 @@ fn parse_term(item: &Dynamic) -> Result<DeclaredTerm, String> {
                 .iter()
                 .map(|c| text(c, "codes"))
                 .collect::<Result<Vec<_>, _>>()?;
+            if codes.is_empty() {
+                return Err(
+                    "`codes` is empty: list the codes the term is for, or leave `codes` out for every code".into(),
+                );
+            }
             if let Some(bad) = codes.iter().find(|c| !pattern_ok(c)) {
                 return Err(format!(
                     "`codes` entry {bad:?} is not a code pattern (a code, a prefix ending in *, or FROM-TO)"
@@ -207,5 +212,7 @@ mod tests {
         let e = parse(r#"[ #{ percent_of_medicare: 80.125 } ]"#).unwrap_err();
         assert!(e.contains("at most two decimals"), "{e}");
         assert!(parse("[]").unwrap_err().contains("is empty"));
+        let e = parse(r#"[ #{ codes: [], unpriced: "x" } ]"#).unwrap_err();
+        assert!(e.contains("`codes` is empty"), "{e}");
     }
 }
