@@ -63,8 +63,9 @@ pub fn counts<'a>(claim: &'a Claim, tables: &'a Tables) -> (Vec<MueCount<'a>>, &
         return (Vec::new(), "");
     };
     let version = tables.version_of(Kind::Mue, Some(setting)).unwrap_or("");
-    let mut out: Vec<MueCount<'a>> = Vec::new();
-    let mut per_day: HashMap<(&str, chrono::NaiveDate), usize> = HashMap::new();
+    let mut out: Vec<MueCount<'a>> = Vec::with_capacity(claim.lines.len());
+    let mut per_day: HashMap<(&str, chrono::NaiveDate), usize> =
+        HashMap::with_capacity(claim.lines.len());
     for l in &claim.lines {
         let Some((row, rationale)) =
             pack_proc(&l.procedure_code).and_then(|c| table.get(c, day(l.service_date)))
