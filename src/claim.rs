@@ -129,6 +129,27 @@ pub struct Line {
     pub rendering_provider: Provider,
 }
 
+#[cfg(test)]
+impl Line {
+    /// A one-unit, $1.00 line on 2024-07-01 with one diagnosis pointer, for unit tests.
+    pub fn for_test(code: &str, modifiers: &[&str]) -> Self {
+        Self {
+            number: 1,
+            procedure_code: code.into(),
+            modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
+            units: 1.0,
+            charge_cents: 100,
+            service_date: NaiveDate::from_ymd_opt(2024, 7, 1).expect("valid date"),
+            service_date_to: None,
+            diagnosis_pointers: vec![1],
+            place_of_service: "11".into(),
+            revenue_code: String::new(),
+            ndc: String::new(),
+            rendering_provider: Provider::default(),
+        }
+    }
+}
+
 /// A validated claim. See the module docs for what "validated" guarantees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {

@@ -211,20 +211,7 @@ mod tests {
     use super::*;
 
     fn line(code: &str, modifiers: &[&str]) -> Line {
-        Line {
-            number: 1,
-            procedure_code: code.into(),
-            modifiers: modifiers.iter().map(|m| m.to_string()).collect(),
-            units: 1.0,
-            charge_cents: 100,
-            service_date: chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap(),
-            service_date_to: None,
-            diagnosis_pointers: vec![1],
-            place_of_service: "11".into(),
-            revenue_code: String::new(),
-            ndc: String::new(),
-            rendering_provider: Default::default(),
-        }
+        Line::for_test(code, modifiers)
     }
 
     #[test]

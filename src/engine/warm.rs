@@ -193,30 +193,42 @@ mod tests {
         e
     }
 
+    /// A compiled rule as the evaluator holds one: source, AST and per-thread state.
+    struct Rule {
+        src: &'static str,
+        ast: AST,
+        per_thread: PerThread,
+    }
+
+    impl Rule {
+        fn new(e: &Engine, src: &'static str) -> Self {
+            Self {
+                src,
+                ast: e.compile(src).unwrap(),
+                per_thread: PerThread::default(),
+            }
+        }
+
+        fn call(
+            &self,
+            e: &Engine,
+            site: &CallSite,
+            args: &[i64],
+        ) -> Result<Dynamic, Box<EvalAltResult>> {
+            let args = args.iter().map(|a| Dynamic::from(*a));
+            site.call(e, &self.ast, self.src, &self.per_thread, args)
+        }
+    }
+
     #[test]
     fn calls_the_function_of_the_given_ast_with_its_arguments() {
         let e = engine();
         let site = CallSite::new(&e, "f", &["a", "b"]);
-        let (one_src, two_src) = ("fn f(a, b) { a * 10 + b }", "fn f(a, b) { a - b }");
-        let (one, two) = (e.compile(one_src).unwrap(), e.compile(two_src).unwrap());
-        let (w1, w2) = (PerThread::default(), PerThread::default());
+        let one = Rule::new(&e, "fn f(a, b) { a * 10 + b }");
+        let two = Rule::new(&e, "fn f(a, b) { a - b }");
         for _ in 0..3 {
-            let r = site.call(
-                &e,
-                &one,
-                one_src,
-                &w1,
-                [Dynamic::from(4_i64), Dynamic::from(2_i64)],
-            );
-            assert_eq!(r.unwrap().as_int().unwrap(), 42);
-            let r = site.call(
-                &e,
-                &two,
-                two_src,
-                &w2,
-                [Dynamic::from(4_i64), Dynamic::from(2_i64)],
-            );
-            assert_eq!(r.unwrap().as_int().unwrap(), 2);
+            assert_eq!(one.call(&e, &site, &[4, 2]).unwrap().as_int().unwrap(), 42);
+            assert_eq!(two.call(&e, &site, &[4, 2]).unwrap().as_int().unwrap(), 2);
         }
     }
 
@@ -225,18 +237,12 @@ mod tests {
         // The caches are per rule: a helper cached for one rule is never used for another.
         let e = engine();
         let site = CallSite::new(&e, "f", &["x"]);
-        let one_src = "fn h(x) { x + 1 } fn f(x) { h(x) + h(x) }";
-        let two_src = "fn h(x) { x * 100 } fn f(x) { h(x) + h(x) }";
-        let (one, two) = (e.compile(one_src).unwrap(), e.compile(two_src).unwrap());
-        let (w1, w2) = (PerThread::default(), PerThread::default());
+        let one = Rule::new(&e, "fn h(x) { x + 1 } fn f(x) { h(x) + h(x) }");
+        let two = Rule::new(&e, "fn h(x) { x * 100 } fn f(x) { h(x) + h(x) }");
         for _ in 0..3 {
-            let a = site
-                .call(&e, &one, one_src, &w1, [Dynamic::from(1_i64)])
-                .unwrap();
-            let b = site
-                .call(&e, &two, two_src, &w2, [Dynamic::from(1_i64)])
-                .unwrap();
-            assert_eq!((a.as_int().unwrap(), b.as_int().unwrap()), (4, 200));
+            let a = one.call(&e, &site, &[1]).unwrap().as_int().unwrap();
+            let b = two.call(&e, &site, &[1]).unwrap().as_int().unwrap();
+            assert_eq!((a, b), (4, 200));
         }
     }
 
@@ -244,13 +250,9 @@ mod tests {
     fn errors_keep_the_position_in_the_rule() {
         let e = engine();
         let site = CallSite::new(&e, "f", &["x"]);
-        let src = "fn f(x) {\n  let y = x;\n  y.nope()\n}";
-        let ast = e.compile(src).unwrap();
-        let w = PerThread::default();
+        let rule = Rule::new(&e, "fn f(x) {\n  let y = x;\n  y.nope()\n}");
         for _ in 0..2 {
-            let err = site
-                .call(&e, &ast, src, &w, [Dynamic::from(1_i64)])
-                .unwrap_err();
+            let err = rule.call(&e, &site, &[1]).unwrap_err();
             let mut inner = &*err;
             while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = inner {
                 inner = next;
@@ -264,11 +266,8 @@ mod tests {
         let mut e = engine();
         e.set_max_operations(1_000);
         let site = CallSite::new(&e, "f", &["x"]);
-        let src = "fn f(x) {\n  let n = 0;\n  loop { n += 1; }\n}";
-        let ast = e.compile(src).unwrap();
-        let err = site
-            .call(&e, &ast, src, &PerThread::default(), [Dynamic::from(1_i64)])
-            .unwrap_err();
+        let rule = Rule::new(&e, "fn f(x) {\n  let n = 0;\n  loop { n += 1; }\n}");
+        let err = rule.call(&e, &site, &[1]).unwrap_err();
         assert!(
             matches!(*err, EvalAltResult::ErrorTooManyOperations(..)),
             "{err}"
@@ -280,15 +279,12 @@ mod tests {
     fn the_cache_survives_the_call() {
         let e = engine();
         let site = CallSite::new(&e, "f", &["x"]);
-        let src =
-            "fn f(x) { let n = 0; let i = 0; while i < 3 { n += g(i); i += 1; } n } fn g(i) { i }";
-        let ast = e.compile(src).unwrap();
-        let w = PerThread::default();
-        let n = site
-            .call(&e, &ast, src, &w, [Dynamic::from(1_i64)])
-            .unwrap();
-        assert_eq!(n.as_int().unwrap(), 3);
-        w.with(&e, &ast, src, |_, c| {
+        let rule = Rule::new(
+            &e,
+            "fn f(x) { let n = 0; let i = 0; while i < 3 { n += g(i); i += 1; } n } fn g(i) { i }",
+        );
+        assert_eq!(rule.call(&e, &site, &[1]).unwrap().as_int().unwrap(), 3);
+        rule.per_thread.with(&e, &rule.ast, rule.src, |_, c| {
             assert_eq!(c.fn_resolution_caches_len(), 1);
             assert!(!c.fn_resolution_cache_mut().dict.is_empty());
         });
@@ -298,20 +294,19 @@ mod tests {
     fn each_thread_runs_its_own_copy_with_the_same_results() {
         let e = engine();
         let site = CallSite::new(&e, "f", &["x"]);
-        let src = "fn f(x) { let s = \"a\"; if x > 1 { \"b\" } else { s } }";
-        let ast = e.compile(src).unwrap();
-        let w = PerThread::default();
-        let on = |x: i64| {
-            site.call(&e, &ast, src, &w, [Dynamic::from(x)])
-                .unwrap()
-                .to_string()
-        };
+        let rule = Rule::new(
+            &e,
+            "fn f(x) { let s = \"a\"; if x > 1 { \"b\" } else { s } }",
+        );
+        let on = |x: i64| rule.call(&e, &site, &[x]).unwrap().to_string();
         let here = (on(1), on(2));
         let there = std::thread::scope(|s| s.spawn(|| (on(1), on(2))).join().unwrap());
         assert_eq!(here, ("a".to_string(), "b".to_string()));
         assert_eq!(here, there);
-        // Each thread compiled its own copy of the functions.
-        let mine = w.with(&e, &ast, src, |a, _| a.shared_lib().clone());
-        assert!(!std::sync::Arc::ptr_eq(&mine, ast.shared_lib()));
+        // This thread compiled its own copy of the functions.
+        let mine = rule
+            .per_thread
+            .with(&e, &rule.ast, rule.src, |a, _| a.shared_lib().clone());
+        assert!(!std::sync::Arc::ptr_eq(&mine, rule.ast.shared_lib()));
     }
 }

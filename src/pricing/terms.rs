@@ -167,18 +167,9 @@ mod tests {
 
     fn line(code: &str, units: f64) -> Line {
         Line {
-            number: 1,
-            procedure_code: code.into(),
-            modifiers: vec![],
             units,
-            charge_cents: 100_000,
             service_date: chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
-            service_date_to: None,
-            diagnosis_pointers: vec![1],
-            place_of_service: "11".into(),
-            revenue_code: String::new(),
-            ndc: String::new(),
-            rendering_provider: Default::default(),
+            ..Line::for_test(code, &[])
         }
     }
 
