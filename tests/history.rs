@@ -276,15 +276,22 @@ async fn without_a_secret_history_is_off_and_says_so() {
 }
 
 /// The real binary with debug logging: member ids sent in submitted and scrubbed claims —
-/// valid, invalid, too long — never reach its log lines or the audit log.
+/// valid, invalid, too long — never reach its log lines or the audit log; nor do the tokens
+/// sent over gRPC and JSON/HTTP, good or wrong.
 #[tokio::test]
 async fn no_member_id_reaches_the_logs() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tokens"), format!("editor bo {EDITOR}\n")).unwrap();
+    let http_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimscrub"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
         .args(["--metrics-listen", "none"])
         .arg("--outcomes")
         .arg(dir.path().join("o.sqlite"))
@@ -357,10 +364,35 @@ async fn no_member_id_reaches_the_logs() {
         !e.message().contains(MEMBER),
         "the error does not echo the id"
     );
+    // The token over JSON/HTTP too (issue #18: never in a log line or the audit): a good
+    // one and a wrong one, as a browser's console sends them.
+    for token in [EDITOR.to_string(), format!("{EDITOR}-wrong")] {
+        use std::io::{Read, Write};
+        // The HTTP listener starts just after the gRPC one: give it a moment.
+        let mut http = (0..50)
+            .find_map(|_| {
+                std::net::TcpStream::connect(("127.0.0.1", http_port))
+                    .map_err(|_| std::thread::sleep(Duration::from_millis(100)))
+                    .ok()
+            })
+            .expect("the JSON/HTTP port answers");
+        write!(
+            http,
+            "POST /claimscrub.v1.RuleAdmin/WhoAmI HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: 2\r\n\r\n{{}}"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        http.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 "), "{reply}");
+        assert!(!reply.contains(&token), "the reply does not echo the token");
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     reader.join().unwrap();
     seen.extend(rx.try_iter());
+    for line in &seen {
+        assert!(!line.contains(EDITOR), "a token in the log: {line}");
+    }
     assert!(
         seen.iter().any(|l| l.contains("LOG-3")),
         "the logs name claims by id (debug level): {seen:?}"
@@ -370,4 +402,5 @@ async fn no_member_id_reaches_the_logs() {
     }
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(!audit.contains(MEMBER));
+    assert!(!audit.contains(EDITOR), "a token in the audit: {audit}");
 }
