@@ -76,6 +76,25 @@ fn price(claim, line, medicare) {
 }
 "#;
 
+/// The bundled rules (with their test files) in a memory source, to add to or replace.
+fn bundled_source() -> Arc<claimscrub::rules::MemorySource> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let source = Arc::new(claimscrub::rules::MemorySource::new());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if let Some(stem) = name.strip_suffix(".rhai") {
+            let tests = std::fs::read_to_string(dir.join(format!("{stem}.tests.json"))).ok();
+            source.put(
+                stem,
+                &std::fs::read_to_string(&path).unwrap(),
+                tests.as_deref(),
+            );
+        }
+    }
+    source
+}
+
 /// The benchmark's claim mix (claimscrub::synth::mix).
 fn claim_mix(n: usize) -> Vec<Arc<Claim>> {
     synth::mix(n, 0x5eed_cafe)
@@ -307,20 +326,8 @@ fn bench(c: &mut Criterion) {
     });
     // The same contract written as a `price` function (the escape hatch), in the same set.
     let scripted = {
-        let source = Arc::new(claimscrub::rules::MemorySource::new());
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for entry in std::fs::read_dir(root.join("rules")).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            if let Some(stem) = name.strip_suffix(".rhai") {
-                let text = if stem == "contract-acme-commercial" {
-                    ACME_SCRIPTED.to_string()
-                } else {
-                    std::fs::read_to_string(&path).unwrap()
-                };
-                source.put(stem, &text, None);
-            }
-        }
+        let source = bundled_source();
+        source.put("contract-acme-commercial", ACME_SCRIPTED, None);
         let reg = runtime.registry_for(source);
         reg.load_initial().expect("rules load");
         reg.snapshot()
@@ -351,24 +358,9 @@ fn bench(c: &mut Criterion) {
     };
     // Rules that cannot apply: N code-specific policy rules (codes absent from the mix) on top
     // of the bundled pack; the applicability index should make them nearly free.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut scaling = Vec::new();
     for n in [20usize, 200, 2_000] {
-        let source = Arc::new(claimscrub::rules::MemorySource::new());
-        for entry in std::fs::read_dir(root.join("rules")).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            if let Some(stem) = name.strip_suffix(".rhai") {
-                let tests =
-                    std::fs::read_to_string(root.join("rules").join(format!("{stem}.tests.json")))
-                        .ok();
-                source.put(
-                    stem,
-                    &std::fs::read_to_string(&path).unwrap(),
-                    tests.as_deref(),
-                );
-            }
-        }
+        let source = bundled_source();
         for i in 0..n {
             source.put(
                 &format!("policy-{i}"),

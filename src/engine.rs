@@ -141,21 +141,15 @@ impl Evaluator {
         started: Instant,
     ) -> Result<Dynamic, RuleFailure> {
         // A thread's first call of a rule compiles its copy of the rule: not on the budget.
-        let started = if rule.per_thread.prepare(&self.engine, &rule.source) {
+        let started = if rule.per_thread.prepare(&self.engine) {
             Instant::now()
         } else {
             started
         };
         let _current = table_api::CurrentClaim::enter(claim);
         let _deadline = Deadline::start_at(started, self.timeout);
-        site.call(
-            &self.engine,
-            &rule.ast,
-            &rule.source,
-            &rule.per_thread,
-            args,
-        )
-        .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
+        site.call(&self.engine, &rule.ast, &rule.per_thread, args)
+            .map_err(|e| rule_failure(rule, failure_kind(&e), describe_error(&e)))
     }
 
     /// Runs one edit rule's `check` on a prepared claim: its findings.

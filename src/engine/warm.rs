@@ -18,6 +18,7 @@
 //! positions are those of any other call.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use rhai::{AST, Caches, Dynamic, Engine, EvalAltResult, Scope};
 use thread_local::ThreadLocal;
@@ -31,8 +32,11 @@ use thread_local::ThreadLocal;
 /// compiled rule contend for the same counters: two threads served 1.6× one thread's
 /// claims, against 2.0× for two separate processes. With a copy per thread they share
 /// nothing but the tables.
-#[derive(Default)]
-pub struct PerThread(ThreadLocal<RefCell<ThreadCopy>>);
+pub struct PerThread {
+    /// The rule's source (the same text as [`crate::rules::CompiledRule::source`]).
+    source: Arc<str>,
+    copies: ThreadLocal<RefCell<ThreadCopy>>,
+}
 
 struct ThreadCopy {
     /// This thread's compilation of the rule; `None` if it failed (it never does: the same
@@ -53,45 +57,42 @@ impl std::fmt::Debug for PerThread {
 const MAX_CACHED: usize = 4_096;
 
 impl PerThread {
-    /// Makes sure this thread has its copy of the rule, compiling it from `source` on first
-    /// use; true when it compiled now (the caller then starts the rule's time budget after
-    /// it, so a compile never eats into a claim's budget).
-    pub fn prepare(&self, engine: &Engine, source: &str) -> bool {
+    /// No copies yet of the rule compiled from `source`.
+    pub fn new(source: Arc<str>) -> Self {
+        Self {
+            source,
+            copies: ThreadLocal::new(),
+        }
+    }
+
+    /// This thread's copy, compiled now if it had none (then `true`).
+    fn copy(&self, engine: &Engine) -> (&RefCell<ThreadCopy>, bool) {
         let mut compiled = false;
-        self.0.get_or(|| {
+        let cell = self.copies.get_or(|| {
             compiled = true;
             RefCell::new(ThreadCopy {
                 ast: engine
-                    .compile(source)
+                    .compile(&*self.source)
                     .ok()
                     .map(|a| a.clone_functions_only()),
                 caches: primed(),
             })
         });
-        compiled
+        (cell, compiled)
     }
 
-    /// Runs `f` with this thread's copy of the rule (compiled from `source` on first use;
-    /// `shared` if that fails) and its caches. A call of the same rule already running on
-    /// this thread (rules cannot do that today, but it must not panic) gets `shared` and
-    /// fresh caches.
-    fn with<T>(
-        &self,
-        engine: &Engine,
-        shared: &AST,
-        source: &str,
-        f: impl FnOnce(&AST, &mut Caches) -> T,
-    ) -> T {
-        let cell = self.0.get_or(|| {
-            RefCell::new(ThreadCopy {
-                ast: engine
-                    .compile(source)
-                    .ok()
-                    .map(|a| a.clone_functions_only()),
-                caches: primed(),
-            })
-        });
-        match cell.try_borrow_mut() {
+    /// Makes sure this thread has its copy of the rule; true when it compiled now (the
+    /// caller then starts the rule's time budget after it, so a compile never eats into a
+    /// claim's budget).
+    pub fn prepare(&self, engine: &Engine) -> bool {
+        self.copy(engine).1
+    }
+
+    /// Runs `f` with this thread's copy of the rule (`shared` if compiling it failed) and
+    /// its caches. A call of the same rule already running on this thread (rules cannot do
+    /// that today, but it must not panic) gets `shared` and fresh caches.
+    fn with<T>(&self, engine: &Engine, shared: &AST, f: impl FnOnce(&AST, &mut Caches) -> T) -> T {
+        match self.copy(engine).0.try_borrow_mut() {
             Ok(mut copy) => {
                 let ThreadCopy { ast, caches } = &mut *copy;
                 let out = f(ast.as_ref().unwrap_or(shared), caches);
@@ -140,13 +141,12 @@ impl CallSite {
         }
     }
 
-    /// Calls the function of the rule compiled as `ast` from `source` with `args` (one per
-    /// parameter name, in order), on this thread's copy of the rule with its caches.
+    /// Calls the function of the rule compiled as `ast` with `args` (one per parameter name,
+    /// in order), on this thread's copy of the rule with its caches.
     pub fn call(
         &self,
         engine: &Engine,
         ast: &AST,
-        source: &str,
         rule: &PerThread,
         args: impl IntoIterator<Item = Dynamic>,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -157,7 +157,7 @@ impl CallSite {
         self.params.iter().zip(args).for_each(|(name, value)| {
             scope.push_dynamic(*name, value);
         });
-        rule.with(engine, ast, source, |ast, caches| {
+        rule.with(engine, ast, |ast, caches| {
             let mut global = engine.new_global_runtime_state();
             global.lib.push(ast.shared_lib().clone());
             #[allow(deprecated)] // the only public entry that takes the caches (Rhai 1.27)
@@ -193,9 +193,8 @@ mod tests {
         e
     }
 
-    /// A compiled rule as the evaluator holds one: source, AST and per-thread state.
+    /// A compiled rule as the evaluator holds one: AST and per-thread state.
     struct Rule {
-        src: &'static str,
         ast: AST,
         per_thread: PerThread,
     }
@@ -203,9 +202,8 @@ mod tests {
     impl Rule {
         fn new(e: &Engine, src: &'static str) -> Self {
             Self {
-                src,
                 ast: e.compile(src).unwrap(),
-                per_thread: PerThread::default(),
+                per_thread: PerThread::new(Arc::from(src)),
             }
         }
 
@@ -216,8 +214,13 @@ mod tests {
             args: &[i64],
         ) -> Result<Dynamic, Box<EvalAltResult>> {
             let args = args.iter().map(|a| Dynamic::from(*a));
-            site.call(e, &self.ast, self.src, &self.per_thread, args)
+            site.call(e, &self.ast, &self.per_thread, args)
         }
+    }
+
+    /// A call site `f(x)` and a rule defining `f`, compiled with `e`.
+    fn one_arg(e: &Engine, src: &'static str) -> (CallSite, Rule) {
+        (CallSite::new(e, "f", &["x"]), Rule::new(e, src))
     }
 
     #[test]
@@ -249,8 +252,7 @@ mod tests {
     #[test]
     fn errors_keep_the_position_in_the_rule() {
         let e = engine();
-        let site = CallSite::new(&e, "f", &["x"]);
-        let rule = Rule::new(&e, "fn f(x) {\n  let y = x;\n  y.nope()\n}");
+        let (site, rule) = one_arg(&e, "fn f(x) {\n  let y = x;\n  y.nope()\n}");
         for _ in 0..2 {
             let err = rule.call(&e, &site, &[1]).unwrap_err();
             let mut inner = &*err;
@@ -265,8 +267,7 @@ mod tests {
     fn limit_errors_carry_no_position_of_the_call_script() {
         let mut e = engine();
         e.set_max_operations(1_000);
-        let site = CallSite::new(&e, "f", &["x"]);
-        let rule = Rule::new(&e, "fn f(x) {\n  let n = 0;\n  loop { n += 1; }\n}");
+        let (site, rule) = one_arg(&e, "fn f(x) {\n  let n = 0;\n  loop { n += 1; }\n}");
         let err = rule.call(&e, &site, &[1]).unwrap_err();
         assert!(
             matches!(*err, EvalAltResult::ErrorTooManyOperations(..)),
@@ -278,13 +279,12 @@ mod tests {
     #[test]
     fn the_cache_survives_the_call() {
         let e = engine();
-        let site = CallSite::new(&e, "f", &["x"]);
-        let rule = Rule::new(
+        let (site, rule) = one_arg(
             &e,
             "fn f(x) { let n = 0; let i = 0; while i < 3 { n += g(i); i += 1; } n } fn g(i) { i }",
         );
         assert_eq!(rule.call(&e, &site, &[1]).unwrap().as_int().unwrap(), 3);
-        rule.per_thread.with(&e, &rule.ast, rule.src, |_, c| {
+        rule.per_thread.with(&e, &rule.ast, |_, c| {
             assert_eq!(c.fn_resolution_caches_len(), 1);
             assert!(!c.fn_resolution_cache_mut().dict.is_empty());
         });
@@ -293,8 +293,7 @@ mod tests {
     #[test]
     fn each_thread_runs_its_own_copy_with_the_same_results() {
         let e = engine();
-        let site = CallSite::new(&e, "f", &["x"]);
-        let rule = Rule::new(
+        let (site, rule) = one_arg(
             &e,
             "fn f(x) { let s = \"a\"; if x > 1 { \"b\" } else { s } }",
         );
@@ -306,7 +305,7 @@ mod tests {
         // This thread compiled its own copy of the functions.
         let mine = rule
             .per_thread
-            .with(&e, &rule.ast, rule.src, |a, _| a.shared_lib().clone());
+            .with(&e, &rule.ast, |a, _| a.shared_lib().clone());
         assert!(!std::sync::Arc::ptr_eq(&mine, rule.ast.shared_lib()));
     }
 }

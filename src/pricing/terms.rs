@@ -11,7 +11,7 @@
 
 use crate::claim::Line;
 use crate::claim::codes::code_matches;
-use crate::money::{format_cents, milli_units, percent, times_units};
+use crate::money::{format_cents, format_percent, milli_units, percent, times_units};
 use crate::tables::Tables;
 use crate::tables::code::{day, pack_proc};
 use crate::tables::pfs::pack_modifier;
@@ -42,8 +42,8 @@ pub enum Pays {
     /// The named payer fee table's amount for the line (`fee_schedule: "name"`); when the
     /// table has no amount for the line, the next term is tried.
     FeeSchedule(String),
-    /// A percentage of the Medicare PFS fee, in hundredths of a percent
-    /// (`percent_of_medicare: 115` is 11,500); unpriced when Medicare cannot price the line.
+    /// A percentage of the Medicare PFS fee, in basis points (`percent_of_medicare: 115` is
+    /// 11,500); unpriced when Medicare cannot price the line.
     PercentOfMedicare(i64),
     /// The contract cannot price these lines (`unpriced: "why"`): manual review.
     Unpriced(String),
@@ -121,7 +121,7 @@ pub fn term_for(
                     ),
                 },
             },
-            Pays::PercentOfMedicare(hundredths) => {
+            Pays::PercentOfMedicare(basis_points) => {
                 // As a script sees it: priced when Medicare allows an amount; the fee is the
                 // amount before the lower-of-charge rule.
                 match medicare
@@ -131,18 +131,18 @@ pub fn term_for(
                     None => Term::Unpriced(with_note(
                         &t.note,
                         format!(
-                            "the contract pays {}% of the Medicare PFS amount, and Medicare cannot price this line ({}); manual review",
-                            percent_text(*hundredths),
+                            "the contract pays {} of the Medicare PFS amount, and Medicare cannot price this line ({}); manual review",
+                            format_percent(*basis_points),
                             medicare.reason
                         ),
                     )),
                     Some(fee) => Term::Price {
-                        cents: percent(fee, *hundredths),
+                        cents: percent(fee, *basis_points),
                         trace: with_note(
                             &t.note,
                             format!(
-                                "{}% of the Medicare PFS amount ${}",
-                                percent_text(*hundredths),
+                                "{} of the Medicare PFS amount ${}",
+                                format_percent(*basis_points),
                                 format_cents(fee)
                             ),
                         ),
@@ -153,12 +153,6 @@ pub fn term_for(
         });
     }
     Ok(Term::Medicare)
-}
-
-/// `11500` → "115", `11250` → "112.5".
-fn percent_text(hundredths: i64) -> String {
-    let text = format!("{}.{:02}", hundredths / 100, hundredths % 100);
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
@@ -239,12 +233,5 @@ mod tests {
             e.contains("no fee schedule named \"acme\" is loaded (loaded: none)"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn percentages_print_as_written() {
-        assert_eq!(percent_text(11_500), "115");
-        assert_eq!(percent_text(11_250), "112.5");
-        assert_eq!(percent_text(8_005), "80.05");
     }
 }

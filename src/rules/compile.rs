@@ -147,10 +147,12 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
             })?
         }
     };
+    let text: Arc<str> = Arc::from(source.as_str());
     Ok(CompiledRule {
         version: content_version(source),
         file: name,
-        source: Arc::from(source.as_str()),
+        per_thread: PerThread::new(text.clone()),
+        source: text,
         ast: ast.clone_functions_only(),
         cases,
         tests_source: file
@@ -160,7 +162,6 @@ pub fn compile_rule(engine: &Engine, file: &RuleFile) -> Result<CompiledRule, Ru
             .map(|t| Arc::from(t.as_str())),
         metrics: RuleMetrics::new(&meta.id),
         shadow: file.shadow,
-        per_thread: PerThread::default(),
         meta,
     })
 }

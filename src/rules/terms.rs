@@ -106,13 +106,13 @@ fn parse_term(item: &Dynamic) -> Result<DeclaredTerm, String> {
                     "`percent_of_medicare` must be from 0 to 1000, not {pct}"
                 ));
             }
-            let hundredths = (pct * 100.0).round();
-            if (hundredths - pct * 100.0).abs() > 1e-6 {
+            let basis_points = (pct * 100.0).round();
+            if (basis_points - pct * 100.0).abs() > 1e-6 {
                 return Err(format!(
                     "`percent_of_medicare` may have at most two decimals, not {pct}"
                 ));
             }
-            Pays::PercentOfMedicare(hundredths as i64)
+            Pays::PercentOfMedicare(basis_points as i64)
         }
         "fee_schedule" => {
             let name = text(v, key)?;
