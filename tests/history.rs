@@ -46,6 +46,27 @@ fn ids(r: &pb::ScrubClaimResponse) -> Vec<&str> {
     r.findings.iter().map(|f| f.rule_id.as_str()).collect()
 }
 
+/// Ingests the 835 `era`, then scrubs claim `id`: a 99213 on 2025-07-15 for the patient.
+async fn ingest_then_scrub(
+    remits: &mut RemittancesClient<tonic::transport::Channel>,
+    scrub: &mut ClaimScrubberClient<tonic::transport::Channel>,
+    era: &str,
+    id: &str,
+) -> pb::ScrubClaimResponse {
+    remits
+        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
+            x12: era.as_bytes().to_vec(),
+            source_name: format!("{id}.835"),
+        }))
+        .await
+        .unwrap();
+    scrub
+        .scrub_claim(scrub_request(visit(id, "99213", "2025-07-15")))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn history_flow(outcomes: String, db_text: impl Fn() -> String) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config_with_tokens(dir.path(), &format!("editor bo {EDITOR}\n"));
@@ -133,18 +154,7 @@ async fn history_flow(outcomes: String, db_text: impl Fn() -> String) {
     let era = "ST*835*0001~BPR*I*80*C*NON************20250801~TRN*1*HIST1*1MCR01~N1*PR*MEDICARE~\
                REF*2U*MCR01~LX*1~CLP*DUP-1*1*100*80*0*MB*P1~SVC*HC:99213*100*80**1~\
                DTM*472*20250715~CAS*CO*45*20~REF*6R*1~SE*12*0001~";
-    remits
-        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
-            x12: era.as_bytes().to_vec(),
-            source_name: "history.835".into(),
-        }))
-        .await
-        .unwrap();
-    let again = scrub
-        .scrub_claim(scrub_request(visit("DUP-2", "99213", "2025-07-15")))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = ingest_then_scrub(&mut remits, &mut scrub, era, "DUP-2").await;
     let dup = again
         .findings
         .iter()
@@ -159,18 +169,7 @@ async fn history_flow(outcomes: String, db_text: impl Fn() -> String) {
                     N1*PR*MEDICARE~REF*2U*MCR01~LX*1~CLP*DUP-1*22*-100*-80*0*MB*P1~\
                     SVC*HC:99213*-100*-80**-1~DTM*472*20250715~CAS*CO*45*-20~REF*6R*1~\
                     SE*12*0002~";
-    remits
-        .ingest_remittance(with_token(pb::IngestRemittanceRequest {
-            x12: reversal.as_bytes().to_vec(),
-            source_name: "reversal.835".into(),
-        }))
-        .await
-        .unwrap();
-    let after = scrub
-        .scrub_claim(scrub_request(visit("DUP-3", "99213", "2025-07-15")))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = ingest_then_scrub(&mut remits, &mut scrub, reversal, "DUP-3").await;
     assert!(!ids(&after).contains(&"duplicate-claim"), "{after:?}");
 
     // The patient is a keyed hash: the member id is nowhere, and the key is not a plain hash
